@@ -1,0 +1,67 @@
+"""Exception types and the Location record that says where in a spec a problem is.
+
+The library raises these; only the CLI turns them into messages and exit codes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a problem sits: file, layer (1-based index and name) and field.
+
+    >>> str(Location("vgg16.toml", 3, "conv2_1", "kernel"))
+    "vgg16.toml: layer 3 (conv2_1), field 'kernel'"
+    """
+
+    file: str | None = None
+    layer_index: int | None = None
+    layer_name: str | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        parts = []
+        if self.file:
+            parts.append(self.file)
+        where = []
+        if self.layer_index is not None:
+            name = f" ({self.layer_name})" if self.layer_name else ""
+            where.append(f"layer {self.layer_index}{name}")
+        elif self.layer_name:
+            where.append(f"layer {self.layer_name}")
+        if self.field:
+            where.append(f"field '{self.field}'")
+        if where:
+            parts.append(", ".join(where))
+        return ": ".join(parts)
+
+    def with_field(self, field: str) -> Location:
+        return Location(self.file, self.layer_index, self.layer_name, field)
+
+
+class ArchcalcError(Exception):
+    """Base of every error archcalc reports to a user (exit code 2 in the CLI)."""
+
+    def __init__(self, message: str, location: Location | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.location = location
+        self.hint = hint
+
+    def __str__(self) -> str:
+        where = str(self.location) if self.location else ""
+        text = f"{where}: {self.message}" if where else self.message
+        return f"{text} ({self.hint})" if self.hint else text
+
+
+class SpecError(ArchcalcError):
+    """The spec text is malformed: TOML syntax, unknown kind or field, wrong type or value."""
+
+
+class ShapeError(ArchcalcError):
+    """The spec is well formed but its shapes do not work out (kernel too large, non-integer size under --strict)."""
+
+
+class LoweringError(ArchcalcError):
+    """The spec cannot be built or run in PyTorch/ONNX (a missing extra, an unsupported case)."""

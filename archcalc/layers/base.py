@@ -1,0 +1,228 @@
+"""What a layer kind is: its fields, and the Step it computes from an input shape.
+
+A kind is registered once by name (see ``archcalc.layers``). It validates its own fields,
+says what the output shape is, how many weights and biases it has, how many multiply-accumulates
+it costs, and how to label it in a table. Adding a kind touches one module.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from ..dims import Dim, parse_dim
+from ..errors import Location, ShapeError, SpecError
+
+Shape = tuple  # (H, W, C) for feature maps, (N,) for vectors; entries are Dims
+
+MAX_DIMENSION = 10_000_000
+REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One expanded layer of a spec: its kind, its name, its validated fields, and where it came from."""
+
+    kind: str
+    name: str
+    index: int
+    params: Mapping[str, Any]
+    location: Location
+
+    def __getitem__(self, key: str) -> Any:
+        return self.params[key]
+
+    def at(self, field_name: str) -> Location:
+        return self.location.with_field(field_name)
+
+
+@dataclass(frozen=True)
+class Inexact:
+    """An axis where ``(W - F + 2P)`` is not a multiple of ``S``: what was computed and what is lost."""
+
+    axis: str  # "row" or "column"
+    working: str  # "(224 - 11 + 2*0)/4 + 1 = 54.25"
+    kept: Dim
+    unused: Dim
+    rounding: str  # "floor" or "ceil"
+    padded: bool = False  # whether the unused positions may include padding
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one layer does to its input: the output shape and the costs, with the working shown."""
+
+    shape: Shape
+    weights: Dim = 0
+    biases: Dim = 0
+    macs: Dim = 0
+    working: tuple[str, ...] = ()  # output-size derivations, one per axis
+    weights_formula: str = ""  # "(3*3*3)*64"
+    macs_formula: str = ""  # "224*224*64 * 27"
+    inexact: tuple[Inexact, ...] = ()
+    assumptions: tuple[str, ...] = ()  # conditions on symbols the result relies on
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field a kind accepts: its name, its type, its default, and one line of help."""
+
+    name: str
+    type: str  # count, natural, pair, padding, bool, probability, number, text, shape2
+    default: Any = REQUIRED
+    help: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    def coerce(self, raw: Any, location: Location) -> Any:
+        """Check a raw TOML value against the field's type; return the typed value."""
+        where = location.with_field(self.name)
+        return _COERCERS[self.type](raw, where)
+
+
+class LayerKind:
+    """Base of every layer kind. Subclasses set the class attributes and override ``infer``."""
+
+    name: str = ""
+    family: str = ""
+    summary: str = ""
+    fields: tuple[Field, ...] = ()
+    positional: str | None = None  # the field a bare number fills in the compact syntax
+    folds: bool = False  # shown in the table row of the layer before (in-place or a view)
+    takes_activation: bool = False  # accepts the `activation = "relu"` shorthand
+    weighted: bool = False  # counts towards depth (conv, fc)
+
+    def infer(self, layer: Layer, x: Shape) -> Step:
+        raise NotImplementedError
+
+    def label(self, layer: Layer) -> str:
+        return self.name.upper()
+
+    def field_named(self, name: str) -> Field | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+
+def nearest(name: str, candidates) -> str:
+    """A 'did you mean' hint, or an empty string.
+
+    >>> nearest("maxpol", ["maxpool", "avgpool"])
+    "did you mean 'maxpool'?"
+    """
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
+# --- field coercion -------------------------------------------------------------------------
+
+
+def _describe(raw: Any) -> str:
+    return f"{raw!r} ({type(raw).__name__})"
+
+
+def _dimension(raw: Any, where: Location, minimum: int) -> Dim:
+    if isinstance(raw, bool) or not isinstance(raw, (int, str)):
+        raise SpecError(f"expected a whole number, found {_describe(raw)}", where)
+    if isinstance(raw, str):
+        try:
+            value = parse_dim(raw)
+        except SpecError as error:
+            raise SpecError(error.message, where, error.hint) from None
+    else:
+        value = raw
+    if isinstance(value, int):
+        if value < minimum:
+            raise SpecError(f"expected a whole number >= {minimum}, found {value}", where)
+        if value > MAX_DIMENSION:
+            raise SpecError(f"{value:,} is larger than the limit of {MAX_DIMENSION:,}", where,
+                            "sizes this large are almost certainly a typo")
+    return value
+
+
+def _count(raw, where):
+    return _dimension(raw, where, 1)
+
+
+def _natural(raw, where):
+    return _dimension(raw, where, 0)
+
+
+def _pair_of(element):
+    def coerce(raw, where):
+        if isinstance(raw, list):
+            if len(raw) != 2:
+                raise SpecError(f"expected one number or a pair [h, w], found a list of {len(raw)}", where)
+            return (element(raw[0], where), element(raw[1], where))
+        value = element(raw, where)
+        return (value, value)
+
+    return coerce
+
+
+def _padding(raw, where):
+    """int, [ph, pw], [top, bottom, left, right], "same" or "valid" -> "same" or ((t, b), (l, r))."""
+    if raw in ("same", "valid"):
+        return raw if raw == "same" else ((0, 0), (0, 0))
+    if isinstance(raw, list) and len(raw) == 4:
+        top, bottom, left, right = (_natural(v, where) for v in raw)
+        return ((top, bottom), (left, right))
+    if isinstance(raw, list) and len(raw) != 2:
+        raise SpecError(f"expected pad as a number, [ph, pw], [top, bottom, left, right], \"same\" or \"valid\", "
+                        f"found a list of {len(raw)}", where)
+    if isinstance(raw, str) and raw not in ("same", "valid"):
+        try:
+            value = _natural(raw, where)
+        except SpecError:
+            raise SpecError(f"expected pad as a number, [ph, pw], \"same\" or \"valid\", found {raw!r}", where,
+                            nearest(raw, ["same", "valid"]) or None) from None
+        return ((value, value), (value, value))
+    pad_h, pad_w = _pair_of(_natural)(raw, where)
+    return ((pad_h, pad_h), (pad_w, pad_w))
+
+
+def _bool(raw, where):
+    if not isinstance(raw, bool):
+        raise SpecError(f"expected true or false, found {_describe(raw)}", where)
+    return raw
+
+
+def _probability(raw, where):
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not 0 <= raw < 1:
+        raise SpecError(f"expected a probability in [0, 1), found {_describe(raw)}", where)
+    return float(raw)
+
+
+def _number(raw, where):
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw < 0:
+        raise SpecError(f"expected a number >= 0, found {_describe(raw)}", where)
+    return raw
+
+
+def _text(raw, where):
+    if not isinstance(raw, str):
+        raise SpecError(f"expected text, found {_describe(raw)}", where)
+    return raw
+
+
+_COERCERS = {
+    "count": _count,
+    "natural": _natural,
+    "pair": _pair_of(_count),
+    "pair0": _pair_of(_natural),
+    "padding": _padding,
+    "bool": _bool,
+    "probability": _probability,
+    "number": _number,
+    "text": _text,
+}
+
+
+def require_map(layer: Layer, x: Shape) -> None:
+    """Spatial layers need an H x W x C feature map."""
+    if len(x) != 3:
+        raise ShapeError(f"{layer.kind} needs a feature map (H x W x C), but its input is a vector of "
+                         f"{x[0]} values", layer.location)
+
+

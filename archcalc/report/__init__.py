@@ -1,0 +1,1 @@
+"""Records -> one table model -> text, Markdown, CSV and JSON."""

@@ -1,0 +1,62 @@
+"""How numbers are written: exact with thousands separators, or compact with K/M/G (K = 1000)."""
+from __future__ import annotations
+
+import math
+
+from ..dims import Dim, format_dim
+
+UNITS = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
+DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "uint8": 1}
+
+
+def exact(value: Dim) -> str:
+    """``1,728``; a formula prints as itself."""
+    return format_dim(value, thousands=True)
+
+
+def significant(value: float, digits: int) -> str:
+    """``value`` rounded to ``digits`` significant digits, without trailing zeros.
+
+    >>> significant(3.211264, 2), significant(150.528, 2), significant(60.950432, 3)
+    ('3.2', '150', '61')
+    """
+    if value == 0:
+        return "0"
+    decimals = digits - 1 - math.floor(math.log10(abs(value)))
+    rounded = round(value, decimals)
+    text = f"{rounded:.{max(decimals, 0)}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def compact(value: Dim, digits: int = 3, exact_below: int = 10_000) -> str:
+    """The slide's style: ``3.2M``, ``150K``; small values exactly (``4096``), formulas as they are.
+
+    >>> compact(3211264, 2), compact(802816, 2), compact(4096, 2), compact(138357544)
+    ('3.2M', '800K', '4096', '138M')
+    """
+    if not isinstance(value, int):
+        return format_dim(value)
+    if abs(value) < exact_below:
+        return str(value)
+    for size, suffix in UNITS:
+        if abs(value) >= size:
+            text = significant(value / size, digits)
+            if float(text) >= 1000 and suffix != "T":  # 999.96K rounds to 1000K: say 1M
+                continue
+            return text + suffix
+    return str(value)
+
+
+def byte_size(count: Dim) -> str:
+    """``61 MB (58.1 MiB)``: decimal and binary units side by side.
+
+    >>> byte_size(60950432)
+    '61 MB (58.1 MiB)'
+    """
+    if not isinstance(count, int):
+        return f"({format_dim(count)}) bytes"
+    decimal = next(((size, suffix) for size, suffix in ((10**9, "GB"), (10**6, "MB"), (10**3, "KB"))
+                    if count >= size), (1, "B"))
+    binary = next(((size, suffix) for size, suffix in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"))
+                   if count >= size), (1, "B"))
+    return f"{significant(count / decimal[0], 3)} {decimal[1]} ({significant(count / binary[0], 3)} {binary[1]})"

@@ -1,0 +1,112 @@
+"""The one table model every renderer formats: columns as data, rows of cell values, totals lines."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..dims import Dim, format_dim, normalize
+from ..engine import Analysis, Row
+from .numbers import DTYPE_BYTES, byte_size, compact, exact
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    align: str = "left"
+
+
+@dataclass(frozen=True)
+class TableOptions:
+    dtype: str = "float32"
+    batch: int = 1
+    working: bool = False  # show the slide's products (224*224*64 = 3.2M) in the cells
+    exact: bool = False  # exact numbers everywhere instead of the slide's compact memory and MACs
+
+
+@dataclass(frozen=True)
+class TableModel:
+    title: str
+    columns: tuple[Column, ...]
+    rows: tuple[dict[str, str], ...]
+    totals: tuple[str, ...]
+    footnotes: tuple[str, ...]
+
+
+COLUMNS = (
+    Column("name", "name"),
+    Column("layer", "layer"),
+    Column("output", "output"),
+    Column("memory", "memory", "right"),
+    Column("params", "params", "right"),
+    Column("macs", "MACs", "right"),
+)
+
+
+def shape_text(shape: tuple) -> str:
+    """``[224x224x64]`` for a feature map, ``[4096]`` for a vector.
+
+    >>> shape_text((224, 224, 64))
+    '[224x224x64]'
+    """
+    separator = "x" if all(isinstance(d, int) for d in shape) else " x "
+    return "[" + separator.join(format_dim(d) for d in shape) + "]"
+
+
+def layer_text(row: Row) -> str:
+    """The row's label with the layers folded into it: ``CONV3-64 + relu``."""
+    return " + ".join((row.label,) + row.folded)
+
+
+def build_table(analysis: Analysis, options: TableOptions = TableOptions()) -> TableModel:
+    """Turn an analysis into the table model that every text format renders."""
+    rows = tuple(_cells(row, options) for row in analysis.rows)
+    spec = analysis.spec
+    title = (f"{spec.title}: input {shape_text(spec.input_shape)[1:-1]}, {options.dtype}"
+             + (f", batch {options.batch}" if options.batch != 1 else ""))
+    return TableModel(title, COLUMNS, rows, totals_lines(analysis, options),
+                      analysis.warnings + analysis.assumptions)
+
+
+def _cells(row: Row, options: TableOptions) -> dict[str, str]:
+    memory = exact(row.memory) if options.exact else compact(row.memory, digits=2)
+    params = exact(row.params)
+    macs = exact(row.macs) if options.exact else compact(row.macs)
+    if options.working:
+        memory = f"{'*'.join(format_dim(d) for d in row.shape)} = {memory}" if len(row.shape) > 1 else memory
+        params = _params_working(row) or params
+        if row.step and row.step.macs_formula and row.macs:
+            macs = f"{row.step.macs_formula} = {macs}"
+    return {"name": row.name, "layer": layer_text(row), "output": shape_text(row.shape),
+            "memory": memory, "params": params, "macs": macs}
+
+
+def _params_working(row: Row) -> str:
+    """``(3*3*3)*64 + 64 = 1,792``, as on the slide (which leaves the biases out)."""
+    if not row.step or not row.step.weights_formula or not row.params:
+        return ""
+    if row.kind == "batchnorm":
+        return f"2*{row.step.weights_formula} = {exact(row.params)}"
+    bias = f" + {format_dim(row.biases)}" if row.biases else ""
+    return f"{row.step.weights_formula}{bias} = {exact(row.params)}"
+
+
+def totals_lines(analysis: Analysis, options: TableOptions) -> tuple[str, ...]:
+    """The slide's closing lines: memory in values and bytes, parameters, MACs."""
+    totals = analysis.totals
+    size = DTYPE_BYTES[options.dtype]
+    per = "/ image" if options.batch == 1 else f"for a batch of {options.batch}"
+    memory_bytes = normalize(totals.memory * size * options.batch)
+    params_bytes = normalize(totals.params * size)
+    macs = normalize(totals.macs * options.batch)
+    return (
+        f"TOTAL memory: {compact(totals.memory)} values x {size} bytes"
+        + (f" x {options.batch}" if options.batch != 1 else "")
+        + f" = {byte_size(memory_bytes)} {per} (forward only)",
+        f"TOTAL params: {compact(totals.params)} ({exact(totals.params)} = {exact(totals.weights)} weights"
+        f" + {exact(totals.biases)} biases) = {byte_size(params_bytes)} as {options.dtype}",
+        f"TOTAL MACs: {compact(macs)} {per} ({_flops(macs)} FLOPs at 2 per multiply-add)",
+    )
+
+
+def _flops(macs: Dim) -> str:
+    return compact(normalize(2 * macs))
