@@ -180,7 +180,7 @@ def _printer():
 
 def to_json(value: Dim) -> int | str:
     """An int stays an int; a formula becomes its text (the JSON contract)."""
-    return value if isinstance(value, int) else str(value)
+    return value if isinstance(value, int) else format_dim(value)
 
 
 # --- A small safe parser for dimension expressions in specs ("H", "2*c", "(W - 1)//2 + 1").
@@ -191,8 +191,9 @@ _TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*/%(),]))")
 _FUNCTIONS = ("min", "max", "floor", "ceil")
 
 
-def parse_dim(text: str, variables: dict[str, Dim] | None = None) -> Dim:
-    """Parse a dimension expression; unknown names become symbols (positive integers).
+def parse_dim(text: str, variables: dict[str, Dim] | None = None, new_symbols: bool = True) -> Dim:
+    """Parse a dimension expression; unknown names become symbols (positive integers), or are
+    an error when ``new_symbols`` is false.
 
     >>> parse_dim("2*c + 1", {"c": 32})
     65
@@ -204,7 +205,7 @@ def parse_dim(text: str, variables: dict[str, Dim] | None = None) -> Dim:
             f"expression is {len(text)} characters long, more than the limit of {MAX_EXPRESSION_LENGTH}"
         )
     tokens = _tokenize(text)
-    parser = _Parser(text, tokens, variables or {})
+    parser = _Parser(text, tokens, variables or {}, new_symbols)
     value = parser.expression()
     if parser.position < len(tokens):
         parser.fail("unexpected text")
@@ -235,8 +236,9 @@ def _tokenize(text: str) -> list[tuple[str, str, int]]:
 
 
 class _Parser:
-    def __init__(self, text: str, tokens: list[tuple[str, str, int]], variables: dict[str, Dim]):
+    def __init__(self, text: str, tokens: list[tuple[str, str, int]], variables: dict[str, Dim], new_symbols: bool):
         self.text, self.tokens, self.variables, self.position = text, tokens, variables, 0
+        self.new_symbols = new_symbols
 
     def fail(self, what: str):
         column = self.tokens[self.position][2] + 1 if self.position < len(self.tokens) else len(self.text) + 1
@@ -309,6 +311,9 @@ class _Parser:
                 return self.call(value)
             if value in self.variables:
                 return self.variables[value]
+            if not self.new_symbols:
+                self.position -= 1
+                self.fail(f"unknown name {value!r}")
             return symbol(value)
         if value == "(":
             inner = self.expression()

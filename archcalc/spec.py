@@ -264,7 +264,7 @@ def _activation(kind: LayerKind, raw: Any, where: Location) -> LayerKind | None:
 
 def validate_fields(kind: LayerKind, table: Mapping[str, Any], where: Location) -> dict[str, Any]:
     """Check a layer table against its kind: unknown fields, missing ones, types. Returns typed values."""
-    allowed = [f.name for f in kind.fields] + list(LAYER_KEYS if kind.takes_activation else LAYER_KEYS[:3])
+    allowed = [f.name for f in kind.fields] + list(LAYER_KEYS)
     for key in table:
         if key not in allowed:
             hint = nearest(key, allowed)

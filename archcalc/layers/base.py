@@ -127,7 +127,7 @@ def _dimension(raw: Any, where: Location, minimum: int) -> Dim:
         raise SpecError(f"expected a whole number, found {_describe(raw)}", where)
     if isinstance(raw, str):
         try:
-            value = parse_dim(raw)
+            value = parse_dim(raw, new_symbols=False)
         except SpecError as error:
             raise SpecError(error.message, where, error.hint) from None
     else:

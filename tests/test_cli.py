@@ -1,0 +1,123 @@
+"""The command line through click's CliRunner, plus start-up and output-file behaviour."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from archcalc.cli import main
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def run(*args, stdin=None):
+    return CliRunner().invoke(main, list(args), input=stdin)
+
+
+def test_table_vgg16_like_the_slide():
+    result = run("table", "vgg16")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    conv = next(line for line in lines if line.startswith("conv1_1"))
+    assert "CONV3-64" in conv and "[224x224x64]" in conv and "3.2M" in conv and "1,792" in conv
+    assert "TOTAL memory: 15.2M values x 4 bytes = 61 MB" in result.output
+    assert "TOTAL params: 138M (138,357,544" in result.output
+
+
+def test_no_bias_markdown():
+    result = run("table", "alexnet_simplified", "--no-bias", "--format", "markdown")
+    assert result.exit_code == 0
+    assert "| conv1 " in result.output and "34,848" in result.output  # (11*11*3)*96, no biases
+
+
+def test_json_contract():
+    data = json.loads(run("table", "vgg16", "--format", "json").output)
+    assert data["model"] == "vgg16" and data["input"] == [224, 224, 3]
+    assert data["layers"][0]["kind"] == "input"
+    expected = {"name": "conv1_1", "kind": "conv", "shape": [224, 224, 64], "memory": 224 * 224 * 64,
+                "weights": 1728, "biases": 64, "params": 1792, "macs": 224 * 224 * 64 * 27}
+    assert {key: data["layers"][1][key] for key in expected} == expected
+    assert data["totals"] == {"memory": 15237608, "weights": 138344128, "biases": 13416,
+                              "params": 138357544, "macs": 15470264320}
+
+
+def test_symbolic_json_values_are_strings():
+    data = json.loads(run("table", "alexnet", "--input", "HxWx3", "-f", "json").output)
+    assert data["layers"][1]["shape"] == ["floor((H - 11)/4) + 1", "floor((W - 11)/4) + 1", 96]
+
+
+def test_csv_has_exact_numbers():
+    lines = run("table", "vgg16", "-f", "csv").output.splitlines()
+    assert lines[0].startswith("index,name,kind")
+    assert lines[2].split(",")[5:] == ["3211264", "1728", "64", "1792", "86704128"]
+
+
+def test_batch_and_dtype_scale_the_bytes():
+    result = run("table", "vgg16", "--batch", "32", "--dtype", "float16")
+    # 15,237,608 values * 2 bytes * 32 = 975,206,912 bytes
+    assert "x 2 bytes x 32 = 975 MB" in result.output
+
+
+def test_input_override_and_stdin():
+    result = run("table", "-", "--input", "64x64x3", stdin='input = [8, 8, 1]\nlayers = ["conv 10 5x5 p2"]')
+    assert result.exit_code == 0 and "[64x64x10]" in result.output
+
+
+def test_floor_warning_on_stderr_and_strict_exit_2():
+    result = run("table", "alexnet_torchvision")
+    assert result.exit_code == 0
+    assert "warning: conv1: (224 - 11 + 2*2)/4 + 1 = 55.25; floor keeps 55" in result.stderr
+    result = run("table", "alexnet_torchvision", "--strict")
+    assert result.exit_code == 2 and "non-integer output size" in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+
+
+@pytest.mark.parametrize("args", [["table", "no_such_net"], ["table", "missing.toml"],
+                                  ["table", "vgg16", "--input", "0x3x3"], ["table", "vgg16", "--input", "9x9x3"]])
+def test_bad_input_exits_2_with_one_paragraph(args):
+    result = run(*args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_output_file_is_atomic(tmp_path):
+    target = tmp_path / "out.md"
+    assert run("table", "vgg16", "-f", "markdown", "-o", str(target)).exit_code == 0
+    assert target.read_text().startswith("**VGG16")
+    assert run("table", "vgg16", "-o", str(target)).exit_code == 2  # exists, no --force
+    bad = tmp_path / "bad.txt"
+    assert run("table", "vgg16", "--input", "5x5x3", "-o", str(bad)).exit_code == 2
+    assert list(tmp_path.iterdir()) == [target]  # no partial or temporary file left
+
+
+def test_every_command_has_help_with_an_example():
+    for command in main.commands.values():
+        result = run(command.name, "--help")
+        assert result.exit_code == 0 and "archcalc " in result.output.split("Example")[-1], command.name
+
+
+def test_list_and_layers():
+    assert "vgg16" in run("list").output
+    output = run("layers").output
+    assert "conv" in output and "maxpool" in output and "filters" in output
+
+
+def test_help_and_table_do_not_import_heavy_libraries():
+    code = ("import sys; from archcalc.cli import main\n"
+            "try: main(['table', 'vgg16'])\nexcept SystemExit: pass\n"
+            "print(sorted(m for m in ('sympy', 'pandas', 'torch', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("name", ["vgg16", "alexnet_simplified"])
+def test_golden_text_tables(name, update_golden):
+    """Formatting only: the numbers in these files are checked by the engine tests."""
+    text = run("table", name, "--working").output
+    path = GOLDEN / f"{name}.txt"
+    if update_golden:
+        path.write_text(text)
+    assert text == path.read_text()
