@@ -130,3 +130,83 @@ def layers():
         for spec_field in kind.fields:
             default = "required" if spec_field.required else f"default {spec_field.default!r}"
             click.echo(f"{'':<18}{spec_field.name}: {spec_field.help} ({default})")
+
+
+@main.command()
+@click.argument("specs", nargs=-1)
+@click.option("--all", "all_specs", is_flag=True, help="Verify every shipped spec.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, or cuda (adds latency and peak memory).")
+@click.option("--batch", type=click.IntRange(1, 4096), default=2, show_default=True, help="Batch of random inputs.")
+@click.option("--input", "input_shape", metavar="HxWxC", help="Concrete input size (needed for symbolic specs).")
+@click.option("--no-onnx", is_flag=True, help="Skip the ONNX export and onnxruntime run.")
+@click.option("--format", "-f", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True,
+              help="Output format.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file (atomically).")
+@click.option("--force", is_flag=True, help="Overwrite an existing --output file.")
+@reports_errors
+def verify(specs, all_specs, device, batch, input_shape, no_onnx, fmt, output, force):
+    """Run SPEC in PyTorch (and ONNX) and check every number of the analysis; exit 1 if any differs.
+
+    \b
+    Examples:
+      archcalc verify vgg16
+      archcalc verify resnet50 --device cuda
+      archcalc verify --all
+    """
+    import json
+
+    from .errors import Location
+    from .lower.verify import render_report, verify as run_verify
+    from .spec import load_spec, parse_shape, shipped_spec_names, with_input
+
+    names = list(specs) + (shipped_spec_names() if all_specs else [])
+    if not names:
+        raise click.UsageError("name a spec, or pass --all")
+    reports = []
+    with click.progressbar(names, label="verifying", file=sys.stderr,
+                           show_pos=True, item_show_func=lambda n: n or "") as progress:
+        for name in progress:
+            model = load_spec(name)
+            if input_shape:
+                model = with_input(model, parse_shape(input_shape, Location("--input")))
+            reports.append(run_verify(model, device=device, batch=batch, with_onnx=not no_onnx))
+    if fmt == "json":
+        records = [report.record() for report in reports]
+        text = json.dumps(records[0] if len(records) == 1 else records, indent=2) + "\n"
+    else:
+        text = "".join(render_report(report) for report in reports)
+    emit(text, output, force)
+    if not all(report.ok for report in reports):
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("spec")
+@click.option("--onnx", "onnx_path", type=click.Path(dir_okay=False), help="Write an ONNX model here.")
+@click.option("--torch", "torch_path", type=click.Path(dir_okay=False), help="Write a readable nn.Module source here.")
+@click.option("--input", "input_shape", metavar="HxWxC", help="Concrete input size (needed for symbolic specs).")
+@click.option("--force", is_flag=True, help="Overwrite existing files.")
+@reports_errors
+def export(spec, onnx_path, torch_path, input_shape, force):
+    """Export SPEC as an ONNX model or as PyTorch source.
+
+    \b
+    Examples:
+      archcalc export googlenet --onnx googlenet.onnx
+      archcalc export resnet18 --torch resnet18.py
+    """
+    from .errors import Location
+    from .lower.export import write_onnx
+    from .lower.build import module_source
+    from .files import write_atomically
+    from .spec import load_spec, parse_shape, with_input
+
+    if not onnx_path and not torch_path:
+        raise click.UsageError("give --onnx FILE and/or --torch FILE")
+    model = load_spec(spec)
+    if input_shape:
+        model = with_input(model, parse_shape(input_shape, Location("--input")))
+    if torch_path:
+        write_atomically(torch_path, module_source(model), force)
+    if onnx_path:
+        write_onnx(model, onnx_path, force)

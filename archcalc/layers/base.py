@@ -65,6 +65,25 @@ class Step:
 
 
 @dataclass(frozen=True)
+class TorchModule:
+    """A ``torch.nn`` module as data: the class name and its keyword arguments (no torch import).
+
+    >>> TorchModule("Conv2d", (("in_channels", 3), ("out_channels", 64))).source()
+    'nn.Conv2d(in_channels=3, out_channels=64)'
+    """
+
+    cls: str
+    args: tuple[tuple[str, Any], ...] = ()
+
+    def source(self) -> str:
+        return f"nn.{self.cls}(" + ", ".join(f"{key}={_literal(value)}" for key, value in self.args) + ")"
+
+
+def _literal(value: Any) -> str:
+    return "float('-inf')" if value == float("-inf") else repr(value)
+
+
+@dataclass(frozen=True)
 class Field:
     """One field a kind accepts: its name, its type, its default, and one line of help."""
 
@@ -97,6 +116,10 @@ class LayerKind:
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         raise NotImplementedError
+
+    def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
+        """The PyTorch modules that compute this layer on an input of shape ``x`` (HWC)."""
+        raise NotImplementedError(f"{self.name} has no PyTorch lowering")
 
     def label(self, layer: Layer) -> str:
         return self.name.upper()

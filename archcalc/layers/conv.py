@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..dims import format_dim, normalize
 from ..errors import ShapeError
 from ..formulas import conv_macs, conv_macs_per_output, conv_weights
-from .base import Field, Layer, LayerKind, Shape, Step, require_map
+from .base import Field, Layer, LayerKind, Shape, Step, TorchModule, require_map
 from .registry import register
 from .spatial import resolve_padding, slide_axis
 
@@ -19,6 +19,18 @@ def check_groups(layer: Layer, in_channels, out_channels, groups) -> None:
     for channels, what in ((in_channels, "input channels"), (out_channels, "filters")):
         if isinstance(channels, int) and isinstance(groups, int) and channels % groups:
             raise ShapeError(f"groups = {groups} does not divide the {channels} {what}", layer.at("groups"))
+
+
+def explicit_padding(pad, module: str, fill=None) -> tuple[tuple[TorchModule, ...], tuple]:
+    """PyTorch pads symmetrically; uneven padding becomes a padding module first.
+
+    Returns ``(modules to put first, the padding argument for the layer itself)``.
+    """
+    (top, bottom), (left, right) = pad
+    if top == bottom and left == right:
+        return (), (top, left)
+    args = (("padding", (left, right, top, bottom)),) + ((("value", fill),) if fill is not None else ())
+    return (TorchModule(module, args),), (0, 0)
 
 
 @register
@@ -61,6 +73,15 @@ class Conv(LayerKind):
             inexact=tuple(a.inexact for a in (rows, cols) if a.inexact),
             assumptions=rows.assumptions + cols.assumptions,
         )
+
+    def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
+        pad = resolve_padding(layer["pad"], x[0], x[1], layer["kernel"], layer["stride"], layer["dilation"])
+        explicit, padding = explicit_padding(pad, "ZeroPad2d")
+        conv = TorchModule("Conv2d", (
+            ("in_channels", x[2]), ("out_channels", layer["filters"]), ("kernel_size", layer["kernel"]),
+            ("stride", layer["stride"]), ("padding", padding), ("dilation", layer["dilation"]),
+            ("groups", layer["groups"]), ("bias", layer["bias"])))
+        return explicit + (conv,)
 
     def label(self, layer: Layer) -> str:
         text = f"CONV{kernel_text(layer['kernel'])}-{layer['filters']}"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..dims import format_dim, product
 from ..formulas import linear_weights
-from .base import Field, Layer, LayerKind, Shape, Step
+from .base import Field, Layer, LayerKind, Shape, Step, TorchModule
 from .registry import register
 
 
@@ -35,6 +35,11 @@ class FullyConnected(LayerKind):
             macs_formula=f"{format_dim(units, True)} * {format_dim(in_features, True)}",
             notes=notes,
         )
+
+    def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
+        flatten = (TorchModule("Flatten"),) if len(x) > 1 else ()
+        return flatten + (TorchModule("Linear", (("in_features", product(x)), ("out_features", layer["units"]),
+                                                 ("bias", layer["bias"]))),)
 
     def label(self, layer: Layer) -> str:
         return f"FC-{layer['units']}"

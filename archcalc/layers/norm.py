@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..formulas import batchnorm_params
-from .base import Field, Layer, LayerKind, Shape, Step
+from .base import Field, Layer, LayerKind, Shape, Step, TorchModule
 from .registry import register
 
 
@@ -21,6 +21,11 @@ class LocalResponseNorm(LayerKind):
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         return Step(shape=x)
+
+    def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
+        # PyTorch divides alpha by the window size (Caffe's convention); shapes are unaffected.
+        return (TorchModule("LocalResponseNorm", (("size", layer["size"]), ("alpha", layer["alpha"]),
+                                                  ("beta", layer["beta"]), ("k", layer["k"]))),)
 
     def label(self, layer: Layer) -> str:
         return "NORM"
@@ -41,6 +46,11 @@ class BatchNorm(LayerKind):
         channels = x[-1]
         gamma, beta = batchnorm_params(channels) if layer["affine"] else (0, 0)
         return Step(shape=x, weights=gamma, biases=beta, weights_formula=f"{channels}")
+
+    def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
+        return (TorchModule("BatchNorm2d" if len(x) == 3 else "BatchNorm1d", (
+            ("num_features", x[-1]), ("eps", layer["eps"]), ("momentum", layer["momentum"]),
+            ("affine", layer["affine"]))),)
 
     def label(self, layer: Layer) -> str:
         return "BN"

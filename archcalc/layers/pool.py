@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from ..errors import ShapeError
-from .base import Field, Layer, LayerKind, Shape, Step, require_map
-from .conv import kernel_text
+from .base import Field, Layer, LayerKind, Shape, Step, TorchModule, require_map
+from .conv import explicit_padding, kernel_text
 from .registry import register
 from .spatial import resolve_padding, slide_axis
 
@@ -33,6 +33,20 @@ class WindowPool(LayerKind):
             inexact=tuple(a.inexact for a in (rows, cols) if a.inexact),
             assumptions=rows.assumptions + cols.assumptions,
         )
+
+    def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
+        stride = self.stride(layer)
+        pad = resolve_padding(layer["pad"], x[0], x[1], layer["kernel"], stride, layer.params.get("dilation", (1, 1)))
+        if self.name == "maxpool":
+            explicit, padding = explicit_padding(pad, "ConstantPad2d", float("-inf"))
+            extra = (("dilation", layer["dilation"]),)
+        else:
+            explicit, padding = explicit_padding(pad, "ZeroPad2d")
+            extra = (("count_include_pad", layer["count_include_pad"]),)
+        pool = TorchModule("MaxPool2d" if self.name == "maxpool" else "AvgPool2d", (
+            ("kernel_size", layer["kernel"]), ("stride", stride), ("padding", padding)) + extra
+            + (("ceil_mode", layer["ceil"]),))
+        return explicit + (pool,)
 
     @staticmethod
     def stride(layer: Layer) -> tuple:
@@ -82,6 +96,10 @@ class AdaptivePool(LayerKind):
         out_h, out_w = layer["output"]
         return Step(shape=(out_h, out_w, x[2]), working=(f"adaptive: {out_h}", f"adaptive: {out_w}"))
 
+    def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
+        cls = "AdaptiveAvgPool2d" if self.name == "adaptiveavgpool" else "AdaptiveMaxPool2d"
+        return (TorchModule(cls, (("output_size", layer["output"]),)),)
+
     def label(self, layer: Layer) -> str:
         return f"{self.name.upper().replace('POOL', ' POOL')} {kernel_text(layer['output'])}"
 
@@ -100,6 +118,10 @@ class AdaptiveMaxPool(AdaptivePool):
 
 class GlobalPool(LayerKind):
     family = "pool"
+
+    def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
+        cls = "AdaptiveAvgPool2d" if self.name == "globalavgpool" else "AdaptiveMaxPool2d"
+        return (TorchModule(cls, (("output_size", 1),)),)
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         require_map(layer, x)

@@ -1,0 +1,233 @@
+"""Run the lowered network and check every row of the analysis against what PyTorch measures.
+
+Per row: output shape (forward hooks), weights and biases (``numel``), MACs
+(``torch.utils.flop_counter.FlopCounterMode``, whose FLOPs are 2 x MACs for conv and matmul).
+Then ONNX: export, ``onnx.checker``, ``onnx.shape_inference`` shapes per layer, and an
+onnxruntime run compared with PyTorch's output. On CUDA, measured latency and peak memory.
+"""
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..engine import Analysis, analyze
+from ..spec import ModelSpec
+from .build import build, example_input, plan, require_torch
+
+
+@dataclass(frozen=True)
+class Check:
+    engine: object
+    measured: object
+
+    @property
+    def ok(self) -> bool:
+        return self.engine == self.measured
+
+
+@dataclass(frozen=True)
+class LayerChecks:
+    name: str
+    checks: dict[str, Check]
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks.values())
+
+
+@dataclass
+class VerifyReport:
+    model: str
+    device: str
+    batch: int
+    layers: list[LayerChecks]
+    onnx: dict = field(default_factory=dict)
+    cuda: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(layer.ok for layer in self.layers) and self.onnx.get("ok", True)
+
+    def record(self) -> dict:
+        return {"model": self.model, "device": self.device, "batch": self.batch, "ok": self.ok,
+                "layers": [{"name": layer.name, "ok": layer.ok,
+                            "checks": {key: {"engine": c.engine, "measured": c.measured, "ok": c.ok}
+                                       for key, c in layer.checks.items()}} for layer in self.layers],
+                "onnx": self.onnx, "cuda": self.cuda}
+
+
+def verify(spec: ModelSpec, device: str = "cpu", batch: int = 2, with_onnx: bool = True,
+           analysis: Analysis | None = None) -> VerifyReport:
+    """Check every row of ``analysis`` (by default, the engine's) against the lowered network."""
+    torch = require_torch()
+    analysis = analysis or analyze(spec)
+    network = build(spec).to(device)
+    module_of = {item.name: item.module_name for item in plan(spec)}
+    x = example_input(spec, batch, device)
+    outputs, failure = _capture_shapes(network, module_of, analysis, x)
+    flops = {}
+    if failure is None:
+        from torch.utils.flop_counter import FlopCounterMode
+
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            result = network(x)
+        flops = counter.get_flop_counts()
+    layers = [LayerChecks("input", {"shape": Check(list(analysis.rows[0].shape), _hwc(x.shape))})]
+    for row in analysis.rows[1:]:
+        child = network.get_submodule(module_of[row.name])
+        measured_macs = sum(flops.get(f"Sequential.{module_of[row.name]}", {}).values()) // (2 * batch)
+        layers.append(LayerChecks(row.name, {
+            "shape": Check(list(row.shape), outputs.get(row.name, failure if row.name not in outputs else None)),
+            "weights": Check(row.weights, _count(child, "weight")),
+            "biases": Check(row.biases, _count(child, "bias")),
+            "macs": Check(row.macs, measured_macs if failure is None else "not run"),
+        }))
+    report = VerifyReport(spec.name, device, batch, layers)
+    if failure is not None:
+        report.onnx = {"ok": False, "error": f"not exported: the network does not run ({failure})"}
+        return report
+    if with_onnx:
+        report.onnx = check_onnx(network.cpu(), x.cpu(), result.cpu(), analysis, module_of)
+        network.to(device)
+    if device.startswith("cuda"):
+        report.cuda = measure_cuda(network, x, analysis, batch)
+    return report
+
+
+def _hwc(shape) -> list[int]:
+    """PyTorch's N x C x H x W (or N x F) as archcalc's [H, W, C] (or [F])."""
+    dims = list(shape)[1:]
+    return [dims[1], dims[2], dims[0]] if len(dims) == 3 else dims
+
+
+def _count(module, suffix: str) -> int:
+    return sum(p.numel() for name, p in module.named_parameters() if name.endswith(suffix))
+
+
+def _capture_shapes(network, module_of: dict, analysis: Analysis, x) -> tuple[dict[str, list[int]], str | None]:
+    """Output shapes per row from forward hooks; and, if the network fails part way, why."""
+    torch = require_torch()
+    shapes: dict[str, list[int]] = {}
+    handles = []
+    for row in analysis.rows[1:]:
+        def hook(module, inputs, output, name=row.name):
+            shapes[name] = _hwc(output.shape)
+        handles.append(network.get_submodule(module_of[row.name]).register_forward_hook(hook))
+    failure = None
+    try:
+        with torch.no_grad():
+            network(x)
+    except RuntimeError as error:  # the engine's sizes built modules that do not fit together
+        failure = f"fails to run: {str(error).splitlines()[0]}"
+    finally:
+        for handle in handles:
+            handle.remove()
+    return shapes, failure
+
+
+def check_onnx(network, x, expected, analysis: Analysis, module_of: dict) -> dict:
+    """Export to ONNX, check the model, infer shapes per layer, and run it in onnxruntime."""
+    import warnings
+
+    torch = require_torch()
+    try:
+        import onnx
+        import onnxruntime
+    except ImportError:
+        return {"ok": False, "error": "onnx and onnxruntime are needed: pip install 'archcalc[verify]'"}
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.onnx"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(network, (x,), str(path), dynamo=False, input_names=["input"],
+                              output_names=["output"])
+        model = onnx.load(str(path))
+        onnx.checker.check_model(model)
+        shapes = _onnx_shapes(onnx.shape_inference.infer_shapes(model))
+        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        produced = session.run(None, {"input": x.numpy()})[0]
+    import numpy
+
+    differ = []
+    for row in analysis.rows[1:]:
+        prefix = f"/{module_of[row.name]}/"
+        found = [shape for name, shape in shapes.items() if name.startswith(prefix)]
+        measured = _hwc(found[-1]) if found else None
+        if row is analysis.rows[-1]:
+            measured = _hwc(shapes["output"])
+        if measured is not None and measured != list(row.shape):
+            differ.append({"name": row.name, "engine": list(row.shape), "onnx": measured})
+    close = bool(numpy.allclose(produced, expected.numpy(), rtol=1e-3, atol=1e-5))
+    return {"ok": not differ and close, "checker": "passed", "shape_differences": differ,
+            "onnxruntime_matches_torch": close, "opset": model.opset_import[0].version,
+            "nodes": len(model.graph.node)}
+
+
+def _onnx_shapes(model) -> dict[str, list[int]]:
+    shapes = {}
+    for info in list(model.graph.value_info) + list(model.graph.output):
+        dims = [d.dim_value for d in info.type.tensor_type.shape.dim]
+        if dims and all(dims):
+            shapes[info.name] = dims
+    return shapes
+
+
+def measure_cuda(network, x, analysis: Analysis, batch: int, runs: int = 30) -> dict:
+    """Median forward latency and peak memory on the GPU, beside the engine's estimate."""
+    torch = require_torch()
+    totals = analysis.totals
+    with torch.no_grad():
+        for _ in range(5):
+            network(x)
+        torch.cuda.synchronize()
+        timings = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            network(x)
+            torch.cuda.synchronize()
+            timings.append((time.perf_counter() - start) * 1000)
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+        baseline = torch.cuda.memory_allocated()
+        network(x)
+        torch.cuda.synchronize()
+        peak = torch.cuda.max_memory_allocated()
+    bytes_per_value = 4
+    return {
+        "gpu": torch.cuda.get_device_name(),
+        "latency_ms_median": round(statistics.median(timings), 3),
+        "latency_ms_min": round(min(timings), 3),
+        "peak_memory_bytes": peak,
+        "peak_above_weights_bytes": peak - baseline,
+        "engine_params_bytes": totals.params * bytes_per_value,
+        "engine_activation_bytes": totals.memory * batch * bytes_per_value,
+        "engine_total_bytes": (totals.params + totals.memory * batch) * bytes_per_value,
+    }
+
+
+def render_report(report: VerifyReport) -> str:
+    """One line per layer: the checks and, where one differs, both values."""
+    lines = [f"{report.model} on {report.device} (batch {report.batch}): "
+             f"{'all checks agree' if report.ok else 'DIFFERENCES FOUND'}"]
+    for layer in report.layers:
+        parts = []
+        for key, check in layer.checks.items():
+            parts.append(f"{key} agree" if check.ok else f"{key} DIFFER: engine {check.engine}, torch {check.measured}")
+        lines.append(f"  {'ok ' if layer.ok else 'BAD'} {layer.name:<14} " + "; ".join(parts))
+    if report.onnx:
+        onnx = report.onnx
+        if "error" in onnx:
+            lines.append(f"  onnx: {onnx['error']}")
+        else:
+            lines.append(f"  onnx: checker {onnx['checker']}, opset {onnx['opset']}, {onnx['nodes']} nodes, "
+                         f"shapes {'agree' if not onnx['shape_differences'] else onnx['shape_differences']}, "
+                         f"onnxruntime {'matches' if onnx['onnxruntime_matches_torch'] else 'DIFFERS FROM'} torch")
+    if report.cuda:
+        cuda = report.cuda
+        lines.append(f"  cuda ({cuda['gpu']}): latency median {cuda['latency_ms_median']} ms; peak memory "
+                     f"{cuda['peak_memory_bytes']:,} bytes vs engine estimate {cuda['engine_total_bytes']:,} "
+                     f"(params {cuda['engine_params_bytes']:,} + activations {cuda['engine_activation_bytes']:,})")
+    return "\n".join(lines) + "\n"
