@@ -68,9 +68,11 @@ def main(debug: bool) -> None:
 @click.option("--strict", is_flag=True, help="A non-integer output size is an error, not a floor.")
 @click.option("--working", is_flag=True, help="Show the products behind each cell (224*224*64 = 3.2M).")
 @click.option("--exact", is_flag=True, help="Exact numbers instead of compact ones (3,211,264 not 3.2M).")
+@click.option("--depth", type=click.IntRange(0, 32), default=None,
+              help="Collapse blocks nested deeper than N into one row each (0: one row per top-level block).")
 @format_option
 @reports_errors
-def table(spec, input_shape, batch, dtype, no_bias, strict, working, exact, fmt, output, force):
+def table(spec, input_shape, batch, dtype, no_bias, strict, working, exact, depth, fmt, output, force):
     """Print the per-layer table of SPEC (a shipped name or a .toml file; - reads stdin).
 
     \b
@@ -78,8 +80,9 @@ def table(spec, input_shape, batch, dtype, no_bias, strict, working, exact, fmt,
       archcalc table vgg16
       archcalc table alexnet_simplified --no-bias --format markdown
       archcalc table my_net.toml --input 256x256x3 --batch 32 --dtype float16
+      archcalc table googlenet --depth 0
     """
-    from .engine import analyze
+    from .engine import analyze, collapse
     from .errors import Location
     from .report.render import render
     from .report.table import TableOptions, build_table
@@ -93,6 +96,8 @@ def table(spec, input_shape, batch, dtype, no_bias, strict, working, exact, fmt,
     analysis = analyze(model, strict=strict)
     for warning in analysis.warnings:
         click.echo(f"warning: {warning}", err=True)
+    if depth is not None:
+        analysis = collapse(analysis, depth)
     options = TableOptions(dtype=dtype, batch=batch, working=working, exact=exact)
     emit(render(analysis, build_table(analysis, options), fmt), output, force)
 
@@ -210,3 +215,30 @@ def export(spec, onnx_path, torch_path, input_shape, force):
         write_atomically(torch_path, module_source(model), force)
     if onnx_path:
         write_onnx(model, onnx_path, force)
+
+
+@main.command()
+@click.argument("specs", nargs=-1, required=True)
+@click.option("--input", "input_shape", metavar="HxWxC", help="Analyse every network on this input size.")
+@format_option
+@reports_errors
+def compare(specs, input_shape, fmt, output, force):
+    """Compare networks side by side, checking what sources claim about them.
+
+    \b
+    Example:
+      archcalc compare alexnet vgg19 googlenet resnet152
+    """
+    from .compare import compare as build_comparison
+    from .engine import analyze
+    from .errors import Location
+    from .report.matrix import render_comparison
+    from .spec import load_spec, parse_shape, with_input
+
+    analyses = []
+    for name in specs:
+        model = load_spec(name)
+        if input_shape:
+            model = with_input(model, parse_shape(input_shape, Location("--input")))
+        analyses.append(analyze(model))
+    emit(render_comparison(build_comparison(analyses), fmt), output, force)

@@ -1,15 +1,18 @@
-"""Walks a spec's layers and returns frozen per-row records and their totals.
+"""Walks a spec's tree of layers, branches and blocks, and returns frozen per-row records and totals.
 
 One row per layer, except that in-place layers and views (activations, dropout, flatten) fold
-into the row before them, as on the lecture slide: their outputs are not new memory. The first
+into the row before them in the same branch, as on the lecture slide: their outputs are not new
+memory. Each concatenation or addition of branches is a row of its own (no parameters). The first
 row is the input.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Mapping
 
-from .dims import Dim, normalize, product
+from .dims import Dim, format_dim, is_zero, normalize, product
 from .errors import ShapeError
+from .expand import Block, Parallel
 from .layers import KINDS, Layer, Shape, Step
 from .layers.base import Inexact
 from .layers.spatial import describe_inexact
@@ -18,19 +21,21 @@ from .spec import ModelSpec
 
 @dataclass(frozen=True)
 class Row:
-    """One row of the analysis: a layer's output and what it costs."""
+    """One row of the analysis: a layer's (or a merge's, or a collapsed block's) output and costs."""
 
-    index: int  # 0 for the input, else the layer's position in the expanded spec
+    index: int  # 0 for the input, else the layer's number in the expanded spec
     name: str
     kind: str
     label: str
     shape: Shape
-    memory: Dim  # output values (per image)
+    memory: Dim  # new values stored (per image)
     weights: Dim = 0
     biases: Dim = 0
     macs: Dim = 0
     folded: tuple[str, ...] = ()  # labels of in-place layers shown in this row
     step: Step | None = None
+    level: int = 0  # how deeply nested in blocks and branches
+    groups: tuple[str, ...] = ()  # the block instances containing this row, outermost first
 
     @property
     def params(self) -> Dim:
@@ -51,18 +56,17 @@ class Totals:
 
 @dataclass(frozen=True)
 class Analysis:
-    """The engine's result: rows, totals, and what the user should be told about them."""
+    """The engine's result: rows, totals, depth, and what the user should be told about them."""
 
     spec: ModelSpec
     rows: tuple[Row, ...]
     totals: Totals
     warnings: tuple[str, ...] = ()
     assumptions: tuple[str, ...] = ()
-
-    @property
-    def weighted_layers(self) -> int:
-        """Layers with weights (conv, fc) on the path: the depth the papers quote."""
-        return sum(1 for row in self.rows if row.kind in KINDS and KINDS[row.kind].weighted)
+    depth: int = 0  # weighted layers (conv, fc) on the longest path, as the papers count depth
+    conv_depth: int = 0  # conv layers on the longest path
+    blocks: Mapping[str, str] = field(default_factory=dict)  # block instance -> its label
+    inputs: Mapping[str, Shape] = field(default_factory=dict)  # layer name -> the shape it reads
 
 
 def analyze(spec: ModelSpec, strict: bool = False) -> Analysis:
@@ -72,26 +76,130 @@ def analyze(spec: ModelSpec, strict: bool = False) -> Analysis:
     >>> analyze(load_spec("vgg16")).totals.params
     138357544
     """
+    walk = _Walk(strict)
     shape = spec.input_shape
-    rows = [Row(0, "input", "input", "INPUT", shape, product(shape))]
-    warnings: list[str] = []
-    assumptions: list[str] = []
-    for layer in spec.layers:
+    walk.rows.append(Row(0, "input", "input", "INPUT", shape, product(shape)))
+    _, depth, conv_depth = walk.sequence(spec.layers, shape, 0, (), start=0)
+    rows = walk.rows
+    return Analysis(spec, tuple(rows), _totals(rows), tuple(walk.warnings), tuple(dict.fromkeys(walk.assumptions)),
+                    depth, conv_depth, walk.blocks, walk.inputs)
+
+
+class _Walk:
+    def __init__(self, strict: bool):
+        self.strict = strict
+        self.rows: list[Row] = []
+        self.warnings: list[str] = []
+        self.assumptions: list[str] = []
+        self.blocks: dict[str, str] = {}
+        self.inputs: dict[str, Shape] = {}
+
+    def sequence(self, nodes, shape: Shape, level: int, groups: tuple[str, ...], start: int | None = None):
+        """Walk nodes in order; returns the output shape and the weighted depth (all, conv) along the way."""
+        start = len(self.rows) if start is None else start
+        depth = conv_depth = 0
+        for node in nodes:
+            if isinstance(node, Layer):
+                shape, weighted, convolutional = self.layer(node, shape, level, groups, start)
+            elif isinstance(node, Parallel):
+                shape, weighted, convolutional = self.parallel(node, shape, level, groups)
+            else:
+                shape, weighted, convolutional = self.block(node, shape, level, groups)
+            depth += weighted
+            conv_depth += convolutional
+        return shape, depth, conv_depth
+
+    def layer(self, layer: Layer, shape: Shape, level: int, groups, start: int):
         kind = KINDS[layer.kind]
+        self.inputs[layer.name] = shape
         step = kind.infer(layer, shape)
-        warnings.extend(_inexact_messages(layer, step.inexact, strict))
-        assumptions.extend(step.assumptions)
-        if kind.folds:
-            rows[-1] = replace(rows[-1], folded=rows[-1].folded + (kind.label(layer),))
+        self.warnings.extend(_inexact_messages(layer, step.inexact, self.strict))
+        self.assumptions.extend(step.assumptions)
+        if kind.folds and len(self.rows) > start:
+            self.rows[-1] = replace(self.rows[-1], folded=self.rows[-1].folded + (kind.label(layer),))
         else:
-            rows.append(_row(layer, kind.label(layer), step))
-        shape = step.shape
-    return Analysis(spec, tuple(rows), _totals(rows), tuple(warnings), tuple(assumptions))
+            memory = product(step.shape) if step.memory is None else step.memory
+            self.rows.append(Row(layer.index, layer.name, layer.kind, step.label or kind.label(layer), step.shape, memory,
+                                 step.weights, step.biases, step.macs, (), step, level, groups))
+        weighted = kind.weighted_layers(layer, shape)
+        return step.shape, weighted, weighted if kind.convolutional else 0
+
+    def block(self, block: Block, shape: Shape, level: int, groups):
+        self.blocks[block.name] = block.label
+        return self.sequence(block.body, shape, level + 1, groups + (block.name,))
+
+    def parallel(self, node: Parallel, shape: Shape, level: int, groups):
+        outcomes = [self.sequence(branch, shape, level + 1, groups) for branch in node.branches]
+        if node.merge == "side":  # an extra output (e.g. an auxiliary classifier): the input passes on
+            return shape, 0, 0
+        outputs = [outcome[0] for outcome in outcomes]
+        merged, label = (_concat if node.merge == "concat" else _add)(node, outputs, self.assumptions)
+        self.rows.append(Row(node.location.layer_index, node.name, node.merge, label, merged, product(merged),
+                             level=level, groups=groups))
+        return merged, max(o[1] for o in outcomes), max(o[2] for o in outcomes)
 
 
-def _row(layer: Layer, label: str, step: Step) -> Row:
-    return Row(layer.index, layer.name, layer.kind, label, step.shape, product(step.shape),
-               step.weights, step.biases, step.macs, (), step)
+def _shape_text(shape: Shape) -> str:
+    return "x".join(format_dim(d) for d in shape)
+
+
+def _same(a: Dim, b: Dim, assumptions: list[str], what: str) -> bool:
+    verdict = is_zero(normalize(a - b))
+    if verdict is None:
+        assumptions.append(what)
+        return True
+    return verdict
+
+
+def _concat(node: Parallel, outputs: list[Shape], assumptions: list[str]) -> tuple[Shape, str]:
+    """Channel concatenation: spatial sizes must agree; channels add up (``64+128+32+32 = 256``)."""
+    first = outputs[0]
+    for number, shape in enumerate(outputs[1:], start=2):
+        if len(shape) != len(first) or not all(
+                _same(a, b, assumptions, f"{node.name}: branch sizes {_shape_text(first)} and {_shape_text(shape)} "
+                                         f"are assumed equal") for a, b in zip(first[:-1], shape[:-1])):
+            raise ShapeError(f"cannot concatenate the branches of {node.name}: branch 1 gives "
+                             f"{_shape_text(first)} but branch {number} gives {_shape_text(shape)} "
+                             f"(all but the channels must match)", node.location)
+    channels = normalize(sum((shape[-1] for shape in outputs), 0))
+    parts = "+".join(format_dim(shape[-1]) for shape in outputs)
+    return first[:-1] + (channels,), f"CONCAT {parts} = {format_dim(channels)}"
+
+
+def _add(node: Parallel, outputs: list[Shape], assumptions: list[str]) -> tuple[Shape, str]:
+    """Element-wise addition (a residual connection): every branch must give the same shape."""
+    first = outputs[0]
+    for number, shape in enumerate(outputs[1:], start=2):
+        if len(shape) != len(first) or not all(
+                _same(a, b, assumptions, f"{node.name}: {_shape_text(first)} and {_shape_text(shape)} are assumed equal")
+                for a, b in zip(first, shape)):
+            raise ShapeError(f"cannot add the branches of {node.name}: branch 1 gives {_shape_text(first)} but "
+                             f"branch {number} gives {_shape_text(shape)}", node.location,
+                             "a shortcut must match the residual branch: use a projection or set its stride")
+    return first, "ADD"
+
+
+def collapse(analysis: Analysis, depth: int) -> Analysis:
+    """Show blocks nested deeper than ``depth`` as one row each, as the papers' tables do.
+
+    A collapsed row sums its members' memory, parameters and MACs and shows the block's output.
+    """
+    rows: list[Row] = []
+    for row in analysis.rows:
+        if len(row.groups) <= depth:
+            rows.append(row)
+            continue
+        name = row.groups[depth]
+        if rows and rows[-1].kind == "block" and rows[-1].name == name:
+            last = rows[-1]
+            rows[-1] = replace(last, shape=row.shape, memory=normalize(last.memory + row.memory),
+                               weights=normalize(last.weights + row.weights),
+                               biases=normalize(last.biases + row.biases), macs=normalize(last.macs + row.macs),
+                               folded=row.folded)
+        else:
+            rows.append(Row(row.index, name, "block", analysis.blocks[name], row.shape, row.memory, row.weights,
+                            row.biases, row.macs, row.folded, None, depth, row.groups[:depth]))
+    return replace(analysis, rows=tuple(rows))
 
 
 def _totals(rows: list[Row]) -> Totals:

@@ -3,7 +3,7 @@ import pytest
 
 from archcalc import analyze, load_spec, parse_spec
 from archcalc.errors import SpecError
-from archcalc.spec import parse_compact
+from archcalc.expand import parse_compact
 from archcalc.errors import Location
 
 
@@ -66,7 +66,7 @@ def test_compact_tokens():
     ('input = [8, 8, 3]\nlayers = ["conv 4 3x3 wobble"]', ["layer 1", "cannot read 'wobble'"]),
     ('input = [8, 8, 3]\nlayers = []', ["net.toml", "no layers"]),
     ('layers = ["conv 4 3x3"]', ["net.toml", "field 'input.shape'", "missing [input]"]),
-    ('input = [8, 8, 3]\nlayers = ["a: conv 4 3x3", "a: relu"]', ["layer 2 (a)", "already used by layer 1"]),
+    ('input = [8, 8, 3]\nlayers = ["a_1: conv 4 3x3", "a: conv 4 3x3 p1 x2"]', ["layer 2 (a_1)", "already used by layer 1"]),
     ('input = [8, 8, 3]\nlayers = ["conv 4 3x3"]\nlayres = 1', ["unknown top-level key 'layres'"]),
     ('input = [8, 8, 3]\nlayers = [\n"conv 4 3x3" "relu"]\n', ["net.toml", "TOML syntax error", "line 3"]),
     ('input = [8, 8, 3]\nlayers = ["conv 4 3x3 x0"]', ["field 'repeat'", "repeat must be"]),

@@ -53,6 +53,7 @@ class Step:
     """What one layer does to its input: the output shape and the costs, with the working shown."""
 
     shape: Shape
+    memory: Dim | None = None  # new values this layer stores; None: every output value (a view stores none)
     weights: Dim = 0
     biases: Dim = 0
     macs: Dim = 0
@@ -62,6 +63,7 @@ class Step:
     inexact: tuple[Inexact, ...] = ()
     assumptions: tuple[str, ...] = ()  # conditions on symbols the result relies on
     notes: tuple[str, ...] = ()
+    label: str | None = None  # where the label depends on the input (a shortcut's resolved mode)
 
 
 @dataclass(frozen=True)
@@ -96,10 +98,12 @@ class Field:
     def required(self) -> bool:
         return self.default is REQUIRED
 
-    def coerce(self, raw: Any, location: Location) -> Any:
-        """Check a raw TOML value against the field's type; return the typed value."""
-        where = location.with_field(self.name)
-        return _COERCERS[self.type](raw, where)
+    def coerce(self, raw: Any, location: Location, variables: Mapping[str, Dim] | None = None) -> Any:
+        """Check a raw TOML value against the field's type; return the typed value.
+
+        Text is read as an expression of ``variables`` (a block's parameters) where the type is a size.
+        """
+        return _COERCERS[self.type](raw, location.with_field(self.name), variables or {})
 
 
 class LayerKind:
@@ -113,6 +117,7 @@ class LayerKind:
     folds: bool = False  # shown in the table row of the layer before (in-place or a view)
     takes_activation: bool = False  # accepts the `activation = "relu"` shorthand
     weighted: bool = False  # counts towards depth (conv, fc)
+    convolutional: bool = False  # counts towards the conv-layer depth
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         raise NotImplementedError
@@ -120,6 +125,10 @@ class LayerKind:
     def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
         """The PyTorch modules that compute this layer on an input of shape ``x`` (HWC)."""
         raise NotImplementedError(f"{self.name} has no PyTorch lowering")
+
+    def weighted_layers(self, layer: Layer, x: Shape) -> int:
+        """How many weighted layers this is on a path through the network (the papers' depth)."""
+        return 1 if self.weighted else 0
 
     def label(self, layer: Layer) -> str:
         return self.name.upper()
@@ -145,12 +154,12 @@ def _describe(raw: Any) -> str:
     return f"{raw!r} ({type(raw).__name__})"
 
 
-def _dimension(raw: Any, where: Location, minimum: int) -> Dim:
+def _dimension(raw: Any, where: Location, minimum: int, variables: Mapping[str, Dim]) -> Dim:
     if isinstance(raw, bool) or not isinstance(raw, (int, str)):
         raise SpecError(f"expected a whole number, found {_describe(raw)}", where)
     if isinstance(raw, str):
         try:
-            value = parse_dim(raw, new_symbols=False)
+            value = parse_dim(raw, variables, new_symbols=False)
         except SpecError as error:
             raise SpecError(error.message, where, error.hint) from None
     else:
@@ -164,66 +173,66 @@ def _dimension(raw: Any, where: Location, minimum: int) -> Dim:
     return value
 
 
-def _count(raw, where):
-    return _dimension(raw, where, 1)
+def _count(raw, where, variables):
+    return _dimension(raw, where, 1, variables)
 
 
-def _natural(raw, where):
-    return _dimension(raw, where, 0)
+def _natural(raw, where, variables):
+    return _dimension(raw, where, 0, variables)
 
 
 def _pair_of(element):
-    def coerce(raw, where):
+    def coerce(raw, where, variables):
         if isinstance(raw, list):
             if len(raw) != 2:
                 raise SpecError(f"expected one number or a pair [h, w], found a list of {len(raw)}", where)
-            return (element(raw[0], where), element(raw[1], where))
-        value = element(raw, where)
+            return (element(raw[0], where, variables), element(raw[1], where, variables))
+        value = element(raw, where, variables)
         return (value, value)
 
     return coerce
 
 
-def _padding(raw, where):
+def _padding(raw, where, variables):
     """int, [ph, pw], [top, bottom, left, right], "same" or "valid" -> "same" or ((t, b), (l, r))."""
     if raw in ("same", "valid"):
         return raw if raw == "same" else ((0, 0), (0, 0))
     if isinstance(raw, list) and len(raw) == 4:
-        top, bottom, left, right = (_natural(v, where) for v in raw)
+        top, bottom, left, right = (_natural(v, where, variables) for v in raw)
         return ((top, bottom), (left, right))
     if isinstance(raw, list) and len(raw) != 2:
         raise SpecError(f"expected pad as a number, [ph, pw], [top, bottom, left, right], \"same\" or \"valid\", "
                         f"found a list of {len(raw)}", where)
     if isinstance(raw, str) and raw not in ("same", "valid"):
         try:
-            value = _natural(raw, where)
+            value = _natural(raw, where, variables)
         except SpecError:
             raise SpecError(f"expected pad as a number, [ph, pw], \"same\" or \"valid\", found {raw!r}", where,
                             nearest(raw, ["same", "valid"]) or None) from None
         return ((value, value), (value, value))
-    pad_h, pad_w = _pair_of(_natural)(raw, where)
+    pad_h, pad_w = _pair_of(_natural)(raw, where, variables)
     return ((pad_h, pad_h), (pad_w, pad_w))
 
 
-def _bool(raw, where):
+def _bool(raw, where, variables):
     if not isinstance(raw, bool):
         raise SpecError(f"expected true or false, found {_describe(raw)}", where)
     return raw
 
 
-def _probability(raw, where):
+def _probability(raw, where, variables):
     if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not 0 <= raw < 1:
         raise SpecError(f"expected a probability in [0, 1), found {_describe(raw)}", where)
     return float(raw)
 
 
-def _number(raw, where):
+def _number(raw, where, variables):
     if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw < 0:
         raise SpecError(f"expected a number >= 0, found {_describe(raw)}", where)
     return raw
 
 
-def _text(raw, where):
+def _text(raw, where, variables):
     if not isinstance(raw, str):
         raise SpecError(f"expected text, found {_describe(raw)}", where)
     return raw

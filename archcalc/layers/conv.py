@@ -50,6 +50,7 @@ class Conv(LayerKind):
     positional = "filters"
     takes_activation = True
     weighted = True
+    convolutional = True
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         require_map(layer, x)

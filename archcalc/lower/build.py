@@ -1,22 +1,40 @@
-"""Build a torch.nn.Sequential from a spec, one child per layer, named as the layer."""
+"""Build a torch.nn module tree from a spec: a Sequential per sequence, one child per layer, block
+or branch, each named after its node, so that a row's name is also its module's path."""
 from __future__ import annotations
 
+import inspect
 import re
 from dataclasses import dataclass
+from typing import Union
 
 from ..dims import is_symbolic
+from ..engine import Analysis, analyze
 from ..errors import LoweringError
-from ..layers import KINDS
+from ..expand import Block, Parallel
+from ..layers import KINDS, Layer
 from ..layers.base import TorchModule
 from ..spec import ModelSpec
+
+LOCAL = "archcalc:"  # TorchModule classes with this prefix live in archcalc.lower.modules
 
 
 @dataclass(frozen=True)
 class LoweredLayer:
-    name: str  # the layer's name in the spec
-    module_name: str  # its child name in the Sequential (a valid attribute name)
-    kind: str
     modules: tuple[TorchModule, ...]
+
+
+@dataclass(frozen=True)
+class LoweredSequence:
+    children: tuple[tuple[str, "Lowered"], ...]  # (module name, lowered node)
+
+
+@dataclass(frozen=True)
+class LoweredBranches:
+    merge: str  # concat, add, side
+    branches: tuple[tuple[str, LoweredSequence], ...]
+
+
+Lowered = Union[LoweredLayer, LoweredSequence, LoweredBranches]
 
 
 def require_torch():
@@ -28,49 +46,87 @@ def require_torch():
     return torch
 
 
-def plan(spec: ModelSpec) -> tuple[LoweredLayer, ...]:
-    """The modules each layer lowers to, as data (no torch needed).
+@dataclass(frozen=True)
+class Plan:
+    """The module tree as data, and where each row's module sits in it (a dotted path)."""
+
+    tree: LoweredSequence
+    paths: dict[str, str]
+
+
+def _segment(part: str) -> str:
+    """A node's name as a module name: ``3x3`` -> ``n3x3``, ``a-b`` -> ``a_b``."""
+    cleaned = re.sub(r"\W", "_", part)
+    return f"n{cleaned}" if cleaned[0].isdigit() else cleaned
+
+
+def plan(spec: ModelSpec, analysis: Analysis | None = None) -> Plan:
+    """The module tree as data (no torch needed).
 
     >>> from archcalc.spec import load_spec
-    >>> plan(load_spec("lenet5"))[0].modules[0].cls
-    'Conv2d'
+    >>> plan(load_spec("resnet18")).paths["conv2_1/b1/conv1"]
+    'conv2_1.add.b1.conv1'
     """
     if any(is_symbolic(d) for d in spec.input_shape):
         raise LoweringError("a symbolic spec cannot run: give concrete sizes with --input (e.g. 224x224x3)")
-    shape, lowered, used = spec.input_shape, [], set()
-    for layer in spec.layers:
-        kind = KINDS[layer.kind]
-        lowered.append(LoweredLayer(layer.name, _module_name(layer.name, used), layer.kind,
-                                    kind.torch_modules(layer, shape)))
-        shape = kind.infer(layer, shape).shape
-    return tuple(lowered)
+    paths: dict[str, str] = {}
+    tree = _sequence(spec.layers, analysis or analyze(spec), "", paths)
+    return Plan(tree, paths)
 
 
-def _module_name(name: str, used: set[str]) -> str:
-    candidate = re.sub(r"\W", "_", name)
-    if candidate[0].isdigit():
-        candidate = f"layer_{candidate}"
-    while candidate in used:
-        candidate += "_"
-    used.add(candidate)
-    return candidate
+def _sequence(nodes, analysis: Analysis, path: str, paths: dict[str, str]) -> LoweredSequence:
+    children = []
+    for node in nodes:
+        name = _segment(node.name.split("/")[-1])
+        here = f"{path}{name}"
+        if isinstance(node, Layer):
+            paths[node.name] = here
+            lowered = LoweredLayer(KINDS[node.kind].torch_modules(node, analysis.inputs[node.name]))
+        elif isinstance(node, Block):
+            lowered = _sequence(node.body, analysis, here + ".", paths)
+        else:
+            paths[node.name] = here
+            lowered = _branches(node, analysis, here, paths)
+        if name in dict(children):
+            raise LoweringError(f"two modules would be called {name!r} in the same place", node.location)
+        children.append((name, lowered))
+    return LoweredSequence(tuple(children))
 
 
-def instantiate(module: TorchModule):
-    torch = require_torch()
-    return getattr(torch.nn, module.cls)(**dict(module.args))
+def _branches(node: Parallel, analysis: Analysis, here: str, paths: dict[str, str]) -> LoweredBranches:
+    if node.merge == "side":
+        return LoweredBranches("side", (("", _sequence(node.branches[0], analysis, here + ".", paths)),))
+    return LoweredBranches(node.merge, tuple((f"b{i}", _sequence(branch, analysis, f"{here}.b{i}.", paths))
+                                             for i, branch in enumerate(node.branches, start=1)))
 
 
-def build(spec: ModelSpec):
-    """The spec as an ``nn.Sequential`` in eval mode; each child is named after its layer."""
+def instantiate(lowered: Lowered):
+    """Turn the plan into modules."""
     torch = require_torch()
     from collections import OrderedDict
 
-    children = OrderedDict()
-    for item in plan(spec):
-        modules = [instantiate(m) for m in item.modules]
-        children[item.module_name] = modules[0] if len(modules) == 1 else torch.nn.Sequential(*modules)
-    return torch.nn.Sequential(children).eval()
+    from . import modules as local
+
+    if isinstance(lowered, LoweredLayer):
+        built = [_module_class(m, torch, local)(**dict(m.args)) for m in lowered.modules]
+        return built[0] if len(built) == 1 else torch.nn.Sequential(*built)
+    if isinstance(lowered, LoweredSequence):
+        return torch.nn.Sequential(OrderedDict((name, instantiate(child)) for name, child in lowered.children))
+    if lowered.merge == "side":
+        inner = lowered.branches[0][1]
+        return local.SideOutput(OrderedDict((name, instantiate(child)) for name, child in inner.children))
+    return local.Branches(lowered.merge, OrderedDict((name, instantiate(branch)) for name, branch in lowered.branches))
+
+
+def _module_class(module: TorchModule, torch, local):
+    if module.cls.startswith(LOCAL):
+        return getattr(local, module.cls[len(LOCAL):])
+    return getattr(torch.nn, module.cls)
+
+
+def build(spec: ModelSpec, analysis: Analysis | None = None):
+    """The spec as a ``torch.nn.Sequential`` in eval mode; ``plan(spec).paths`` says where each row's module is."""
+    return instantiate(plan(spec, analysis).tree).eval()
 
 
 def example_input(spec: ModelSpec, batch: int, device: str = "cpu"):
@@ -82,21 +138,37 @@ def example_input(spec: ModelSpec, batch: int, device: str = "cpu"):
     return torch.randn(layout, generator=generator).to(device)
 
 
+# --- readable source --------------------------------------------------------------------------
+
+
 def module_source(spec: ModelSpec) -> str:
-    """A readable Python file that builds the network with torch.nn."""
-    lines = [
-        f'"""{spec.title}: generated by archcalc from {spec.file}."""',
-        "from collections import OrderedDict",
-        "",
-        "from torch import nn",
-        "",
-        "",
-        "def build() -> nn.Sequential:",
-        "    return nn.Sequential(OrderedDict([",
-    ]
-    for item in plan(spec):
-        sources = [m.source() for m in item.modules]
-        body = sources[0] if len(sources) == 1 else "nn.Sequential(" + ", ".join(sources) + ")"
-        lines.append(f'        ("{item.module_name}", {body}),')
-    lines += ["    ]))", "", "", 'if __name__ == "__main__":', "    print(build())", ""]
+    """A self-contained Python file that builds the network with torch.nn."""
+    body = _source(plan(spec).tree, 2)
+    used = sorted(set(re.findall(r"\b(Branches|SideOutput|ZeroPadShortcut)\(", body)))
+    helpers = []
+    if used:
+        from . import modules as local  # noqa: F401  (only for its source text; needs torch)
+
+        helpers = [inspect.getsource(getattr(local, name)) for name in used]
+    lines = [f'"""{spec.title}: generated by archcalc from {spec.file}."""',
+             "from collections import OrderedDict", "", "import torch", "from torch import nn", "", ""]
+    lines += [helper + "\n" for helper in helpers]
+    lines += ["def build() -> nn.Sequential:", f"    return {body}", "", "",
+              'if __name__ == "__main__":', "    print(build())", ""]
     return "\n".join(lines)
+
+
+def _source(lowered: Lowered, indent: int) -> str:
+    pad = "    " * indent
+    if isinstance(lowered, LoweredLayer):
+        parts = [m.source().replace(f"nn.{LOCAL}", "") for m in lowered.modules]
+        return parts[0] if len(parts) == 1 else "nn.Sequential(" + ", ".join(parts) + ")"
+    if isinstance(lowered, LoweredSequence):
+        items = "".join(f'{pad}("{name}", {_source(child, indent + 1)}),\n' for name, child in lowered.children)
+        return f"nn.Sequential(OrderedDict([\n{items}{pad[:-4]}]))"
+    if lowered.merge == "side":
+        inner = lowered.branches[0][1]
+        items = "".join(f'{pad}("{name}", {_source(child, indent + 1)}),\n' for name, child in inner.children)
+        return f"SideOutput(OrderedDict([\n{items}{pad[:-4]}]))"
+    items = "".join(f'{pad}("{name}", {_source(branch, indent + 1)}),\n' for name, branch in lowered.branches)
+    return f'Branches("{lowered.merge}", OrderedDict([\n{items}{pad[:-4]}]))'

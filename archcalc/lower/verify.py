@@ -15,7 +15,9 @@ from pathlib import Path
 
 from ..engine import Analysis, analyze
 from ..spec import ModelSpec
-from .build import build, example_input, plan, require_torch
+from .build import example_input, instantiate, plan, require_torch
+
+MERGE_KINDS = ("concat", "add")
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,9 @@ def verify(spec: ModelSpec, device: str = "cpu", batch: int = 2, with_onnx: bool
     """Check every row of ``analysis`` (by default, the engine's) against the lowered network."""
     torch = require_torch()
     analysis = analysis or analyze(spec)
-    network = build(spec).to(device)
-    module_of = {item.name: item.module_name for item in plan(spec)}
+    lowering = plan(spec, analysis)
+    network = instantiate(lowering.tree).eval().to(device)
+    module_of = lowering.paths
     x = example_input(spec, batch, device)
     outputs, failure = _capture_shapes(network, module_of, analysis, x)
     flops = {}
@@ -77,10 +80,14 @@ def verify(spec: ModelSpec, device: str = "cpu", batch: int = 2, with_onnx: bool
         flops = counter.get_flop_counts()
     layers = [LayerChecks("input", {"shape": Check(list(analysis.rows[0].shape), _hwc(x.shape))})]
     for row in analysis.rows[1:]:
+        shape = Check(list(row.shape), outputs.get(row.name, failure))
+        if row.kind in MERGE_KINDS:  # the merge module holds its branches: only its output is its own
+            layers.append(LayerChecks(row.name, {"shape": shape}))
+            continue
         child = network.get_submodule(module_of[row.name])
         measured_macs = sum(flops.get(f"Sequential.{module_of[row.name]}", {}).values()) // (2 * batch)
         layers.append(LayerChecks(row.name, {
-            "shape": Check(list(row.shape), outputs.get(row.name, failure if row.name not in outputs else None)),
+            "shape": shape,
             "weights": Check(row.weights, _count(child, "weight")),
             "biases": Check(row.biases, _count(child, "bias")),
             "macs": Check(row.macs, measured_macs if failure is None else "not run"),
@@ -151,17 +158,18 @@ def check_onnx(network, x, expected, analysis: Analysis, module_of: dict) -> dic
         produced = session.run(None, {"input": x.numpy()})[0]
     import numpy
 
-    differ = []
+    differ, checked = [], 0
     for row in analysis.rows[1:]:
-        prefix = f"/{module_of[row.name]}/"
+        prefix = "/" + module_of[row.name].replace(".", "/") + "/"
         found = [shape for name, shape in shapes.items() if name.startswith(prefix)]
         measured = _hwc(found[-1]) if found else None
         if row is analysis.rows[-1]:
             measured = _hwc(shapes["output"])
+        checked += measured is not None
         if measured is not None and measured != list(row.shape):
             differ.append({"name": row.name, "engine": list(row.shape), "onnx": measured})
     close = bool(numpy.allclose(produced, expected.numpy(), rtol=1e-3, atol=1e-5))
-    return {"ok": not differ and close, "checker": "passed", "shape_differences": differ,
+    return {"ok": not differ and close, "checker": "passed", "layers_checked": checked, "shape_differences": differ,
             "onnxruntime_matches_torch": close, "opset": model.opset_import[0].version,
             "nodes": len(model.graph.node)}
 
@@ -223,7 +231,7 @@ def render_report(report: VerifyReport) -> str:
             lines.append(f"  onnx: {onnx['error']}")
         else:
             lines.append(f"  onnx: checker {onnx['checker']}, opset {onnx['opset']}, {onnx['nodes']} nodes, "
-                         f"shapes {'agree' if not onnx['shape_differences'] else onnx['shape_differences']}, "
+                         f"shapes of {onnx['layers_checked']} layers {'agree' if not onnx['shape_differences'] else onnx['shape_differences']}, "
                          f"onnxruntime {'matches' if onnx['onnxruntime_matches_torch'] else 'DIFFERS FROM'} torch")
     if report.cuda:
         cuda = report.cuda

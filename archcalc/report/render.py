@@ -12,7 +12,10 @@ from .table import TableModel
 
 def render_text(model: TableModel) -> str:
     """A plain-text table, the title above and the totals and footnotes below."""
+    import tabulate as tabulate_module
     from tabulate import tabulate
+
+    tabulate_module.PRESERVE_WHITESPACE = True  # keep the indentation that shows nesting
 
     body = tabulate([[row[c.key] for c in model.columns] for row in model.rows],
                     headers=[c.title for c in model.columns],
@@ -49,7 +52,7 @@ def row_record(row: Row) -> dict:
     return {"name": row.name, "kind": row.kind, "layer": " + ".join((row.label,) + row.folded),
             "shape": [to_json(d) for d in row.shape], "memory": to_json(row.memory),
             "weights": to_json(row.weights), "biases": to_json(row.biases), "params": to_json(row.params),
-            "macs": to_json(row.macs), "folded": list(row.folded)}
+            "macs": to_json(row.macs), "folded": list(row.folded), "level": row.level}
 
 
 def analysis_record(analysis: Analysis) -> dict:
@@ -63,6 +66,7 @@ def analysis_record(analysis: Analysis) -> dict:
         "totals": {"memory": to_json(totals.memory), "weights": to_json(totals.weights),
                    "biases": to_json(totals.biases), "params": to_json(totals.params),
                    "macs": to_json(totals.macs)},
+        "depth": {"layers": analysis.depth, "conv_layers": analysis.conv_depth},
         "warnings": list(analysis.warnings),
         "assumptions": list(analysis.assumptions),
     }

@@ -53,8 +53,8 @@ def shape_text(shape: tuple) -> str:
 
 
 def layer_text(row: Row) -> str:
-    """The row's label with the layers folded into it: ``CONV3-64 + relu``."""
-    return " + ".join((row.label,) + row.folded)
+    """The row's label with the layers folded into it (``CONV3-64 + relu``), indented by its nesting."""
+    return "  " * row.level + " + ".join((row.label,) + row.folded)
 
 
 def build_table(analysis: Analysis, options: TableOptions = TableOptions()) -> TableModel:

@@ -1,0 +1,453 @@
+"""Layer entries -> a tree of validated nodes: layers, parallel branches, and block instances.
+
+A spec's ``layers`` list (and each ``[blocks.NAME]`` body) holds entries of three sorts:
+
+* a layer, as a table ``{kind = "conv", filters = 64, kernel = 3}`` or a compact line
+  ``"conv 64 3x3 p1 relu x2"``;
+* parallel branches merged by channel concatenation, addition, or not at all (a side output):
+  ``{concat = [[...], [...]]}``, ``{add = [[...], []]}``, ``{side = [[...]]}``;
+* a use of a block, written like a layer whose kind is the block's name, with its parameters in
+  order or by name: ``"inception3a: inception 64 96 128 16 32 32"``.
+
+Inside a block, field values may be expressions of its parameters (``"4*c"``); nothing is ever
+evaluated as Python.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping, Union
+
+from .dims import Dim, is_symbol_name, parse_dim
+from .errors import Location, SpecError
+from .layers import KINDS, Layer, LayerKind, kind_named
+from .layers.base import nearest
+
+MAX_LAYERS = 100_000
+MAX_REPEAT = 10_000
+MAX_NESTING = 32
+LAYER_KEYS = ("kind", "name", "repeat", "activation", "batchnorm")
+MERGES = ("concat", "add", "side")
+FOLLOWER_NAMES = {"batchnorm": "bn"}
+
+
+@dataclass(frozen=True)
+class Parallel:
+    """Branches that all read the same input; ``merge`` says how their outputs combine."""
+
+    name: str
+    merge: str  # concat, add, or side (the branch is an extra output; the input passes on)
+    branches: tuple[tuple["Node", ...], ...]
+    location: Location
+
+
+@dataclass(frozen=True)
+class Block:
+    """One use of a named block: its parameters' values and its expanded body."""
+
+    name: str
+    block: str
+    label: str
+    body: tuple["Node", ...]
+    location: Location
+
+
+Node = Union[Layer, Parallel, Block]
+
+
+@dataclass(frozen=True)
+class BlockDefinition:
+    name: str
+    params: tuple[str, ...]
+    body: tuple[Any, ...]
+    label: str | None
+    location: Location
+
+
+def leaves(nodes) -> list[Layer]:
+    """Every layer in the tree, in order (branches in their order).
+
+    >>> from archcalc.spec import load_spec
+    >>> [layer.name for layer in leaves(load_spec("lenet5").layers)][:2]
+    ['c1', 'c1_tanh']
+    """
+    found: list[Layer] = []
+    for node in nodes:
+        if isinstance(node, Layer):
+            found.append(node)
+        elif isinstance(node, Parallel):
+            for branch in node.branches:
+                found.extend(leaves(branch))
+        else:
+            found.extend(leaves(node.body))
+    return found
+
+
+def parse_blocks(raw: Any, file: str) -> dict[str, BlockDefinition]:
+    """Read ``[blocks.NAME]`` tables: ``params`` (names, in call order), ``layers``, ``label``."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise SpecError("[blocks] must be a table of named blocks", Location(file, field="blocks"))
+    definitions = {}
+    for name, table in raw.items():
+        where = Location(file, layer_name=f"block {name}")
+        if name in KINDS:
+            raise SpecError(f"block name {name!r} is already a layer kind", where.with_field("blocks"))
+        if not isinstance(table, dict):
+            raise SpecError(f"block {name!r} must be a table with params and layers", where)
+        for key in table:
+            if key not in ("params", "layers", "label"):
+                hint = nearest(key, ("params", "layers", "label"))
+                raise SpecError(f"unknown block key {key!r}" + (f"; {hint}" if hint else ""), where.with_field(key))
+        params = table.get("params", [])
+        if not isinstance(params, list) or not all(isinstance(p, str) and is_symbol_name(p) for p in params):
+            raise SpecError("params must be a list of names", where.with_field("params"))
+        body = table.get("layers")
+        if not isinstance(body, list) or not body:
+            raise SpecError(f"block {name!r} has no layers", where.with_field("layers"))
+        label = table.get("label")
+        if label is not None and not isinstance(label, str):
+            raise SpecError("label must be text", where.with_field("label"))
+        definitions[name] = BlockDefinition(name, tuple(params), tuple(body), label, where)
+    return definitions
+
+
+class Expander:
+    """Expands entries into nodes, numbering layers in order and checking every field."""
+
+    def __init__(self, file: str, blocks: Mapping[str, BlockDefinition]):
+        self.file, self.blocks, self.count, self.names = file, blocks, 0, {}
+
+    def sequence(self, entries: Any, prefix: str = "", variables: Mapping[str, Dim] | None = None,
+                 stack: tuple[str, ...] = ()) -> tuple[Node, ...]:
+        if not isinstance(entries, list):
+            raise SpecError("layers must be a list", Location(self.file, field="layers"))
+        counters: dict[str, int] = {}
+        names = [_entry_name(entry, "") for entry in entries]
+        shared = {name for name in names if name and names.count(name) > 1}
+        counters.update({f"name:{name}": 0 for name in shared})  # these are numbered across entries
+        nodes: list[Node] = []
+        for entry in entries:
+            nodes.extend(self.entry(entry, prefix, variables or {}, stack, counters))
+        return tuple(nodes)
+
+    def entry(self, entry: Any, prefix: str, variables, stack, counters) -> list[Node]:
+        where = Location(self.file, self.count + 1, _entry_name(entry, prefix))
+        if isinstance(entry, dict) and any(key in entry for key in MERGES):
+            return [self.parallel(entry, prefix, variables, stack, counters, where)]
+        table = self.compact(entry, where) if isinstance(entry, str) else entry
+        if not isinstance(table, dict):
+            raise SpecError(f"a layer must be a table or a compact line, found {entry!r}", where)
+        kind_name = table.get("kind")
+        if not isinstance(kind_name, str):
+            raise SpecError("missing the layer's kind" if kind_name is None else f"kind must be text, found {kind_name!r}",
+                            where.with_field("kind"), f"known kinds: {', '.join(sorted(KINDS))}")
+        if kind_name in self.blocks:
+            return self.block_uses(table, prefix, variables, stack, counters, where)
+        return self.layers(table, prefix, variables, counters, where)
+
+    def compact(self, line: str, where: Location) -> dict:
+        return parse_compact(line, where, self.blocks)
+
+    # --- layers ---
+
+    def layers(self, table: dict, prefix: str, variables, counters, where: Location) -> list[Layer]:
+        kind = kind_named(table["kind"], where.with_field("kind"))
+        repeat = _repeat(table.get("repeat", 1), where)
+        params = validate_fields(kind, table, where, variables)
+        followers = _followers(kind, table, where)
+        name = _name(table, where)
+        layers = []
+        for _ in range(repeat):
+            short = _copy_name(name, repeat, counters) if name else _next_name(kind.name, counters)
+            layers.append(self.new_layer(kind.name, prefix + short, params))
+            for follower in followers:
+                layers.append(self.new_layer(follower.name, f"{prefix}{short}_{FOLLOWER_NAMES.get(follower.name, follower.name)}",
+                                             validate_fields(follower, {}, where)))
+        return layers
+
+    def new_layer(self, kind: str, name: str, params: dict) -> Layer:
+        self.count += 1
+        location = Location(self.file, self.count, name)
+        if self.count > MAX_LAYERS:
+            raise SpecError(f"more than {MAX_LAYERS:,} layers after expansion", location,
+                            "the limit is archcalc.expand.MAX_LAYERS")
+        if name in self.names:
+            raise SpecError(f"the name {name!r} is already used by layer {self.names[name]}", location.with_field("name"))
+        self.names[name] = self.count
+        return Layer(kind, name, self.count, params, location)
+
+    # --- branches ---
+
+    def parallel(self, table: dict, prefix: str, variables, stack, counters, where: Location) -> Parallel:
+        merges = [key for key in MERGES if key in table]
+        allowed = ("name",) + MERGES
+        for key in table:
+            if key not in allowed:
+                raise SpecError(f"unknown key {key!r} in a branch table (allowed: name, and one of "
+                                f"{', '.join(MERGES)})", where.with_field(key))
+        if len(merges) != 1:
+            raise SpecError(f"a branch table takes one of {', '.join(MERGES)}, found {', '.join(merges)}", where)
+        merge = merges[0]
+        branches = table[merge]
+        if not isinstance(branches, list) or not branches or not all(isinstance(b, list) for b in branches):
+            raise SpecError(f"{merge} takes a list of branches, each a list of layers", where.with_field(merge))
+        if merge == "side" and len(branches) != 1:
+            raise SpecError("side takes exactly one branch", where.with_field(merge))
+        if merge != "side" and len(branches) < 2:
+            raise SpecError(f"{merge} needs at least two branches", where.with_field(merge))
+        explicit = _name(table, where)
+        name = explicit or _merge_name(merge, counters)
+        # The first unnamed merge of a sequence puts its branches right under the sequence (b1/, b2/).
+        inner = f"{prefix}{name}/" if explicit or name != merge or merge == "side" else prefix
+        expanded = tuple(self.sequence(branch, inner if merge == "side" else f"{inner}b{i}/", variables, stack)
+                         for i, branch in enumerate(branches, start=1))
+        self.count += 1  # the merge row has a number of its own
+        return Parallel(prefix + name, merge, expanded, Location(self.file, self.count, prefix + name))
+
+    # --- blocks ---
+
+    def block_uses(self, table: dict, prefix: str, variables, stack, counters, where: Location) -> list[Block]:
+        definition = self.blocks[table["kind"]]
+        if definition.name in stack:
+            cycle = " -> ".join(stack[stack.index(definition.name):] + (definition.name,))
+            raise SpecError(f"block {definition.name!r} uses itself ({cycle})", where.with_field("kind"))
+        if len(stack) >= MAX_NESTING:
+            raise SpecError(f"blocks nested more than {MAX_NESTING} deep", where)
+        arguments = self.arguments(definition, table, variables, where)
+        repeat = _repeat(table.get("repeat", 1), where)
+        name = _name(table, where)
+        uses = []
+        for _ in range(repeat):
+            short = _copy_name(name, repeat, counters) if name else _next_name(definition.name, counters)
+            body = self.sequence(list(definition.body), f"{prefix}{short}/", arguments, stack + (definition.name,))
+            uses.append(Block(prefix + short, definition.name, _block_label(definition, arguments), body,
+                              Location(self.file, where.layer_index, prefix + short)))
+        return uses
+
+    def arguments(self, definition: BlockDefinition, table: dict, variables, where: Location) -> dict[str, Dim]:
+        values = dict(zip(definition.params, table.get("_positional", [])))
+        if len(table.get("_positional", [])) > len(definition.params):
+            raise SpecError(f"block {definition.name!r} takes {len(definition.params)} values "
+                            f"({', '.join(definition.params)}), found {len(table['_positional'])}", where)
+        for key, value in table.items():
+            if key in ("kind", "name", "repeat", "_positional"):
+                continue
+            if key not in definition.params:
+                hint = nearest(key, definition.params)
+                raise SpecError(f"block {definition.name!r} has no parameter {key!r}" + (f"; {hint}" if hint else "") +
+                                f" (parameters: {', '.join(definition.params) or 'none'})", where.with_field(key))
+            values[key] = value
+        missing = [p for p in definition.params if p not in values]
+        if missing:
+            raise SpecError(f"block {definition.name!r} needs a value for {', '.join(missing)}",
+                            where.with_field(missing[0]))
+        return {key: _argument(value, variables, where.with_field(key)) for key, value in values.items()}
+
+
+def _argument(value: Any, variables, where: Location) -> Dim:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise SpecError(f"a block parameter must be a whole number or an expression, found {value!r}", where)
+    if isinstance(value, int):
+        return value
+    try:
+        return parse_dim(value, variables, new_symbols=False)
+    except SpecError as error:
+        raise SpecError(error.message, where, error.hint) from None
+
+
+def _block_label(definition: BlockDefinition, arguments: dict) -> str:
+    title = definition.label or definition.name.upper()
+    values = ", ".join(str(arguments[p]) for p in definition.params)
+    return f"{title} ({values})" if values else title
+
+
+def _name(table: dict, where: Location) -> str | None:
+    name = table.get("name")
+    if name is not None and (not isinstance(name, str) or not re.fullmatch(r"[\w.-]+", name)):
+        raise SpecError(f"name must be letters, digits, '_', '-' or '.', found {name!r}", where.with_field("name"))
+    return name
+
+
+def _entry_name(entry: Any, prefix: str) -> str | None:
+    if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+        return prefix + entry["name"]
+    if isinstance(entry, str) and re.match(r"\s*[\w.-]+:", entry):
+        return prefix + entry.split(":", 1)[0].strip()
+    return None
+
+
+def _followers(kind: LayerKind, table: dict, where: Location) -> list[LayerKind]:
+    """The layers the shorthands ``batchnorm = true`` and ``activation = "relu"`` put after a conv or fc."""
+    followers = []
+    batchnorm = table.get("batchnorm", False)
+    if batchnorm is not False and not kind.field_named("batchnorm"):
+        if batchnorm is not True:
+            raise SpecError(f"batchnorm must be true or false, found {batchnorm!r}", where.with_field("batchnorm"))
+        if not kind.takes_activation:
+            raise SpecError(f"{kind.name} does not take the batchnorm shorthand", where.with_field("batchnorm"),
+                            "add a batchnorm layer of its own")
+        followers.append(KINDS["batchnorm"])
+    activation = _activation(kind, table.get("activation"), where)
+    return followers + ([activation] if activation else [])
+
+
+def _copy_name(name: str, repeat: int, counters: dict[str, int]) -> str:
+    """``conv1`` stays ``conv1``; repeated, or shared by several entries, it becomes conv1_1, conv1_2, ..."""
+    key = f"name:{name}"
+    if repeat == 1 and key not in counters:
+        return name
+    counters[key] = counters.get(key, 0) + 1
+    return f"{name}_{counters[key]}"
+
+
+def _merge_name(merge: str, counters: dict[str, int]) -> str:
+    """``add`` for the first addition in a sequence, then ``add2``, ``add3``."""
+    counters[merge] = counters.get(merge, 0) + 1
+    return merge if counters[merge] == 1 else f"{merge}{counters[merge]}"
+
+
+def _next_name(kind: str, counters: dict[str, int]) -> str:
+    counters[kind] = counters.get(kind, 0) + 1
+    return f"{kind}{counters[kind]}"
+
+
+def _repeat(raw: Any, where: Location) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= MAX_REPEAT:
+        raise SpecError(f"repeat must be a whole number in 1..{MAX_REPEAT:,}, found {raw!r}",
+                        where.with_field("repeat"))
+    return raw
+
+
+def _activation(kind: LayerKind, raw: Any, where: Location) -> LayerKind | None:
+    if raw is None:
+        return None
+    if not kind.takes_activation:
+        raise SpecError(f"{kind.name} does not take an activation shorthand", where.with_field("activation"),
+                        "add the activation as a layer of its own")
+    activation = kind_named(raw, where.with_field("activation")) if isinstance(raw, str) else None
+    if activation is None or activation.family != "activation":
+        raise SpecError(f"activation must name an activation kind, found {raw!r}", where.with_field("activation"))
+    return activation
+
+
+def validate_fields(kind: LayerKind, table: Mapping[str, Any], where: Location,
+                    variables: Mapping[str, Dim] | None = None) -> dict[str, Any]:
+    """Check a layer table against its kind: unknown fields, missing ones, types. Returns typed values."""
+    allowed = [f.name for f in kind.fields] + list(LAYER_KEYS)
+    for key in table:
+        if key not in allowed:
+            hint = nearest(key, allowed)
+            raise SpecError(f"{kind.name} has no field {key!r}" + (f"; {hint}" if hint else "") +
+                            f" (fields: {', '.join(f.name for f in kind.fields) or 'none'})",
+                            where.with_field(key))
+    params: dict[str, Any] = {}
+    for spec_field in kind.fields:
+        if spec_field.name in table:
+            params[spec_field.name] = spec_field.coerce(table[spec_field.name], where, variables)
+        elif spec_field.required:
+            raise SpecError(f"{kind.name} needs the field '{spec_field.name}' ({spec_field.help})",
+                            where.with_field(spec_field.name))
+        else:
+            default = spec_field.default
+            params[spec_field.name] = default if default is None else spec_field.coerce(default, where)
+    return params
+
+
+# --- the compact syntax -----------------------------------------------------------------------
+
+_PAIR = r"(\d+)(?:x(\d+))?"
+_PREFIXED = {"s": "stride", "p": "pad", "d": "dilation", "g": "groups"}
+_FLAGS = {"ceil": ("ceil", True), "nobias": ("bias", False), "no-bias": ("bias", False), "bn": ("batchnorm", True),
+          "same": ("pad", "same"), "valid": ("pad", "valid")}
+_EXPRESSION = re.compile(r"[\w*+/%()-]+")
+
+
+def parse_compact(line: str, where: Location, blocks: Mapping[str, BlockDefinition] | None = None) -> dict[str, Any]:
+    """One layer in the compact syntax -> the same table the long form gives.
+
+    >>> parse_compact("conv1: conv 96 11x11 s4 p0 relu", Location())
+    {'name': 'conv1', 'kind': 'conv', 'filters': 96, 'kernel': [11, 11], 'stride': 4, 'pad': 0, 'activation': 'relu'}
+    >>> parse_compact("maxpool 3 s2 ceil x2", Location())
+    {'kind': 'maxpool', 'kernel': 3, 'stride': 2, 'ceil': True, 'repeat': 2}
+    """
+    text = line.strip()
+    table: dict[str, Any] = {}
+    label = re.match(r"([\w.-]+):\s*", text)
+    if label:
+        table["name"] = label.group(1)
+        text = text[label.end():]
+    tokens = text.split()
+    if not tokens:
+        raise SpecError(f"empty layer line {line!r}", where, 'e.g. "conv 64 3x3 s1 p1"')
+    if blocks and tokens[0] in blocks:
+        return _compact_block_use(tokens, table, line, where)
+    kind = kind_named(tokens[0], where.with_field("kind"))
+    table["kind"] = kind.name
+    for token in tokens[1:]:
+        key, value = _compact_token(kind, token, table, line, where)
+        if key in table:
+            raise SpecError(f"{key!r} given twice in {line!r}", where.with_field(key))
+        table[key] = value
+    return table
+
+
+def _compact_block_use(tokens: list[str], table: dict, line: str, where: Location) -> dict:
+    table["kind"] = tokens[0]
+    positional = []
+    for token in tokens[1:]:
+        repeat = re.fullmatch(r"[x*](\d+)", token)
+        if repeat:
+            table["repeat"] = int(repeat.group(1))
+        elif "=" in token:
+            key, _, value = token.partition("=")
+            table[key] = _compact_value(value)
+        elif _EXPRESSION.fullmatch(token):
+            positional.append(_compact_value(token))
+        else:
+            raise SpecError(f"cannot read {token!r} in {line!r}", where)
+    table["_positional"] = positional
+    return table
+
+
+def _compact_token(kind: LayerKind, token: str, table: dict, line: str, where: Location) -> tuple[str, Any]:
+    if "=" in token:
+        key, _, value = token.partition("=")
+        return key, _compact_value(value)
+    if token in _FLAGS:
+        return _FLAGS[token]
+    if token in KINDS and KINDS[token].family == "activation":
+        return "activation", token
+    repeat = re.fullmatch(r"[x*](\d+)", token)
+    if repeat:
+        return "repeat", int(repeat.group(1))
+    prefixed = re.fullmatch(r"([spdg])" + _PAIR, token)
+    if prefixed:
+        return _PREFIXED[prefixed.group(1)], _pair_value(prefixed.group(2), prefixed.group(3))
+    pair = re.fullmatch(r"(\d+)x(\d+)", token)
+    if pair and kind.field_named("kernel") and "kernel" not in table:
+        return "kernel", [int(pair.group(1)), int(pair.group(2))]
+    if kind.positional and kind.positional not in table and (
+            re.fullmatch(r"\d+(x\d+)?|\d*\.\d+", token) or (_EXPRESSION.fullmatch(token) and not token.isdigit())):
+        return kind.positional, _compact_value(token)
+    raise SpecError(f"cannot read {token!r} in {line!r}", where,
+                    "compact tokens: a number, FxF (kernel), sN (stride), pN (pad), dN (dilation), gN (groups), "
+                    "xN (repeat), ceil, nobias, bn, same, valid, an activation name, or key=value")
+
+
+def _pair_value(first: str, second: str | None) -> int | list[int]:
+    return int(first) if second is None else [int(first), int(second)]
+
+
+def _compact_value(text: str) -> Any:
+    """``3`` -> 3, ``0.5`` -> 0.5, ``true`` -> True, ``6x6`` -> [6, 6], anything else stays text."""
+    if re.fullmatch(r"\d+", text):
+        return int(text)
+    if re.fullmatch(r"\d+x\d+", text):
+        return [int(part) for part in text.split("x")]
+    if re.fullmatch(r"\d*\.\d+(e-?\d+)?|\d+e-?\d+", text):
+        return float(text)
+    if text in ("true", "false"):
+        return text == "true"
+    return text
