@@ -87,8 +87,8 @@ def markdown(summary: dict) -> str:
              f"torch {summary['torch']}, Python {summary['python']}, batch {summary['batch']}, "
              f"{summary['seconds']} s in all.", "",
              "| spec | layer checks | ONNX | torchvision | latency (ms, median) | peak allocated (MB) "
-             "| engine: params + activations (MB) | peak / estimate |",
-             "| --- | --- | --- | --- | ---: | ---: | ---: | ---: |"]
+             "| engine: params + activations (MB) | peak / estimate | GPU vs CPU output |",
+             "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     for r in summary["models"]:
         checks = sum(len(layer["checks"]) for layer in r["layers"])
         bad = sum(not c["ok"] for layer in r["layers"] for c in layer["checks"].values())
@@ -96,7 +96,8 @@ def markdown(summary: dict) -> str:
         tv_text = "" if tv is None else ("agrees" if tv["ok"] else f"DIFFERS {tv}")
         measured = (f"{cuda['latency_ms_median']} | {cuda['peak_memory_bytes'] / 1e6:.1f} "
                     f"| {cuda['engine_total_bytes'] / 1e6:.1f} "
-                    f"| {cuda['peak_memory_bytes'] / cuda['engine_total_bytes']:.2f}") if cuda else " | | | "
+                    f"| {cuda['peak_memory_bytes'] / cuda['engine_total_bytes']:.2f} "
+                    f"| {cuda['max_relative_difference_from_cpu']:.1e}") if cuda else " | | | | "
         lines.append(f"| {r['model']} | {checks - bad}/{checks} agree | {'ok' if r['onnx'].get('ok') else 'FAIL'} "
                      f"| {tv_text} | {measured} |")
     return "\n".join(lines) + "\n"

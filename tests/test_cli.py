@@ -113,11 +113,12 @@ def test_help_and_table_do_not_import_heavy_libraries():
     assert out.strip().splitlines()[-1] == "[]"
 
 
-@pytest.mark.parametrize("name", ["vgg16", "alexnet_simplified"])
-def test_golden_text_tables(name, update_golden):
-    """Formatting only: the numbers in these files are checked by the engine tests."""
-    text = run("table", name, "--working").output
-    path = GOLDEN / f"{name}.txt"
+@pytest.mark.parametrize("name, options", [("vgg16", ["--working"]), ("alexnet_simplified", ["--working"]),
+                                           ("resnet18", []), ("googlenet", ["--depth", "0", "-f", "markdown"])])
+def test_golden_text_tables(name, options, update_golden):
+    """Formatting only: the numbers in these files are checked by the engine and graph tests."""
+    text = run("table", name, *options).stdout
+    path = GOLDEN / f"{name}{'_' + '_'.join(o.strip('-') for o in options) if options else ''}.txt"
     if update_golden:
         path.write_text(text)
     assert text == path.read_text()

@@ -96,12 +96,23 @@ def verify(spec: ModelSpec, device: str = "cpu", batch: int = 2, with_onnx: bool
     if failure is not None:
         report.onnx = {"ok": False, "error": f"not exported: the network does not run ({failure})"}
         return report
-    if with_onnx:
-        report.onnx = check_onnx(network.cpu(), x.cpu(), result.cpu(), analysis, module_of)
+    if with_onnx or device != "cpu":
+        network.cpu()
+        with torch.no_grad():
+            reference = network(x.cpu())  # onnxruntime runs on the CPU: compare like with like
+        if with_onnx:
+            report.onnx = check_onnx(network, x.cpu(), reference, analysis, module_of)
         network.to(device)
     if device.startswith("cuda"):
         report.cuda = measure_cuda(network, x, analysis, batch)
+        report.cuda["max_relative_difference_from_cpu"] = _relative_difference(result.cpu(), reference)
     return report
+
+
+def _relative_difference(a, b) -> float:
+    """max |a - b| / max |b|: how far a GPU result (TF32 convolutions by default) is from the CPU's."""
+    scale = float(b.abs().max()) or 1.0
+    return float((a - b).abs().max()) / scale
 
 
 def _hwc(shape) -> list[int]:
@@ -169,8 +180,10 @@ def check_onnx(network, x, expected, analysis: Analysis, module_of: dict) -> dic
         if measured is not None and measured != list(row.shape):
             differ.append({"name": row.name, "engine": list(row.shape), "onnx": measured})
     close = bool(numpy.allclose(produced, expected.numpy(), rtol=1e-3, atol=1e-5))
+    scale = float(numpy.abs(expected.numpy()).max()) or 1.0
     return {"ok": not differ and close, "checker": "passed", "layers_checked": checked, "shape_differences": differ,
-            "onnxruntime_matches_torch": close, "opset": model.opset_import[0].version,
+            "onnxruntime_matches_torch": close,
+            "max_relative_difference": float(numpy.abs(produced - expected.numpy()).max()) / scale, "opset": model.opset_import[0].version,
             "nodes": len(model.graph.node)}
 
 

@@ -34,10 +34,9 @@ def _notes(comparison: Comparison) -> list[str]:
 
 
 def _text(comparison: Comparison) -> str:
-    import tabulate as tabulate_module
+    from tabulate import tabulate
 
-    tabulate_module.PRESERVE_WHITESPACE = False
-    body = tabulate_module.tabulate(_grid(comparison), headers=[""] + list(comparison.models), tablefmt="simple",
+    body = tabulate(_grid(comparison), headers=[""] + list(comparison.models), tablefmt="simple",
                                     disable_numparse=True)
     return "\n".join([body, "", *_notes(comparison)]) + "\n"
 

@@ -12,14 +12,12 @@ from .table import TableModel
 
 def render_text(model: TableModel) -> str:
     """A plain-text table, the title above and the totals and footnotes below."""
-    import tabulate as tabulate_module
     from tabulate import tabulate
-
-    tabulate_module.PRESERVE_WHITESPACE = True  # keep the indentation that shows nesting
 
     body = tabulate([[row[c.key] for c in model.columns] for row in model.rows],
                     headers=[c.title for c in model.columns],
-                    colalign=[c.align for c in model.columns], tablefmt="simple", disable_numparse=True)
+                    colalign=[c.align for c in model.columns], tablefmt="simple", disable_numparse=True,
+                    preserve_whitespace=True)  # keep the indentation that shows nesting
     return "\n".join([model.title, "", body, "", *model.totals, *_footnotes(model)]) + "\n"
 
 
@@ -29,7 +27,8 @@ def render_markdown(model: TableModel) -> str:
 
     body = tabulate([[row[c.key] for c in model.columns] for row in model.rows],
                     headers=[c.title for c in model.columns],
-                    colalign=[c.align for c in model.columns], tablefmt="github", disable_numparse=True)
+                    colalign=[c.align for c in model.columns], tablefmt="github", disable_numparse=True,
+                    preserve_whitespace=True)
     totals = [f"- {line}" for line in model.totals]
     notes = [f"- {line}" for line in model.footnotes]
     return "\n".join([f"**{model.title}**", "", body, "", *totals, *(["", "Notes:", *notes] if notes else [])]) + "\n"
