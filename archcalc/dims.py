@@ -7,6 +7,7 @@ without knowing the symbols" (reported by the engine as an assumption, never pas
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING, Union
 
@@ -147,6 +148,12 @@ def format_dim(value: Dim, thousands: bool = False) -> str:
     """
     if isinstance(value, int):
         return f"{value:,}" if thousands else str(value)
+    return _print_expression(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _print_expression(value) -> str:
+    """Printing is the costly part of symbolic analysis, and the same sizes recur in many rows."""
     return _printer().doprint(value)
 
 
@@ -161,12 +168,15 @@ def _printer():
 
         class LecturePrinter(StrPrinter):
             def _print_rounding(self, expr, name):
-                numerator, denominator = sympy.fraction(sympy.together(expr.args[0]))
+                # floor(H/4 - 11/4) -> floor((H - 11)/4): multiply out the common denominator
+                argument = expr.args[0]
+                denominator = sympy.ilcm(*[sympy.fraction(c)[1] for c in argument.as_coefficients_dict().values()], 1)
                 if denominator == 1:
-                    return f"{name}({self._print(numerator)})"
+                    return f"{name}({self._print(argument)})"
+                numerator = sympy.expand(argument * denominator)
                 top = self._print(numerator)
                 top = f"({top})" if numerator.is_Add else top
-                return f"{name}({top}/{self._print(denominator)})"
+                return f"{name}({top}/{denominator})"
 
             def _print_floor(self, expr):
                 return self._print_rounding(expr, "floor")

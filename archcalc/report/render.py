@@ -7,7 +7,7 @@ import json
 
 from ..engine import Analysis, Row
 from ..dims import to_json
-from .table import TableModel
+from .table import TableModel, shape_text
 
 
 def render_text(model: TableModel) -> str:
@@ -41,7 +41,7 @@ def render_csv(analysis: Analysis) -> str:
     writer.writerow(["index", "name", "kind", "layer", "shape", "memory", "weights", "biases", "params", "macs"])
     for row in analysis.rows:
         record = row_record(row)
-        writer.writerow([row.index, row.name, row.kind, record["layer"], "x".join(str(d) for d in record["shape"]),
+        writer.writerow([row.index, row.name, row.kind, record["layer"].strip(), shape_text(row.shape)[1:-1],
                          record["memory"], record["weights"], record["biases"], record["params"], record["macs"]])
     return buffer.getvalue()
 

@@ -1,0 +1,148 @@
+"""archcalc's benchmark: whole-process timings, medians of several runs, as ratios against
+baselines measured in the same run. Standard library only.
+
+    python bench/bench.py            # print the table
+    python bench/bench.py --write    # also write bench/RESULTS.md
+
+Targets (issue 8): table vgg16 <= 2x the floor (python -c "import click, tabulate, tomllib"),
+table resnet152 <= 2.5x, --help <= 1.5x; 10,000 layers in < 1 s and <= 12x 1,000 layers;
+symbolic resnet152 < 1.5 s; 1,000 answer sheets checked in < 10 s; resnet152 peak RSS < 60 MB.
+Where torchinfo, fvcore or ptflops are installed they are timed on the same networks.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.util
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PYTHON = sys.executable
+ARCHCALC = [shutil.which("archcalc")] if shutil.which("archcalc") else [PYTHON, "-m", "archcalc"]
+FLOOR = [PYTHON, "-c", "import click, tabulate, tomllib"]
+
+
+def run_once(command: list[str]) -> float:
+    """Seconds of one whole process."""
+    start = time.perf_counter()
+    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - start
+
+
+def _rss(command: list[str]) -> int:
+    """Peak RSS (KB) of a fresh process, measured from a wrapper so that no other child counts."""
+    code = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, "
+            "stderr=subprocess.DEVNULL, check=True); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    return int(subprocess.run([PYTHON, "-c", code, *command], capture_output=True, text=True, check=True).stdout)
+
+
+def median_seconds(command: list[str], runs: int) -> float:
+    run_once(command)  # warm the file cache
+    return statistics.median(run_once(command) for _ in range(runs))
+
+
+def generated_spec(folder: Path, layers: int) -> Path:
+    body = ",\n".join(['"conv 16 3x3 p1"', '"batchnorm"'] * (layers // 2))
+    path = folder / f"generated_{layers}.toml"
+    path.write_text(f"input = [32, 32, 16]\nlayers = [\n{body}\n]\n")
+    return path
+
+
+def peers(runs: int) -> list[tuple[str, float | None, str]]:
+    """torchinfo, fvcore and ptflops on the same networks, where installed. They need a torch model:
+    archcalc's own lowering builds it (torchvision does not import beside every torch build)."""
+    build = "from archcalc.lower.build import build; from archcalc.spec import load_spec; import torch; "
+    scripts = {
+        "torchinfo: summary(vgg16)": ("torchinfo", build + "import torchinfo; "
+                                      "torchinfo.summary(build(load_spec('vgg16')), (1, 3, 224, 224), verbose=0)"),
+        "fvcore: FlopCountAnalysis(resnet152).total()": ("fvcore", build + "from fvcore.nn import FlopCountAnalysis; "
+                                                         "FlopCountAnalysis(build(load_spec('resnet152_torchvision')), "
+                                                         "torch.randn(1, 3, 224, 224)).total()"),
+        "ptflops: get_model_complexity_info(resnet152)": ("ptflops", build + "import ptflops; "
+                                                          "ptflops.get_model_complexity_info(build(load_spec("
+                                                          "'resnet152_torchvision')), (3, 224, 224), "
+                                                          "print_per_layer_stat=False, as_strings=False)"),
+    }
+    results = []
+    for title, (module, code) in scripts.items():
+        if importlib.util.find_spec(module) and importlib.util.find_spec("torch"):
+            results.append((title, median_seconds([PYTHON, "-c", code], max(1, runs // 2)), "same network, built by archcalc"))
+        else:
+            results.append((title, None, f"{module} (or torch) not installed"))
+    return results
+
+
+def checking_sheets(folder: Path) -> tuple[float | None, str]:
+    """1,000 answer sheets for vgg16 through the library (needs archcalc check, issue 5)."""
+    try:
+        from archcalc.check import check_answers  # noqa: F401
+    except ImportError:
+        return None, "archcalc check is not implemented yet"
+    return None, "not measured"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="archcalc benchmark")
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--write", action="store_true", help="write bench/RESULTS.md")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        floor = median_seconds(FLOOR, args.runs)
+        rows.append(("floor: python -c 'import click, tabulate, tomllib'", floor, 1.0, "baseline"))
+        for title, command, limit in (
+                ("archcalc --help", ARCHCALC + ["--help"], 1.5),
+                ("archcalc table vgg16", ARCHCALC + ["table", "vgg16"], 2.0),
+                ("archcalc table resnet152", ARCHCALC + ["table", "resnet152"], 2.5)):
+            seconds = median_seconds(command, args.runs)
+            rows.append((title, seconds, seconds / floor, f"<= {limit}x: {'met' if seconds / floor <= limit else 'MISSED'}"))
+        small, large = (median_seconds(ARCHCALC + ["table", str(generated_spec(folder, n)), "-f", "csv"], args.runs)
+                        for n in (1_000, 10_000))
+        rows.append(("table, generated 1,000 layers", small, small / floor, ""))
+        rows.append(("table, generated 10,000 layers", large, large / floor,
+                     f"< 1 s: {'met' if large < 1 else 'MISSED'}; {large / small:.1f}x 1,000 layers "
+                     f"(<= 12x: {'met' if large / small <= 12 else 'MISSED'})"))
+        symbolic = median_seconds(ARCHCALC + ["table", "resnet152", "--input", "HxWx3"], max(3, args.runs // 2))
+        rows.append(("table resnet152 --input HxWx3 (symbolic)", symbolic, symbolic / floor,
+                     f"< 1.5 s: {'met' if symbolic < 1.5 else 'MISSED'}"))
+        sheets, note = checking_sheets(folder)
+        rows.append(("check: 1,000 vgg16 answer sheets", sheets, None, note))
+        rss_mb = _rss(ARCHCALC + ["table", "resnet152"]) / 1024
+        peer_rows = peers(args.runs)
+    text = report(rows, rss_mb, peer_rows, args.runs)
+    print(text)
+    if args.write:
+        (HERE / "RESULTS.md").write_text(text)
+    return 0
+
+
+def report(rows, rss_mb: float, peer_rows, runs: int) -> str:
+    lines = [f"# archcalc benchmark, {datetime.date.today().isoformat()}", "",
+             f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+             f"{platform.platform()}. Whole-process wall time, median of {runs} runs after one warm-up; "
+             "ratios against the floor measured in the same run.", "",
+             "| measurement | median (s) | x floor | target |", "| --- | ---: | ---: | --- |"]
+    for title, seconds, ratio, note in rows:
+        lines.append(f"| {title} | {'' if seconds is None else f'{seconds:.3f}'} | "
+                     f"{'' if ratio is None else f'{ratio:.2f}'} | {note} |")
+    lines += ["", f"Peak RSS of `archcalc table resnet152`: {rss_mb:.1f} MB (target < 60 MB: "
+                  f"{'met' if rss_mb < 60 else 'MISSED'}).", "",
+              "Peers on the same networks (their time includes importing torch and running the model,"
+              " which is why they are slow):", "",
+              "| tool | median (s) | note |", "| --- | ---: | --- |"]
+    for title, seconds, note in peer_rows:
+        lines.append(f"| {title} | {'' if seconds is None else f'{seconds:.2f}'} | {note} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
