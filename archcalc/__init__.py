@@ -3,11 +3,21 @@
 >>> from archcalc import analyze, load_spec
 >>> analyze(load_spec("alexnet_simplified")).rows[1].shape
 (55, 55, 96)
-"""
-from .engine import Analysis, Row, Totals, analyze
-from .errors import ArchcalcError, Location, ShapeError, SpecError
-from .spec import ModelSpec, load_spec, parse_spec
 
-__all__ = ["Analysis", "ArchcalcError", "Location", "ModelSpec", "Row", "ShapeError", "SpecError", "Totals",
-           "analyze", "load_spec", "parse_spec"]
+The public names load on first use, so that ``archcalc --help`` does not pay for the engine.
+"""
+import importlib
+
 __version__ = "0.1.0"
+_PUBLIC = {
+    "Analysis": "engine", "Row": "engine", "Totals": "engine", "analyze": "engine", "collapse": "engine",
+    "ArchcalcError": "errors", "Location": "errors", "ShapeError": "errors", "SpecError": "errors",
+    "ModelSpec": "spec", "load_spec": "spec", "parse_spec": "spec", "compare": "compare",
+}
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'archcalc' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_PUBLIC[name]}", __name__), name)
