@@ -57,9 +57,27 @@ def main(debug: bool) -> None:
     """
 
 
+def load_model(spec: str | None, input_shape: str | None, layers: str | None = None):
+    """The spec named on the command line, or one made of --input and --layers."""
+    from .errors import Location
+    from .spec import load_spec, parse_shape, quick_spec, with_input
+
+    if layers:
+        if not input_shape:
+            raise click.UsageError("--layers needs --input (e.g. --input 32x32x3)")
+        if spec:
+            raise click.UsageError("give a SPEC or --layers, not both")
+        return quick_spec(input_shape, layers)
+    if not spec:
+        raise click.UsageError("name a spec (e.g. vgg16), a .toml file, - for stdin, or give --input and --layers")
+    model = load_spec(spec)
+    return with_input(model, parse_shape(input_shape, Location("--input"))) if input_shape else model
+
+
 @main.command()
-@click.argument("spec")
+@click.argument("spec", required=False)
 @click.option("--input", "input_shape", metavar="HxWxC", help="Input size, e.g. 256x256x3 or HxWx3 (symbols).")
+@click.option("--layers", metavar="LINES", help='Layers in the compact syntax, separated by ";" (with --input).')
 @click.option("--batch", type=click.IntRange(1, 1_000_000), default=1, show_default=True,
               help="Images per batch (scales memory bytes and MACs in the totals).")
 @click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True,
@@ -70,9 +88,10 @@ def main(debug: bool) -> None:
 @click.option("--exact", is_flag=True, help="Exact numbers instead of compact ones (3,211,264 not 3.2M).")
 @click.option("--depth", type=click.IntRange(0, 32), default=None,
               help="Collapse blocks nested deeper than N into one row each (0: one row per top-level block).")
+@click.option("--rf", is_flag=True, help="Add receptive-field columns: size, jump (effective stride), start.")
 @format_option
 @reports_errors
-def table(spec, input_shape, batch, dtype, no_bias, strict, working, exact, depth, fmt, output, force):
+def table(spec, input_shape, layers, batch, dtype, no_bias, strict, working, exact, depth, rf, fmt, output, force):
     """Print the per-layer table of SPEC (a shipped name or a .toml file; - reads stdin).
 
     \b
@@ -81,16 +100,15 @@ def table(spec, input_shape, batch, dtype, no_bias, strict, working, exact, dept
       archcalc table alexnet_simplified --no-bias --format markdown
       archcalc table my_net.toml --input 256x256x3 --batch 32 --dtype float16
       archcalc table googlenet --depth 0
+      archcalc table vgg16 --rf
+      archcalc table --input 32x32x3 --layers "conv 10 5x5 s1 p2; maxpool 2x2 s2"
     """
     from .engine import analyze, collapse
-    from .errors import Location
     from .report.render import render
     from .report.table import TableOptions, build_table
-    from .spec import load_spec, parse_shape, with_input, without_bias
+    from .spec import without_bias
 
-    model = load_spec(spec)
-    if input_shape:
-        model = with_input(model, parse_shape(input_shape, Location("--input")))
+    model = load_model(spec, input_shape, layers)
     if no_bias:
         model = without_bias(model)
     analysis = analyze(model, strict=strict)
@@ -98,7 +116,7 @@ def table(spec, input_shape, batch, dtype, no_bias, strict, working, exact, dept
         click.echo(f"warning: {warning}", err=True)
     if depth is not None:
         analysis = collapse(analysis, depth)
-    options = TableOptions(dtype=dtype, batch=batch, working=working, exact=exact)
+    options = TableOptions(dtype=dtype, batch=batch, working=working, exact=exact, receptive_field=rf)
     emit(render(analysis, build_table(analysis, options), fmt), output, force)
 
 
@@ -242,3 +260,33 @@ def compare(specs, input_shape, fmt, output, force):
             model = with_input(model, parse_shape(input_shape, Location("--input")))
         analyses.append(analyze(model))
     emit(render_comparison(build_comparison(analyses), fmt), output, force)
+
+
+@main.command()
+@click.argument("spec", required=False)
+@click.argument("layer_names", nargs=-1)
+@click.option("--input", "input_shape", metavar="HxWxC", help="Input size, e.g. 227x227x3 or HxWx3.")
+@click.option("--layers", metavar="LINES", help='Layers in the compact syntax, separated by ";" (with --input).')
+@click.option("--no-bias", is_flag=True, help="Leave biases out.")
+@click.option("--strict", is_flag=True, help="A non-integer output size is an error.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file (atomically).")
+@click.option("--force", is_flag=True, help="Overwrite an existing --output file.")
+@reports_errors
+def explain(spec, layer_names, input_shape, layers, no_bias, strict, output, force):
+    """Show the working of every layer (or the LAYER_NAMES given), numbers filled in.
+
+    \b
+    Examples:
+      archcalc explain alexnet_simplified conv1
+      archcalc explain --input 32x32x3 --layers "conv 10 5x5 s1 p2"
+      archcalc explain vgg16 conv1_1 fc6
+    """
+    from .engine import analyze
+    from .report.explain import explain as explain_rows
+    from .spec import without_bias
+
+    model = load_model(spec, input_shape, layers)
+    if no_bias:
+        model = without_bias(model)
+    analysis = analyze(model, strict=strict)
+    emit("\n".join(explain_rows(analysis, list(layer_names))) + "\n", output, force)

@@ -16,6 +16,7 @@ from .expand import Block, Parallel
 from .layers import KINDS, Layer, Shape, Step
 from .layers.base import Inexact
 from .layers.spatial import describe_inexact
+from .receptive import ReceptiveField, input_field, through_window, whole_input
 from .spec import ModelSpec
 
 
@@ -36,6 +37,7 @@ class Row:
     step: Step | None = None
     level: int = 0  # how deeply nested in blocks and branches
     groups: tuple[str, ...] = ()  # the block instances containing this row, outermost first
+    rf: tuple[ReceptiveField, ...] | None = None  # per spatial axis; None where sizes are symbolic
 
     @property
     def params(self) -> Dim:
@@ -78,8 +80,9 @@ def analyze(spec: ModelSpec, strict: bool = False) -> Analysis:
     """
     walk = _Walk(strict)
     shape = spec.input_shape
-    walk.rows.append(Row(0, "input", "input", "INPUT", shape, product(shape)))
-    _, depth, conv_depth = walk.sequence(spec.layers, shape, 0, (), start=0)
+    rf = tuple(input_field() for _ in shape[:-1]) if all(isinstance(d, int) for d in shape) else None
+    walk.rows.append(Row(0, "input", "input", "INPUT", shape, product(shape), rf=rf))
+    _, _, depth, conv_depth = walk.sequence(spec.layers, shape, rf, 0, (), start=0)
     rows = walk.rows
     return Analysis(spec, tuple(rows), _totals(rows), tuple(walk.warnings), tuple(dict.fromkeys(walk.assumptions)),
                     depth, conv_depth, walk.blocks, walk.inputs)
@@ -94,49 +97,84 @@ class _Walk:
         self.blocks: dict[str, str] = {}
         self.inputs: dict[str, Shape] = {}
 
-    def sequence(self, nodes, shape: Shape, level: int, groups: tuple[str, ...], start: int | None = None):
-        """Walk nodes in order; returns the output shape and the weighted depth (all, conv) along the way."""
+    def sequence(self, nodes, shape: Shape, rf, level: int, groups: tuple[str, ...], start: int | None = None):
+        """Walk nodes in order; returns the output shape, its receptive field, and the weighted depth
+        (all, conv) along the way."""
         start = len(self.rows) if start is None else start
         depth = conv_depth = 0
         for node in nodes:
             if isinstance(node, Layer):
-                shape, weighted, convolutional = self.layer(node, shape, level, groups, start)
+                shape, rf, weighted, convolutional = self.layer(node, shape, rf, level, groups, start)
             elif isinstance(node, Parallel):
-                shape, weighted, convolutional = self.parallel(node, shape, level, groups)
+                shape, rf, weighted, convolutional = self.parallel(node, shape, rf, level, groups)
             else:
-                shape, weighted, convolutional = self.block(node, shape, level, groups)
+                shape, rf, weighted, convolutional = self.block(node, shape, rf, level, groups)
             depth += weighted
             conv_depth += convolutional
-        return shape, depth, conv_depth
+        return shape, rf, depth, conv_depth
 
-    def layer(self, layer: Layer, shape: Shape, level: int, groups, start: int):
+    def layer(self, layer: Layer, shape: Shape, rf, level: int, groups, start: int):
         kind = KINDS[layer.kind]
         self.inputs[layer.name] = shape
         step = kind.infer(layer, shape)
         self.warnings.extend(_inexact_messages(layer, step.inexact, self.strict))
         self.assumptions.extend(step.assumptions)
+        rf = _advance(rf, step.window, shape)
         if kind.folds and len(self.rows) > start:
             self.rows[-1] = replace(self.rows[-1], folded=self.rows[-1].folded + (kind.label(layer),))
         else:
             memory = product(step.shape) if step.memory is None else step.memory
             self.rows.append(Row(layer.index, layer.name, layer.kind, step.label or kind.label(layer), step.shape, memory,
-                                 step.weights, step.biases, step.macs, (), step, level, groups))
+                                 step.weights, step.biases, step.macs, (), step, level, groups, rf))
         weighted = kind.weighted_layers(layer, shape)
-        return step.shape, weighted, weighted if kind.convolutional else 0
+        return step.shape, rf, weighted, weighted if kind.convolutional else 0
 
-    def block(self, block: Block, shape: Shape, level: int, groups):
+    def block(self, block: Block, shape: Shape, rf, level: int, groups):
         self.blocks[block.name] = block.label
-        return self.sequence(block.body, shape, level + 1, groups + (block.name,))
+        return self.sequence(block.body, shape, rf, level + 1, groups + (block.name,))
 
-    def parallel(self, node: Parallel, shape: Shape, level: int, groups):
-        outcomes = [self.sequence(branch, shape, level + 1, groups) for branch in node.branches]
+    def parallel(self, node: Parallel, shape: Shape, rf, level: int, groups):
+        outcomes = [self.sequence(branch, shape, rf, level + 1, groups) for branch in node.branches]
         if node.merge == "side":  # an extra output (e.g. an auxiliary classifier): the input passes on
-            return shape, 0, 0
+            return shape, rf, 0, 0
         outputs = [outcome[0] for outcome in outcomes]
         merged, label = (_concat if node.merge == "concat" else _add)(node, outputs, self.assumptions)
+        merged_rf = self.merge_fields(node, [outcome[1] for outcome in outcomes])
         self.rows.append(Row(node.location.layer_index, node.name, node.merge, label, merged, product(merged),
-                             level=level, groups=groups))
-        return merged, max(o[1] for o in outcomes), max(o[2] for o in outcomes)
+                             level=level, groups=groups, rf=merged_rf))
+        return merged, merged_rf, max(o[2] for o in outcomes), max(o[3] for o in outcomes)
+
+    def merge_fields(self, node: Parallel, fields: list):
+        """The largest field over the branches, with a warning where they are not aligned."""
+        if any(f is None for f in fields):
+            return None
+        axes = ("rows", "columns") if len(fields[0]) == 2 else ("length",)
+        merged, misaligned = [], {}
+        for axis, name in enumerate(axes):
+            along = [f[axis] for f in fields]
+            if len({(f.jump, f.start) for f in along}) > 1:
+                detail = "; ".join(f"branch {i}: {f.text()}" for i, f in enumerate(along, start=1))
+                misaligned.setdefault(detail, []).append(name)
+            merged.append(max(along, key=lambda f: f.size))
+        for detail, names in misaligned.items():
+            self.warnings.append(f"{node.name}: the branches' receptive fields are misaligned along the "
+                                 f"{' and '.join(names)} ({detail}); the largest is reported")
+        return tuple(merged)
+
+
+def _advance(rf, window, shape: Shape):
+    """The receptive field after a layer with this window (see archcalc.receptive)."""
+    if rf is None or window is None:
+        return rf
+    if window == "global":
+        if len(shape) == 1:  # a vector's values already see everything the vector saw
+            return rf
+        if not all(isinstance(d, int) for d in shape[:-1]):
+            return None
+        return tuple(whole_input(f, size) for f, size in zip(rf, shape[:-1]))
+    if any(w is None or not all(isinstance(v, int) or isinstance(v, tuple) for v in w) for w in window):
+        return None
+    return tuple(through_window(f, *w) for f, w in zip(rf, window))
 
 
 def _shape_text(shape: Shape) -> str:

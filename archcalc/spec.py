@@ -172,6 +172,20 @@ def _input_dim(value: Any, where: Location) -> Dim:
     return dim
 
 
+def quick_spec(input_shape: str, layers: str) -> ModelSpec:
+    """A spec from the command line: ``--input 32x32x3 --layers "conv 10 5x5 s1 p2; maxpool 2 s2"``.
+
+    >>> quick_spec("32x32x3", "conv 10 5x5 p2; maxpool 2").input_shape
+    (32, 32, 3)
+    """
+    where = Location("--layers")
+    lines = [line.strip() for line in re.split(r"[;\n]", layers) if line.strip()]
+    if not lines:
+        raise SpecError("--layers is empty", where, 'e.g. --layers "conv 10 5x5 s1 p2; maxpool 2 s2"')
+    shape = parse_shape(input_shape, Location("--input"))
+    return ModelSpec("question", "--layers", shape, Expander("--layers", {}).sequence(lines), {"title": "Question"})
+
+
 # --- transformations requested on the command line --------------------------------------------
 
 

@@ -64,6 +64,10 @@ class Step:
     assumptions: tuple[str, ...] = ()  # conditions on symbols the result relies on
     notes: tuple[str, ...] = ()
     label: str | None = None  # where the label depends on the input (a shortcut's resolved mode)
+    # For the receptive field: per spatial axis (effective kernel, stride, padding before), or
+    # "global" where every output sees the whole input (fc, global pooling); None: element-wise.
+    window: tuple | str | None = None
+    explanation: tuple[str, ...] = ()  # extra lines of working for `archcalc explain`
 
 
 @dataclass(frozen=True)
@@ -254,7 +258,14 @@ _COERCERS = {
 def require_map(layer: Layer, x: Shape) -> None:
     """Spatial layers need an H x W x C feature map."""
     if len(x) != 3:
-        raise ShapeError(f"{layer.kind} needs a feature map (H x W x C), but its input is a vector of "
-                         f"{x[0]} values", layer.location)
+        found = f"a vector of {x[0]} values" if len(x) == 1 else f"a sequence of {x[0]} x {x[1]}"
+        raise ShapeError(f"{layer.kind} needs a feature map (H x W x C), but its input is {found}", layer.location)
+
+
+def require_sequence(layer: Layer, x: Shape) -> None:
+    """1-D layers need an L x C sequence."""
+    if len(x) != 2:
+        found = f"a vector of {x[0]} values" if len(x) == 1 else "a feature map (H x W x C)"
+        raise ShapeError(f"{layer.kind} needs a sequence (L x C), but its input is {found}", layer.location)
 
 

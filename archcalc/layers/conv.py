@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..dims import format_dim, normalize
 from ..errors import ShapeError
-from ..formulas import conv_macs, conv_macs_per_output, conv_weights
+from ..formulas import conv_macs, conv_macs_per_output, conv_weights, effective_kernel
 from .base import Field, Layer, LayerKind, Shape, Step, TorchModule, require_map
 from .registry import register
 from .spatial import resolve_padding, slide_axis
@@ -19,6 +19,11 @@ def check_groups(layer: Layer, in_channels, out_channels, groups) -> None:
     for channels, what in ((in_channels, "input channels"), (out_channels, "filters")):
         if isinstance(channels, int) and isinstance(groups, int) and channels % groups:
             raise ShapeError(f"groups = {groups} does not divide the {channels} {what}", layer.at("groups"))
+
+
+def windows(kernel, stride, pad, dilation) -> tuple:
+    """Per axis: (effective kernel, stride, padding before), for the receptive field."""
+    return tuple((effective_kernel(kernel[axis], dilation[axis]), stride[axis], pad[axis][0]) for axis in (0, 1))
 
 
 def explicit_padding(pad, module: str, fill=None) -> tuple[tuple[TorchModule, ...], tuple]:
@@ -73,6 +78,7 @@ class Conv(LayerKind):
             macs_formula=f"{format_dim(normalize(rows.size * cols.size * filters), True)} * {format_dim(per_output, True)}",
             inexact=tuple(a.inexact for a in (rows, cols) if a.inexact),
             assumptions=rows.assumptions + cols.assumptions,
+            window=windows(kernel, stride, pad, dilation),
         )
 
     def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:

@@ -34,6 +34,7 @@ class FullyConnected(LayerKind):
             weights_formula=f"{inputs_text}*{units}",
             macs_formula=f"{format_dim(units, True)} * {format_dim(in_features, True)}",
             notes=notes,
+            window="global",
         )
 
     def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:

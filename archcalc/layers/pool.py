@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..errors import ShapeError
 from .base import Field, Layer, LayerKind, Shape, Step, TorchModule, require_map
-from .conv import explicit_padding, kernel_text
+from .conv import explicit_padding, kernel_text, windows
 from .registry import register
 from .spatial import resolve_padding, slide_axis
 
@@ -32,6 +32,7 @@ class WindowPool(LayerKind):
             working=(rows.working, cols.working),
             inexact=tuple(a.inexact for a in (rows, cols) if a.inexact),
             assumptions=rows.assumptions + cols.assumptions,
+            window=windows(kernel, stride, pad, dilation),
         )
 
     def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
@@ -86,6 +87,13 @@ class AvgPool(WindowPool):
     )
 
 
+def adaptive_window(size, out) -> tuple:
+    """PyTorch's adaptive pooling: windows of ceil(W/out) at steps of about W/out (exact when out divides W)."""
+    if not isinstance(size, int) or not isinstance(out, int):
+        return None
+    return (-(-size // out), size // out, 0)
+
+
 class AdaptivePool(LayerKind):
     family = "pool"
     fields = (Field("output", "pair", help="the output size, Oh or [Oh, Ow]"),)
@@ -94,7 +102,8 @@ class AdaptivePool(LayerKind):
     def infer(self, layer: Layer, x: Shape) -> Step:
         require_map(layer, x)
         out_h, out_w = layer["output"]
-        return Step(shape=(out_h, out_w, x[2]), working=(f"adaptive: {out_h}", f"adaptive: {out_w}"))
+        return Step(shape=(out_h, out_w, x[2]), working=(f"adaptive: {out_h}", f"adaptive: {out_w}"),
+                    window=tuple(adaptive_window(size, out) for size, out in ((x[0], out_h), (x[1], out_w))))
 
     def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
         cls = "AdaptiveAvgPool2d" if self.name == "adaptiveavgpool" else "AdaptiveMaxPool2d"
@@ -125,7 +134,7 @@ class GlobalPool(LayerKind):
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         require_map(layer, x)
-        return Step(shape=(1, 1, x[2]), working=(f"global: {x[0]} -> 1", f"global: {x[1]} -> 1"))
+        return Step(shape=(1, 1, x[2]), working=(f"global: {x[0]} -> 1", f"global: {x[1]} -> 1"), window="global")
 
 
 @register

@@ -49,7 +49,7 @@ class Shortcut(LayerKind):
             return Step(shape=x, memory=0, label="IDENTITY")
         if mode == "pad":  # x[:, ::s, ::s] with zero channels appended: no parameters
             shape = (ceil_div(height, stride), ceil_div(width, stride), filters)
-            return Step(shape=shape, label=f"ZERO-PAD s{stride}", working=(f"ceil({height}/{stride}) = {format_dim(shape[0])}",
+            return Step(shape=shape, label=f"ZERO-PAD s{stride}", window=((1, stride, 0), (1, stride, 0)), working=(f"ceil({height}/{stride}) = {format_dim(shape[0])}",
                                               f"ceil({width}/{stride}) = {format_dim(shape[1])}"))
         out_h = normalize((height - 1) // stride + 1) if isinstance(height, int) else ceil_div(height, stride)
         out_w = normalize((width - 1) // stride + 1) if isinstance(width, int) else ceil_div(width, stride)
@@ -57,6 +57,7 @@ class Shortcut(LayerKind):
         return Step(
             shape=(out_h, out_w, filters),
             label=f"PROJ1-{format_dim(filters)}" + (f" s{stride}" if stride != 1 else "") + (" + BN" if norm else ""),
+            window=((1, stride, 0), (1, stride, 0)),
             weights=normalize(conv_weights(1, 1, channels, filters) + norm),
             biases=normalize((filters if layer["bias"] else 0) + norm),
             macs=conv_macs(out_h, out_w, filters, 1, 1, channels),

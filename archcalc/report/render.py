@@ -51,7 +51,9 @@ def row_record(row: Row) -> dict:
     return {"name": row.name, "kind": row.kind, "layer": " + ".join((row.label,) + row.folded),
             "shape": [to_json(d) for d in row.shape], "memory": to_json(row.memory),
             "weights": to_json(row.weights), "biases": to_json(row.biases), "params": to_json(row.params),
-            "macs": to_json(row.macs), "folded": list(row.folded), "level": row.level}
+            "macs": to_json(row.macs), "folded": list(row.folded), "level": row.level,
+            "receptive_field": [{"size": float(f.size), "jump": float(f.jump), "start": float(f.start)}
+                                for f in row.rf] if row.rf else None}
 
 
 def analysis_record(analysis: Analysis) -> dict:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from ..dims import Dim, format_dim, normalize
 from ..engine import Analysis, Row
+from ..receptive import number_text
 from .numbers import DTYPE_BYTES, byte_size, compact, exact
 
 
@@ -21,6 +22,7 @@ class TableOptions:
     batch: int = 1
     working: bool = False  # show the slide's products (224*224*64 = 3.2M) in the cells
     exact: bool = False  # exact numbers everywhere instead of the slide's compact memory and MACs
+    receptive_field: bool = False  # add the RF, jump and start columns
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ COLUMNS = (
     Column("params", "params", "right"),
     Column("macs", "MACs", "right"),
 )
+RF_COLUMNS = (Column("rf", "RF", "right"), Column("jump", "jump", "right"), Column("start", "start", "right"))
 
 
 def shape_text(shape: tuple) -> str:
@@ -63,7 +66,8 @@ def build_table(analysis: Analysis, options: TableOptions = TableOptions()) -> T
     spec = analysis.spec
     title = (f"{spec.title}: input {shape_text(spec.input_shape)[1:-1]}, {options.dtype}"
              + (f", batch {options.batch}" if options.batch != 1 else ""))
-    return TableModel(title, COLUMNS, rows, totals_lines(analysis, options),
+    columns = COLUMNS + (RF_COLUMNS if options.receptive_field else ())
+    return TableModel(title, columns, rows, totals_lines(analysis, options),
                       analysis.warnings + analysis.assumptions)
 
 
@@ -77,7 +81,19 @@ def _cells(row: Row, options: TableOptions) -> dict[str, str]:
         if row.step and row.step.macs_formula and row.macs:
             macs = f"{row.step.macs_formula} = {macs}"
     return {"name": row.name, "layer": layer_text(row), "output": shape_text(row.shape),
-            "memory": memory, "params": params, "macs": macs}
+            "memory": memory, "params": params, "macs": macs, **receptive_cells(row)}
+
+
+def receptive_cells(row: Row) -> dict[str, str]:
+    """``7`` where both axes agree, ``7x9`` where they differ; blank where sizes are symbolic."""
+    if not row.rf:
+        return {"rf": "", "jump": "", "start": ""}
+
+    def cell(attribute: str) -> str:
+        values = [number_text(getattr(field, attribute)) for field in row.rf]
+        return values[0] if len(set(values)) == 1 else "x".join(values)
+
+    return {"rf": cell("size"), "jump": cell("jump"), "start": cell("start")}
 
 
 def _params_working(row: Row) -> str:

@@ -1,0 +1,53 @@
+"""Resizing without weights: nearest/bilinear upsampling (FCN, U-Net decoders) and zero padding."""
+from __future__ import annotations
+
+from ..dims import normalize
+from .base import Field, Layer, LayerKind, Shape, Step, TorchModule, require_map
+from .registry import register
+
+
+@register
+class Upsample(LayerKind):
+    name = "upsample"
+    family = "resample"
+    summary = "upsampling by an integer factor (nearest or bilinear): H*s x W*s x C, no parameters"
+    fields = (Field("scale", "pair", help="s, or [sh, sw]"), Field("mode", "text", "nearest", "nearest or bilinear"))
+    positional = "scale"
+
+    def infer(self, layer: Layer, x: Shape) -> Step:
+        require_map(layer, x)
+        scale = layer["scale"]
+        out = (normalize(x[0] * scale[0]), normalize(x[1] * scale[1]), x[2])
+        return Step(shape=out, working=(f"{x[0]}*{scale[0]} = {out[0]}", f"{x[1]}*{scale[1]} = {out[1]}"),
+                    window=tuple((1, ("up", scale[axis]), 0) for axis in (0, 1)))
+
+    def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
+        extra = (("align_corners", False),) if layer["mode"] == "bilinear" else ()
+        return (TorchModule("Upsample", (("scale_factor", tuple(float(s) for s in layer["scale"])),
+                                         ("mode", layer["mode"])) + extra),)
+
+    def label(self, layer: Layer) -> str:
+        return f"UPSAMPLE x{layer['scale'][0]}"
+
+
+@register
+class ZeroPad(LayerKind):
+    name = "zeropad"
+    family = "resample"
+    summary = "zero padding: H + top + bottom x W + left + right x C"
+    fields = (Field("pad", "padding", help="P, [Ph, Pw] or [top, bottom, left, right]"),)
+    positional = "pad"
+
+    def infer(self, layer: Layer, x: Shape) -> Step:
+        require_map(layer, x)
+        (top, bottom), (left, right) = layer["pad"]
+        out = (normalize(x[0] + top + bottom), normalize(x[1] + left + right), x[2])
+        return Step(shape=out, working=(f"{x[0]} + {top} + {bottom} = {out[0]}", f"{x[1]} + {left} + {right} = {out[1]}"),
+                    window=((1, 1, top), (1, 1, left)))
+
+    def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
+        (top, bottom), (left, right) = layer["pad"]
+        return (TorchModule("ZeroPad2d", (("padding", (left, right, top, bottom)),)),)
+
+    def label(self, layer: Layer) -> str:
+        return "ZEROPAD"
