@@ -84,14 +84,19 @@ def load_model(spec: str | None, input_shape: str | None, layers: str | None = N
               help="Element type for the byte counts.")
 @click.option("--no-bias", is_flag=True, help="Leave biases out, as the lecture slide does.")
 @click.option("--strict", is_flag=True, help="A non-integer output size is an error, not a floor.")
+@click.option("--caffe-pooling", is_flag=True, help="Round every pooling up (Caffe's convention; PyTorch's ceil_mode).")
 @click.option("--working", is_flag=True, help="Show the products behind each cell (224*224*64 = 3.2M).")
 @click.option("--exact", is_flag=True, help="Exact numbers instead of compact ones (3,211,264 not 3.2M).")
 @click.option("--depth", type=click.IntRange(0, 32), default=None,
               help="Collapse blocks nested deeper than N into one row each (0: one row per top-level block).")
 @click.option("--rf", is_flag=True, help="Add receptive-field columns: size, jump (effective stride), start.")
+@click.option("--convention", type=click.Choice(("archcalc", "torchvision", "slide", "paper-k1024", "flops", "fvcore",
+                                                  "ptflops", "ptflops-aten", "thop", "keras")),
+              default="archcalc", show_default=True, help="Count totals as this tool or source does.")
 @format_option
 @reports_errors
-def table(spec, input_shape, layers, batch, dtype, no_bias, strict, working, exact, depth, rf, fmt, output, force):
+def table(spec, input_shape, layers, batch, dtype, no_bias, strict, caffe_pooling, working, exact, depth, rf,
+          convention, fmt, output, force):
     """Print the per-layer table of SPEC (a shipped name or a .toml file; - reads stdin).
 
     \b
@@ -106,17 +111,20 @@ def table(spec, input_shape, layers, batch, dtype, no_bias, strict, working, exa
     from .engine import analyze, collapse
     from .report.render import render
     from .report.table import TableOptions, build_table
-    from .spec import without_bias
+    from .spec import caffe_pooling as ceil_pooling, without_bias
 
     model = load_model(spec, input_shape, layers)
     if no_bias:
         model = without_bias(model)
+    if caffe_pooling:
+        model = ceil_pooling(model)
     analysis = analyze(model, strict=strict)
     for warning in analysis.warnings:
         click.echo(f"warning: {warning}", err=True)
     if depth is not None:
         analysis = collapse(analysis, depth)
-    options = TableOptions(dtype=dtype, batch=batch, working=working, exact=exact, receptive_field=rf)
+    options = TableOptions(dtype=dtype, batch=batch, working=working, exact=exact, receptive_field=rf,
+                           convention=convention)
     emit(render(analysis, build_table(analysis, options), fmt), output, force)
 
 
@@ -290,3 +298,210 @@ def explain(spec, layer_names, input_shape, layers, no_bias, strict, output, for
         model = without_bias(model)
     analysis = analyze(model, strict=strict)
     emit("\n".join(explain_rows(analysis, list(layer_names))) + "\n", output, force)
+
+
+@main.command()
+@click.argument("spec")
+@click.option("--max", "maximum", type=click.IntRange(1, 4096), default=512, show_default=True,
+              help="Search square inputs 1..MAX.")
+@click.option("--at", "at_size", type=click.IntRange(1, 10_000_000), help="List what floors at this input size.")
+@reports_errors
+def sizes(spec, maximum, at_size):
+    """Input sizes at which every conv and pool of SPEC divides exactly, and the smallest that runs.
+
+    \b
+    Examples:
+      archcalc sizes alexnet
+      archcalc sizes resnet50 --at 224
+    """
+    from .engine import analyze
+    from .solve import input_sizes
+    from .spec import load_spec, with_input
+
+    model = load_spec(spec)
+    found = input_sizes(model, maximum)
+    shown = lambda values: ", ".join(map(str, values[:12])) + (", ..." if len(values) > 12 else "")  # noqa: E731
+    click.echo(f"{model.name}, square inputs 1..{maximum} with {model.input_shape[-1]} channels:")
+    if not found.runs:
+        click.echo("  no size in the range runs: some kernel is always larger than its input")
+    else:
+        click.echo(f"  smallest input that runs (flooring where needed): {found.runs[0]}")
+    if found.exact:
+        form = f" = {found.exact[0]} + {found.period}k" if found.period and len(found.exact) > 1 else ""
+        click.echo(f"  every layer divides exactly at: {shown(found.exact)}{form}")
+        click.echo(f"  smallest exact input: {found.exact[0]}")
+    else:
+        click.echo("  no size in the range divides exactly at every layer")
+    if at_size:
+        spatial = len(model.input_shape) - 1
+        analysis = analyze(with_input(model, (at_size,) * spatial + (model.input_shape[-1],)))
+        click.echo(f"at {at_size}: " + ("every layer divides exactly" if not analysis.warnings else
+                                        f"{len(analysis.warnings)} layer(s) round:"))
+        for warning in analysis.warnings:
+            click.echo(f"  {warning}")
+
+
+@main.command()
+@click.option("--size", type=click.IntRange(1, 1_000_000), required=True, help="Input size W (one axis).")
+@click.option("--target", required=True, help='Wanted output size, or "same".')
+@click.option("--kernel", type=click.IntRange(1, 4096), help="Kernel F (searched 1..32 if not given).")
+@click.option("--stride", type=click.IntRange(1, 4096), help="Stride S (searched if not given).")
+@click.option("--pad", type=click.IntRange(0, 4096), help="Padding P on each side (searched if not given).")
+@click.option("--dilation", type=click.IntRange(1, 64), default=1, show_default=True, help="Dilation D.")
+@click.option("--transposed", is_flag=True, help="A transposed convolution: (W-1)S - 2P + D(F-1) + 1.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="Solutions to show.")
+@reports_errors
+def solve(size, target, kernel, stride, pad, dilation, transposed, limit):
+    """Find the padding, stride or kernel that turns one size into another.
+
+    \b
+    Examples:
+      archcalc solve --size 32 --target same --kernel 5 --stride 1
+      archcalc solve --size 224 --target 112 --kernel 7
+      archcalc solve --size 7 --target 14 --kernel 4 --transposed
+    """
+    from .errors import SpecError
+    from .solve import solve_window
+
+    if target != "same" and not target.isdigit():
+        raise SpecError(f"--target must be a whole number or \"same\", found {target!r}")
+    wanted = target if target == "same" else int(target)
+    solutions = solve_window(size, wanted, kernel, stride, pad, dilation, transposed)
+    exact = [s for s in solutions if s.exact]
+    floored = [s for s in solutions if not s.exact]
+    if not solutions:
+        click.echo(f"no solution: nothing within the searched ranges turns {size} into {target}")
+        return
+    for title, group in (("exact", exact), ("only with floor (the last inputs are unused)", floored)):
+        if group:
+            click.echo(f"{title}: {len(group)} solution(s)")
+            for item in group[:limit]:
+                click.echo(f"  kernel {item.kernel}, stride {item.stride}, pad {item.pad}"
+                           + (f", dilation {item.dilation}" if item.dilation != 1 else "") + f": {item.working}")
+            if len(group) > limit:
+                click.echo(f"  ... and {len(group) - limit} more (--limit)")
+    if not exact:
+        click.echo("no exact solution")
+
+
+BLANKABLE = ("output", "memory", "weights", "biases", "params", "macs")
+
+
+@main.command()
+@click.argument("spec", required=False)
+@click.option("--input", "input_shape", metavar="HxWxC", help="Input size.")
+@click.option("--layers", metavar="LINES", help='Layers in the compact syntax, separated by ";" (with --input).')
+@click.option("--blank", default="output,memory,params", show_default=True,
+              help=f"Columns to leave blank, from: {', '.join(BLANKABLE)}.")
+@click.option("--no-bias", is_flag=True, help="Leave biases out, as the lecture slide does.")
+@click.option("--output-dir", "-o", type=click.Path(file_okay=False), default=".", show_default=True,
+              help="Where to write NAME_worksheet.csv and NAME_answers.csv.")
+@click.option("--force", is_flag=True, help="Overwrite existing files.")
+@reports_errors
+def worksheet(spec, input_shape, layers, blank, no_bias, output_dir, force):
+    """Write a blank table for students (NAME_worksheet.csv) and its answer key (NAME_answers.csv).
+
+    \b
+    Example:
+      archcalc worksheet vgg16 --blank output,memory,params --no-bias -o handouts/
+    """
+    from pathlib import Path
+
+    from .check import sheet_csv, worksheet_rows
+    from .engine import analyze
+    from .errors import SpecError
+    from .files import write_atomically
+    from .spec import without_bias
+
+    columns = tuple(c.strip() for c in blank.split(",") if c.strip())
+    unknown = [c for c in columns if c not in BLANKABLE]
+    if unknown:
+        raise SpecError(f"--blank: unknown column {unknown[0]!r} (choose from {', '.join(BLANKABLE)})")
+    model = load_model(spec, input_shape, layers)
+    if no_bias:
+        model = without_bias(model)
+    analysis = analyze(model)
+    folder = Path(output_dir)
+    sheet = folder / f"{model.name}_worksheet.csv"
+    key = folder / f"{model.name}_answers.csv"
+    for path in (sheet, key):
+        if path.exists() and not force:
+            raise SpecError(f"{path} exists; pass --force to overwrite it")
+    write_atomically(key, sheet_csv(worksheet_rows(analysis, columns, answers=True)), force)
+    write_atomically(sheet, sheet_csv(worksheet_rows(analysis, columns, answers=False)), force)
+    click.echo(f"wrote {sheet} and {key}")
+
+
+@main.command()
+@click.argument("spec")
+@click.argument("answers", type=click.Path(exists=True, dir_okay=False))
+@click.option("--input", "input_shape", metavar="HxWxC", help="Input size, if the sheet is for another size.")
+@click.option("--no-bias", is_flag=True, help="The sheet counts parameters without biases.")
+@click.option("--k1024", is_flag=True, help="K, M, G in answers mean 1024, 1024^2, 1024^3.")
+@click.option("--format", "-f", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True,
+              help="Output format.")
+@reports_errors
+def check(spec, answers, input_shape, no_bias, k1024, fmt):
+    """Mark a student's filled table (CSV or TOML) against SPEC; exit 1 if anything is wrong.
+
+    \b
+    Example:
+      archcalc check vgg16 alice.csv --no-bias
+    """
+    import json
+    from pathlib import Path
+
+    from .check import check_answers, read_answers, render_check
+    from .engine import analyze
+    from .spec import without_bias
+
+    model = load_model(spec, input_shape)
+    if no_bias:
+        model = without_bias(model)
+    analysis = analyze(model)
+    kilo = 1024 if k1024 else 1000
+    result = check_answers(analysis, read_answers(Path(answers).read_text(encoding="utf-8"), answers), kilo)
+    if fmt == "json":
+        click.echo(json.dumps({"ok": result.ok, "right": result.right, "total": len(result.marks),
+                               "unknown_rows": list(result.unknown_rows),
+                               "marks": [mark.__dict__ for mark in result.marks]}, indent=2))
+    else:
+        click.echo(render_check(result, kilo), nl=False)
+    if not result.ok:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("spec", required=False)
+@click.option("--input", "input_shape", metavar="HxWxC", help="Input size.")
+@click.option("--layers", metavar="LINES", help='Layers in the compact syntax, separated by ";" (with --input).')
+@format_option
+@reports_errors
+def conventions(spec, input_shape, layers, fmt, output, force):
+    """SPEC's totals as each well-known tool and source counts them, with the reason for each difference.
+
+    \b
+    Example:
+      archcalc conventions resnet50_torchvision
+    """
+    import json
+
+    from .conventions import all_conventions
+    from .dims import to_json
+    from .engine import analyze
+    from .report.numbers import compact
+
+    analysis = analyze(load_model(spec, input_shape, layers))
+    results = all_conventions(analysis)
+    if fmt == "json":
+        text = json.dumps([{"convention": r.profile.name, "params": to_json(r.params), "ops": to_json(r.ops),
+                            "ops_name": r.profile.ops_name, "reason": r.profile.reason} for r in results], indent=2) + "\n"
+    else:
+        from tabulate import tabulate
+
+        grid = [[r.profile.name, f"{r.params:,}" if isinstance(r.params, int) else str(r.params),
+                 f"{compact(r.ops)} {r.profile.ops_name}", r.profile.reason] for r in results]
+        table_format = {"markdown": "github", "csv": "tsv"}.get(fmt, "simple")
+        text = tabulate(grid, headers=["convention", "params", "ops", "why it differs"], tablefmt=table_format,
+                        disable_numparse=True) + "\n"
+    emit(text, output, force)

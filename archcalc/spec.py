@@ -149,7 +149,7 @@ def _parse_input(table: Any, file: str) -> tuple[Dim, ...]:
 
 
 def parse_shape(raw: Any, where: Location) -> tuple[Dim, ...]:
-    """``[224, 224, 3]``, ``["H", "W", 3]``, ``"224x224x3"`` or ``"HxWx3"`` -> a shape tuple.
+    """``[224, 224, 3]``, ``["H", "W", 3]``, ``"224x224x3"``, ``"HxWx3"``, ``[L, C]`` or ``[N]`` -> a shape tuple.
 
     >>> parse_shape("32x32x3", Location())
     (32, 32, 3)
@@ -157,8 +157,8 @@ def parse_shape(raw: Any, where: Location) -> tuple[Dim, ...]:
     if isinstance(raw, str):
         raw = [part.strip() for part in re.split(r"[x,]", raw)]
         raw = [int(p) if p.isdigit() else p for p in raw]
-    if not isinstance(raw, list) or len(raw) not in (1, 3):
-        raise SpecError(f"expected an input shape [H, W, C] or [N], found {raw!r}", where,
+    if not isinstance(raw, list) or len(raw) not in (1, 2, 3):
+        raise SpecError(f"expected an input shape [H, W, C], [L, C] or [N], found {raw!r}", where,
                         "e.g. [224, 224, 3] or \"224x224x3\"; symbols allowed: \"HxWx3\"")
     return tuple(_input_dim(value, where) for value in raw)
 
@@ -215,3 +215,13 @@ def map_layers(nodes: tuple[Node, ...], change) -> tuple[Node, ...]:
         return replace(node, body=map_layers(node.body, change))
 
     return tuple(one(node) for node in nodes)
+
+
+def caffe_pooling(spec: ModelSpec) -> ModelSpec:
+    """Every max and average pool in ceil mode, as Caffe rounds pooling."""
+    def ceil(layer: Layer) -> Layer:
+        if layer.kind not in ("maxpool", "avgpool", "maxpool1d", "avgpool1d"):
+            return layer
+        return replace(layer, params={**layer.params, "ceil": True})
+
+    return replace(spec, layers=map_layers(spec.layers, ceil))

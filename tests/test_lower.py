@@ -71,7 +71,13 @@ layer_lines = st.one_of(
               st.sampled_from([1, 2]), st.booleans()),
     st.builds(lambda kind, k, s, c: f"{kind} {k} s{s} p{k // 2}" + (" ceil" if c else ""),
               st.sampled_from(["maxpool", "avgpool"]), st.integers(1, 4), st.integers(1, 3), st.booleans()),
-    st.sampled_from(["relu", "batchnorm", "lrn 3", "dropout 0.3", "tanh"]),
+    st.sampled_from(["relu", "batchnorm", "lrn 3", "dropout 0.3", "tanh", "upsample 2", "zeropad 1"]),
+    st.builds(lambda k, s, p, op: f"deconv 8 {k}x{k} s{s} pad={p} output_padding={min(op, s - 1)}",
+              st.integers(1, 4), st.integers(1, 3), st.integers(0, 1), st.integers(0, 2)),
+    st.builds(lambda k, s, m: f"dwconv {k}x{k} s{s} p{k // 2} multiplier={m}", st.integers(1, 5), st.integers(1, 2),
+              st.integers(1, 2)),
+    st.builds(lambda f, k, s: f"sepconv {8 * f} {k}x{k} s{s} p{k // 2}", st.integers(1, 2), st.integers(1, 5),
+              st.integers(1, 2)),
 )
 
 
@@ -110,3 +116,10 @@ def test_symbolic_specs_need_concrete_sizes():
     assert result.exit_code == 2 and "give concrete sizes with --input" in result.stderr
     result = CliRunner().invoke(main, ["verify", "lenet5", "--input", "36x36x1", "--no-onnx"])
     assert result.exit_code == 0
+
+
+def test_one_dimensional_layers_agree_with_pytorch():
+    spec = parse_spec('input = [100, 12]\nlayers = ["conv1d 16 kernel=5 stride=2 pad=2 relu", '
+                      '"maxpool1d 3 stride=2 ceil", "conv1d 8 kernel=3 dilation=2 groups=4", "avgpool1d 2", "fc 5"]')
+    report = verify(spec, batch=1, with_onnx=True)
+    assert report.ok, [(layer.name, layer.checks) for layer in report.layers if not layer.ok]

@@ -130,10 +130,11 @@ def build(spec: ModelSpec, analysis: Analysis | None = None):
 
 
 def example_input(spec: ModelSpec, batch: int, device: str = "cpu"):
-    """Random input in PyTorch's layout: N x C x H x W for maps, N x features for vectors."""
+    """Random input in PyTorch's layout: N x C x H x W for maps, N x C x L for sequences, N x F for vectors."""
     torch = require_torch()
     shape = spec.input_shape
-    layout = (batch, shape[2], shape[0], shape[1]) if len(shape) == 3 else (batch, shape[0])
+    layout = {3: lambda: (batch, shape[2], shape[0], shape[1]), 2: lambda: (batch, shape[1], shape[0]),
+              1: lambda: (batch, shape[0])}[len(shape)]()
     generator = torch.Generator().manual_seed(0)
     return torch.randn(layout, generator=generator).to(device)
 

@@ -116,9 +116,9 @@ def _relative_difference(a, b) -> float:
 
 
 def _hwc(shape) -> list[int]:
-    """PyTorch's N x C x H x W (or N x F) as archcalc's [H, W, C] (or [F])."""
+    """PyTorch's N x C x H x W, N x C x L or N x F as archcalc's [H, W, C], [L, C] or [F]."""
     dims = list(shape)[1:]
-    return [dims[1], dims[2], dims[0]] if len(dims) == 3 else dims
+    return dims[1:] + dims[:1] if len(dims) > 1 else dims
 
 
 def _count(module, suffix: str) -> int:

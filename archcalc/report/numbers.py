@@ -28,7 +28,7 @@ def significant(value: float, digits: int) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def compact(value: Dim, digits: int = 3, exact_below: int = 10_000) -> str:
+def compact(value: Dim, digits: int = 3, exact_below: int = 10_000, kilo: int = 1000) -> str:
     """The slide's style: ``3.2M``, ``150K``; small values exactly (``4096``), formulas as they are.
 
     >>> compact(3211264, 2), compact(802816, 2), compact(4096, 2), compact(138357544)
@@ -38,7 +38,8 @@ def compact(value: Dim, digits: int = 3, exact_below: int = 10_000) -> str:
         return format_dim(value)
     if abs(value) < exact_below:
         return str(value)
-    for size, suffix in UNITS:
+    units = UNITS if kilo == 1000 else tuple((kilo ** (4 - i), suffix) for i, (_, suffix) in enumerate(UNITS))
+    for size, suffix in units:
         if abs(value) >= size:
             text = significant(value / size, digits)
             if float(text) >= 1000 and suffix != "T":  # 999.96K rounds to 1000K: say 1M

@@ -23,6 +23,7 @@ class TableOptions:
     working: bool = False  # show the slide's products (224*224*64 = 3.2M) in the cells
     exact: bool = False  # exact numbers everywhere instead of the slide's compact memory and MACs
     receptive_field: bool = False  # add the RF, jump and start columns
+    convention: str = "archcalc"  # how the totals count params and ops (archcalc.conventions)
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,19 @@ def totals_lines(analysis: Analysis, options: TableOptions) -> tuple[str, ...]:
         f"TOTAL params: {compact(totals.params)} ({exact(totals.params)} = {exact(totals.weights)} weights"
         f" + {exact(totals.biases)} biases) = {byte_size(params_bytes)} as {options.dtype}",
         f"TOTAL MACs: {compact(macs)} {per} ({_flops(macs)} FLOPs at 2 per multiply-add)",
-    )
+    ) + _convention_line(analysis, options)
+
+
+def _convention_line(analysis: Analysis, options: TableOptions) -> tuple[str, ...]:
+    if options.convention == "archcalc":
+        return ()
+    from ..conventions import apply
+
+    result = apply(analysis, options.convention)
+    kilo = result.profile.kilo
+    return (f"AS {options.convention.upper()} COUNTS: params {compact(result.params, kilo=kilo)} "
+            f"({exact(result.params)}), {result.profile.ops_name} {compact(result.ops, kilo=kilo)} "
+            f"({exact(result.ops)}): {result.profile.reason}",)
 
 
 def _flops(macs: Dim) -> str:

@@ -1,0 +1,247 @@
+"""Worksheets and answer checking: a blank table for students, and a marker for what they fill in.
+
+Answers may be written as a student would: ``55x55x96``, ``[55 x 55 x 96]``, ``290,400``, ``290K``,
+``3.2M``, ``1.2e6``. A rounded answer is right when the true value rounds to it at the precision it
+is written in (``3.2M`` accepts 3,150,000 to 3,249,999); an answer with every digit must be exact.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+import tomllib
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from .dims import format_dim
+from .engine import Analysis, Row
+from .errors import Location, SpecError
+
+COLUMNS = ("output", "memory", "weights", "biases", "params", "macs")
+ALIASES = {"shape": "output", "out": "output", "output size": "output", "mem": "memory", "parameters": "params",
+           "flops": "flops", "mac": "macs", "multiply-adds": "macs"}
+SUFFIXES = {"k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A number as written: its value and the half-width of what it accepts."""
+
+    value: Decimal
+    tolerance: Decimal
+
+    def accepts(self, truth: int) -> bool:
+        return abs(Decimal(truth) - self.value) <= self.tolerance
+
+
+def parse_number(text: str, kilo: int = 1000) -> Answer:
+    """``290,400`` exact; ``3.2M`` means 3.15M..3.25M (K = ``kilo``); ``800K`` 750K..850K.
+
+    >>> parse_number("3.2M").accepts(3_211_264), parse_number("290,400").accepts(290_401)
+    (True, False)
+    >>> parse_number("800K").accepts(802_816), parse_number("3.21M").accepts(3_100_000)
+    (True, False)
+    """
+    cleaned = text.strip().replace(",", "").replace("_", "").replace(" ", "").lower()
+    match = re.fullmatch(r"([0-9]*\.?[0-9]+)(e[+-]?\d+)?([kmgt]?)", cleaned)
+    if not match:
+        raise ValueError(f"cannot read {text!r} as a number")
+    digits, exponent, suffix = match.groups()
+    try:
+        mantissa = Decimal(digits + (exponent or ""))
+    except InvalidOperation:
+        raise ValueError(f"cannot read {text!r} as a number") from None
+    unit = Decimal(kilo) ** "kmgt".index(suffix) * kilo if suffix else Decimal(1)
+    # the last significant digit's place, in the number's own units; as usual, trailing zeros
+    # without a decimal point are not significant ("800K" is 8e5, which 802,816 rounds to)
+    significant = Decimal(digits + (exponent or ""))
+    if "." not in digits:
+        significant = significant.normalize()
+    place = Decimal(1).scaleb(significant.as_tuple().exponent)
+    rounded = bool(suffix) or bool(exponent) or "." in digits
+    tolerance = place * unit / 2 if rounded else Decimal(0)
+    return Answer(mantissa * unit, tolerance)
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    """``55x55x96``, ``[55 x 55 x 96]``, ``55*55*96``, ``(55, 55, 96)`` or ``4096``.
+
+    >>> parse_shape("[55 x 55 x 96]")
+    (55, 55, 96)
+    """
+    parts = [p for p in re.split(r"[x×*,\s()\[\]]+", text.strip().lower()) if p]
+    if not parts or not all(p.isdigit() for p in parts):
+        raise ValueError(f"cannot read {text!r} as a shape (write e.g. 55x55x96)")
+    return tuple(int(p) for p in parts)
+
+
+@dataclass(frozen=True)
+class Mark:
+    row: str
+    column: str
+    given: str
+    expected: str
+    right: bool
+    working: str = ""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    marks: tuple[Mark, ...]
+    unknown_rows: tuple[str, ...]
+
+    @property
+    def right(self) -> int:
+        return sum(mark.right for mark in self.marks)
+
+    @property
+    def ok(self) -> bool:
+        return all(mark.right for mark in self.marks) and not self.unknown_rows
+
+    @property
+    def first_divergence(self) -> Mark | None:
+        return next((mark for mark in self.marks if not mark.right), None)
+
+
+def read_answers(text: str, file: str) -> list[dict[str, str]]:
+    """A filled-in sheet as rows of column -> text. CSV with a header row, or TOML ``[[answers]]``."""
+    if file.endswith(".toml"):
+        try:
+            document = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            raise SpecError(f"TOML syntax error: {error}", Location(file)) from None
+        rows = document.get("answers")
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise SpecError("expected [[answers]] tables", Location(file, field="answers"))
+        return [{_column(k): str(v) for k, v in row.items()} for row in rows]
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or "name" not in [_column(f) for f in reader.fieldnames]:
+        raise SpecError("the answer sheet needs a header row with a 'name' column", Location(file),
+                        "archcalc worksheet writes one to fill in")
+    return [{_column(k): (v or "").strip() for k, v in row.items() if k} for row in reader]
+
+
+def _column(name: str) -> str:
+    key = name.strip().lower()
+    return ALIASES.get(key, key)
+
+
+def check_answers(analysis: Analysis, answers: list[dict[str, str]], kilo: int = 1000) -> CheckResult:
+    """Mark every filled cell of every row against the analysis."""
+    rows = {row.name: row for row in analysis.rows}
+    marks, unknown = [], []
+    for answer in answers:
+        row = rows.get(answer.get("name", ""))
+        if row is None:
+            unknown.append(answer.get("name", ""))
+            continue
+        for column in COLUMNS:
+            given = answer.get(column, "")
+            if given:
+                marks.append(_mark(row, column, given, kilo, answer))
+    return CheckResult(tuple(marks), tuple(unknown))
+
+
+def _mark(row: Row, column: str, given: str, kilo: int, answer: dict[str, str]) -> Mark:
+    if column == "output":
+        expected = "x".join(format_dim(d) for d in row.shape)
+        try:
+            shape = parse_shape(given)
+        except ValueError as error:
+            return Mark(row.name, column, given, expected, False, str(error))
+        right = shape == tuple(row.shape)
+        working = "" if right else "; ".join(filter(None, [_shape_working(row), _shape_diagnosis(row, shape)]))
+        return Mark(row.name, column, given, expected, right, working)
+    truth = getattr(row, column)
+    try:
+        number = parse_number(given, kilo)
+    except ValueError as error:
+        return Mark(row.name, column, given, f"{truth:,}", False, str(error))
+    if number.accepts(truth):
+        return Mark(row.name, column, given, f"{truth:,}", True)
+    diagnosis = _diagnosis(row, column, number, answer)
+    return Mark(row.name, column, given, f"{truth:,}", False, "; ".join(filter(None, [diagnosis, _working(row, column)])))
+
+
+def _diagnosis(row: Row, column: str, number: Answer, answer: dict[str, str]) -> str:
+    """Where a wrong number most likely went wrong: the first step at which it diverges."""
+    if column == "memory" and answer.get("output"):
+        try:
+            own = parse_shape(answer["output"])
+        except ValueError:
+            own = None
+        if own and own != tuple(row.shape) and number.accepts(math.prod(own)):
+            return (f"diverges at the output size: this memory follows from your output {answer['output']}, "
+                    f"which should be {'x'.join(format_dim(d) for d in row.shape)}")
+    if column == "params" and row.biases and number.accepts(row.weights):
+        return f"diverges at the biases: that is the weights alone; add the {row.biases:,} biases"
+    if column in ("params", "weights") and row.kind == "conv" and row.step and row.params:
+        groups = row.step.weights_formula.count("/")
+        if groups and number.accepts(row.weights * 2):
+            return "diverges at the groups: each filter sees only C_in/groups channels"
+    if column == "macs" and number.accepts(2 * row.macs):
+        return "that is FLOPs (2 per multiply-add); MACs count each multiply-add once"
+    return ""
+
+
+def _shape_diagnosis(row: Row, shape: tuple[int, ...]) -> str:
+    """Common slips in an output size: padding left out, rounding up instead of down."""
+    if not row.step or not row.step.inexact and row.kind not in ("conv", "maxpool", "avgpool", "dwconv"):
+        return ""
+    if row.step.inexact and shape[:-1] == tuple(item.kept + 1 for item in row.step.inexact):
+        return "you rounded up: (W - F + 2P)/S + 1 is not a whole number here, and frameworks floor it"
+    return ""
+
+
+def _shape_working(row: Row) -> str:
+    steps = list(dict.fromkeys(row.step.working)) if row.step else []
+    return "; ".join(steps)
+
+
+def _working(row: Row, column: str) -> str:
+    from .report.explain import explain_row
+
+    return explain_row(row).split("\n")[0]
+
+
+# --- worksheets -------------------------------------------------------------------------------
+
+
+def worksheet_rows(analysis: Analysis, blank: tuple[str, ...], answers: bool) -> list[dict[str, str]]:
+    """The table as a sheet: name and layer always given; ``blank`` columns left empty unless ``answers``."""
+    sheet = []
+    for row in analysis.rows:
+        cells = {"name": row.name, "layer": " + ".join((row.label,) + row.folded)}
+        for column in COLUMNS:
+            if column in blank or column in ("output", "memory", "params", "macs"):
+                value = "x".join(format_dim(d) for d in row.shape) if column == "output" else str(getattr(row, column))
+                cells[column] = value if answers or column not in blank or row.kind == "input" else ""
+        sheet.append(cells)
+    return sheet
+
+
+def sheet_csv(rows: list[dict[str, str]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def render_check(result: CheckResult, kilo: int) -> str:
+    """The marks as text: wrong cells with the expected value and the working, then a summary."""
+    lines = []
+    for mark in result.marks:
+        if not mark.right:
+            lines.append(f"WRONG {mark.row} {mark.column}: you wrote {mark.given}, expected {mark.expected}")
+            if mark.working:
+                lines.append(f"      working: {mark.working}")
+    for name in result.unknown_rows:
+        lines.append(f"WRONG row {name!r}: no such layer in the network")
+    first = result.first_divergence
+    if first:
+        lines.append(f"first divergence: {first.row} ({first.column})")
+    total = len(result.marks) + len(result.unknown_rows)
+    lines.append(f"{result.right}/{total} answers right" + (" (K = 1024)" if kilo == 1024 else ""))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,110 @@
+"""Inverse questions: which input sizes divide exactly everywhere, and which kernel, stride or
+padding turns one size into another."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from .engine import analyze
+from .errors import ShapeError, SpecError
+from .formulas import conv_output_size, effective_kernel, transposed_conv_output_size
+from .spec import ModelSpec, with_input
+
+MAX_SEARCH = 4096
+
+
+@dataclass(frozen=True)
+class InputSizes:
+    runs: tuple[int, ...]  # sizes at which the network runs at all (floor where needed)
+    exact: tuple[int, ...]  # sizes at which every conv and pool divides exactly
+    period: int | None  # exact sizes are exact[0] + period * k (within the range searched)
+    maximum: int
+
+
+def input_sizes(spec: ModelSpec, maximum: int = 1024) -> InputSizes:
+    """Square input sizes 1..maximum (channels as in the spec) that run, and that divide exactly.
+
+    >>> from archcalc.spec import load_spec
+    >>> sizes = input_sizes(load_spec("alexnet"), 300)
+    >>> sizes.exact[:3], sizes.period
+    ((67, 99, 131), 32)
+    """
+    if not 1 <= maximum <= MAX_SEARCH:
+        raise SpecError(f"the search range must be 1..{MAX_SEARCH}, found {maximum}")
+    channels = spec.input_shape[-1]
+    if not isinstance(channels, int):
+        raise SpecError("the channel count must be a number to search input sizes")
+    spatial = len(spec.input_shape) - 1
+    if spatial == 0:
+        raise SpecError("a vector input has no spatial size to search")
+    runs, exact = [], []
+    for size in range(1, maximum + 1):
+        sized = with_input(spec, (size,) * spatial + (channels,))
+        try:
+            analyze(sized, strict=True)
+        except ShapeError as error:
+            if "non-integer" not in error.message:
+                continue  # too small: some kernel does not fit
+            runs.append(size)
+            continue
+        runs.append(size)
+        exact.append(size)
+    return InputSizes(tuple(runs), tuple(exact), _period(exact), maximum)
+
+
+def _period(values: list[int]) -> int | None:
+    steps = {b - a for a, b in zip(values, values[1:])}
+    return steps.pop() if len(steps) == 1 else None
+
+
+@dataclass(frozen=True)
+class Solution:
+    kernel: int
+    stride: int
+    pad: int
+    dilation: int
+    output: int
+    exact: bool
+    working: str
+
+
+def solve_window(size: int, target: int | str, kernel: int | None = None, stride: int | None = None,
+                 pad: int | None = None, dilation: int = 1, transposed: bool = False) -> list[Solution]:
+    """Every (kernel, stride, pad) that is not fixed, within sensible ranges, that turns ``size`` into
+    ``target`` (``"same"`` keeps the size at stride 1, or gives ceil(size/stride)).
+
+    >>> [(s.pad, s.working) for s in solve_window(32, 32, kernel=5, stride=1)]
+    [(2, '(32 - 5 + 2*2)/1 + 1 = 32')]
+    """
+    if size < 1 or (isinstance(target, int) and target < 1):
+        raise SpecError("sizes must be at least 1")
+    kernels = [kernel] if kernel else range(1, min(size + 64, 32) + 1)
+    strides = [stride] if stride else range(1, min(size, 64) + 1)
+    found = []
+    for k in kernels:
+        pads = [pad] if pad is not None else range(0, k)  # a larger pad puts whole windows in the padding
+        for s in strides:
+            wanted = (size if s == 1 else -(-size // s)) if target == "same" else target
+            for p in pads:
+                solution = _try(size, wanted, k, s, p, dilation, transposed)
+                if solution:
+                    found.append(solution)
+    return sorted(found, key=lambda s: (not s.exact, s.kernel, s.stride, s.pad))
+
+
+def _try(size, target, kernel, stride, pad, dilation, transposed) -> Solution | None:
+    if transposed:
+        out = transposed_conv_output_size(size, kernel, stride, 2 * pad, dilation)
+        working = f"({size} - 1)*{stride} - 2*{pad} + {dilation}*({kernel} - 1) + 1 = {out}"
+        return Solution(kernel, stride, pad, dilation, out, True, working) if out == target else None
+    span = size + 2 * pad - effective_kernel(kernel, dilation)
+    if span < 0:
+        return None
+    out = conv_output_size(size, kernel, stride, 2 * pad, dilation)
+    if out != target:
+        return None
+    kernel_text = str(kernel) if dilation == 1 else f"({dilation}*({kernel}-1)+1)"
+    value = Fraction(span, stride) + 1
+    shown = str(value) if value.denominator == 1 else f"{float(value):.4g} -> floor {out}"
+    return Solution(kernel, stride, pad, dilation, out, span % stride == 0,
+                    f"({size} - {kernel_text} + 2*{pad})/{stride} + 1 = {shown}")

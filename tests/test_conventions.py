@@ -1,0 +1,73 @@
+"""Each convention profile against the tool it names, run on the same network (archcalc's lowering).
+
+The tools are optional (pip install 'archcalc[peers]'); each test skips where its tool is missing.
+"""
+import logging
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from archcalc import analyze, load_spec  # noqa: E402
+from archcalc.conventions import apply  # noqa: E402
+from archcalc.lower.build import build, example_input  # noqa: E402
+
+NETWORKS = ["resnet18", "vgg16_bn", "googlenet_torchvision", "alexnet_torchvision", "googlenet", "lenet5",
+            "resnet50_torchvision"]
+
+
+def fvcore_total(spec):
+    fvcore = pytest.importorskip("fvcore.nn")
+    logging.disable(logging.WARNING)
+    counter = fvcore.FlopCountAnalysis(build(spec), example_input(spec, 1))
+    counter.unsupported_ops_warnings(False)
+    counter.uncalled_modules_warnings(False)
+    return counter.total()
+
+
+def ptflops_total(spec, backend):
+    ptflops = pytest.importorskip("ptflops")
+    shape = spec.input_shape
+    macs, params = ptflops.get_model_complexity_info(build(spec), (shape[2], shape[0], shape[1]), backend=backend,
+                                                     print_per_layer_stat=False, as_strings=False)
+    return macs, params
+
+
+def thop_total(spec):
+    thop = pytest.importorskip("thop")
+    macs, params = thop.profile(build(spec), inputs=(example_input(spec, 1),), verbose=False)
+    return int(macs), int(params)
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_fvcore(name):
+    spec = load_spec(name)
+    assert apply(analyze(spec), "fvcore").ops == fvcore_total(spec)
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_ptflops_default_backend(name):
+    spec = load_spec(name)
+    macs, params = ptflops_total(spec, "pytorch")
+    result = apply(analyze(spec), "ptflops")
+    assert (result.ops, result.params) == (macs, params)
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_ptflops_aten_backend(name):
+    spec = load_spec(name)
+    macs, _ = ptflops_total(spec, "aten")
+    assert apply(analyze(spec), "ptflops-aten").ops == macs
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_thop(name):
+    spec = load_spec(name)
+    macs, params = thop_total(spec)
+    result = apply(analyze(spec), "thop")
+    assert (result.ops, result.params) == (macs, params)
+
+
+@pytest.mark.parametrize("name, gmacs", [("resnet50_torchvision", 4.089), ("resnet152_torchvision", 11.514)])
+def test_torchvision_gflops_column(name, gmacs):
+    assert round(apply(analyze(load_spec(name)), "torchvision").ops / 1e9, 3) == gmacs
