@@ -21,7 +21,8 @@ def reports_errors(command):
         except ArchcalcError as error:
             if click.get_current_context().find_root().params.get("debug"):
                 raise
-            click.echo(f"error: {error}", err=True)
+            for line in str(error).splitlines():
+                click.echo(f"error: {line}", err=True)
             sys.exit(2)
 
     return wrapper

@@ -65,3 +65,14 @@ class ShapeError(ArchcalcError):
 
 class LoweringError(ArchcalcError):
     """The spec cannot be built or run in PyTorch/ONNX (a missing extra, an unsupported case)."""
+
+
+class SpecErrors(SpecError):
+    """Several independent problems in one spec, reported together (one paragraph each)."""
+
+    def __init__(self, errors: list[ArchcalcError]):
+        super().__init__(f"{len(errors)} problems", errors[0].location)
+        self.errors = errors
+
+    def __str__(self) -> str:
+        return "\n".join(str(error) for error in self.errors)

@@ -14,18 +14,20 @@ evaluated as Python.
 """
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Union
 
 from .dims import Dim, is_symbol_name, parse_dim
-from .errors import Location, SpecError
+from .errors import Location, SpecError, SpecErrors
 from .layers import KINDS, Layer, LayerKind, kind_named
 from .layers.base import nearest
 
-MAX_LAYERS = 100_000
+MAX_LAYERS = int(os.environ.get("ARCHCALC_MAX_LAYERS", 100_000))
 MAX_REPEAT = 10_000
 MAX_NESTING = 32
+MAX_ERRORS = 20  # independent errors reported from one spec
 LAYER_KEYS = ("kind", "name", "repeat", "activation", "batchnorm")
 MERGES = ("concat", "add", "side")
 FOLLOWER_NAMES = {"batchnorm": "bn"}
@@ -128,8 +130,23 @@ class Expander:
         shared = {name for name in names if name and names.count(name) > 1}
         counters.update({f"name:{name}": 0 for name in shared})  # these are numbered across entries
         nodes: list[Node] = []
+        errors: list[SpecError] = []
         for entry in entries:
-            nodes.extend(self.entry(entry, prefix, variables or {}, stack, counters))
+            try:
+                nodes.extend(self.entry(entry, prefix, variables or {}, stack, counters))
+            except SpecErrors as several:
+                errors.extend(several.errors)
+            except SpecError as error:
+                if "more than" in error.message and "layers after expansion" in error.message:
+                    raise  # a limit: stop at once
+                errors.append(error)
+                self.count += 1  # keep numbering the entries that follow as the user counts them
+            if len(errors) >= MAX_ERRORS:
+                break
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            raise SpecErrors(errors)
         return tuple(nodes)
 
     def entry(self, entry: Any, prefix: str, variables, stack, counters) -> list[Node]:
@@ -172,7 +189,7 @@ class Expander:
         location = Location(self.file, self.count, name)
         if self.count > MAX_LAYERS:
             raise SpecError(f"more than {MAX_LAYERS:,} layers after expansion", location,
-                            "the limit is archcalc.expand.MAX_LAYERS")
+                            "raise the limit with the environment variable ARCHCALC_MAX_LAYERS")
         if name in self.names:
             raise SpecError(f"the name {name!r} is already used by layer {self.names[name]}", location.with_field("name"))
         self.names[name] = self.count
@@ -199,8 +216,12 @@ class Expander:
             raise SpecError(f"{merge} needs at least two branches", where.with_field(merge))
         explicit = _name(table, where)
         name = explicit or _merge_name(merge, counters)
-        # The first unnamed merge of a sequence puts its branches right under the sequence (b1/, b2/).
-        inner = f"{prefix}{name}/" if explicit or name != merge or merge == "side" else prefix
+        # The first unnamed merge of a sequence puts its branches right under the sequence (b1/, b2/);
+        # any later one keeps them under its own name.
+        first = not explicit and merge != "side" and "merges" not in counters
+        if merge != "side":
+            counters["merges"] = counters.get("merges", 0) + 1
+        inner = prefix if first else f"{prefix}{name}/"
         expanded = tuple(self.sequence(branch, inner if merge == "side" else f"{inner}b{i}/", variables, stack)
                          for i, branch in enumerate(branches, start=1))
         self.count += 1  # the merge row has a number of its own
@@ -214,7 +235,8 @@ class Expander:
             cycle = " -> ".join(stack[stack.index(definition.name):] + (definition.name,))
             raise SpecError(f"block {definition.name!r} uses itself ({cycle})", where.with_field("kind"))
         if len(stack) >= MAX_NESTING:
-            raise SpecError(f"blocks nested more than {MAX_NESTING} deep", where)
+            raise SpecError(f"blocks nested more than {MAX_NESTING} deep", where,
+                            "the limit is archcalc.expand.MAX_NESTING")
         arguments = self.arguments(definition, table, variables, where)
         repeat = _repeat(table.get("repeat", 1), where)
         name = _name(table, where)

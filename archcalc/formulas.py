@@ -40,18 +40,21 @@ def conv_output_size(size: Dim, kernel: Dim, stride: Dim = 1, pad_total: Dim = 0
 def pool_output_size_ceil(size: Dim, kernel: Dim, stride: Dim, pad_begin: Dim = 0, pad_total: Dim = 0,
                           dilation: Dim = 1) -> Dim:
     """PyTorch's ``ceil_mode``: ``ceil((W - D(F-1) - 1 + 2P) / S) + 1``, minus one when the last
-    window would start in the right padding, i.e. when ``(out - 1) * S >= W + P_begin``.
+    window would start in the right padding. Since a window must start before ``W + P_begin``, that
+    is ``min(ceil(span / S) + 1, ceil((W + P_begin) / S))``, which holds for symbols too.
 
     >>> pool_output_size_ceil(112, 3, 2)
     56
     >>> pool_output_size_ceil(5, 2, 2, pad_begin=1, pad_total=2)
     3
     """
-    out = ceil_div(window_span(size, kernel, pad_total, dilation), stride) + 1
-    starts_in_padding = normalize((out - 1) * stride - (size + pad_begin))
-    if isinstance(starts_in_padding, int):
-        return out - 1 if starts_in_padding >= 0 else out
-    return normalize(out)  # symbolic: the engine records the assumption that it does not
+    rounded_up = normalize(ceil_div(window_span(size, kernel, pad_total, dilation), stride) + 1)
+    starts = ceil_div(normalize(size + pad_begin), stride)
+    if isinstance(rounded_up, int) and isinstance(starts, int):
+        return min(rounded_up, starts)
+    import sympy
+
+    return normalize(sympy.Min(rounded_up, starts))
 
 
 def unused_inputs(size: Dim, kernel: Dim, stride: Dim, pad_total: Dim = 0, dilation: Dim = 1) -> Dim:

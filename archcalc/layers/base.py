@@ -7,6 +7,7 @@ it costs, and how to label it in a table. Adding a kind touches one module.
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -15,7 +16,7 @@ from ..errors import Location, ShapeError, SpecError
 
 Shape = tuple  # (H, W, C) for feature maps, (N,) for vectors; entries are Dims
 
-MAX_DIMENSION = 10_000_000
+MAX_DIMENSION = int(os.environ.get("ARCHCALC_MAX_DIMENSION", 10_000_000))
 REQUIRED = object()
 
 
@@ -173,7 +174,8 @@ def _dimension(raw: Any, where: Location, minimum: int, variables: Mapping[str, 
             raise SpecError(f"expected a whole number >= {minimum}, found {value}", where)
         if value > MAX_DIMENSION:
             raise SpecError(f"{value:,} is larger than the limit of {MAX_DIMENSION:,}", where,
-                            "sizes this large are almost certainly a typo")
+                            "sizes this large are almost certainly a typo; the environment variable "
+                            "ARCHCALC_MAX_DIMENSION raises the limit")
     return value
 
 
