@@ -1,7 +1,7 @@
 """archcalc: a calculator for convolutional network architectures.
 
->>> from archcalc import analyze, load_spec
->>> analyze(load_spec("alexnet_simplified")).rows[1].shape
+>>> import archcalc
+>>> archcalc.analyze("alexnet_simplified").rows[1].shape
 (55, 55, 96)
 
 The public names load on first use, so that ``archcalc --help`` does not pay for the engine.
@@ -10,9 +10,10 @@ import importlib
 
 __version__ = "0.1.0"
 _PUBLIC = {
-    "Analysis": "engine", "Row": "engine", "Totals": "engine", "analyze": "engine", "collapse": "engine",
+    "Analysis": "engine", "Row": "engine", "Totals": "engine", "analyze": "api", "collapse": "engine",
+    "Result": "api", "ComparisonResult": "api",
     "ArchcalcError": "errors", "Location": "errors", "ShapeError": "errors", "SpecError": "errors",
-    "ModelSpec": "spec", "load_spec": "spec", "parse_spec": "spec", "compare": "compare",
+    "ModelSpec": "spec", "load_spec": "spec", "parse_spec": "spec", "compare": "api",
 }
 __all__ = sorted(_PUBLIC)
 

@@ -9,7 +9,7 @@ import click
 from .errors import ArchcalcError
 
 DTYPES = ("float32", "float16", "bfloat16", "float64", "int8", "uint8")
-FORMATS = ("text", "markdown", "csv", "json")
+FORMATS = ("text", "markdown", "latex", "html", "csv", "json")
 
 
 def reports_errors(command):
@@ -30,8 +30,8 @@ def reports_errors(command):
 
 def format_option(command):
     """The shared ``--format`` and ``--output`` options."""
-    command = click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="text",
-                           show_default=True, help="Output format.")(command)
+    command = click.option("--format", "-f", "fmt", default="text", show_default=True, metavar="FORMAT",
+                           help=f"{', '.join(FORMATS)}, or any tabulate format (grid, rst, ...).")(command)
     command = click.option("--output", "-o", type=click.Path(dir_okay=False),
                            help="Write to this file (atomically) instead of stdout.")(command)
     return click.option("--force", is_flag=True, help="Overwrite an existing --output file.")(command)
@@ -126,7 +126,7 @@ def table(spec, input_shape, layers, batch, dtype, no_bias, strict, caffe_poolin
         analysis = collapse(analysis, depth)
     options = TableOptions(dtype=dtype, batch=batch, working=working, exact=exact, receptive_field=rf,
                            convention=convention)
-    emit(render(analysis, build_table(analysis, options), fmt), output, force)
+    emit(render(build_table(analysis, options), fmt), output, force)
 
 
 @main.command(name="list")
@@ -256,10 +256,11 @@ def compare(specs, input_shape, fmt, output, force):
     Example:
       archcalc compare alexnet vgg19 googlenet resnet152
     """
-    from .compare import compare as build_comparison
+    from .comparison import compare as build_comparison
     from .engine import analyze
     from .errors import Location
-    from .report.matrix import render_comparison
+    from .report.matrix import comparison_model
+    from .report.render import render
     from .spec import load_spec, parse_shape, with_input
 
     analyses = []
@@ -268,7 +269,7 @@ def compare(specs, input_shape, fmt, output, force):
         if input_shape:
             model = with_input(model, parse_shape(input_shape, Location("--input")))
         analyses.append(analyze(model))
-    emit(render_comparison(build_comparison(analyses), fmt), output, force)
+    emit(render(comparison_model(build_comparison(analyses)), fmt), output, force)
 
 
 @main.command()
@@ -439,8 +440,8 @@ def worksheet(spec, input_shape, layers, blank, no_bias, output_dir, force):
 @click.option("--input", "input_shape", metavar="HxWxC", help="Input size, if the sheet is for another size.")
 @click.option("--no-bias", is_flag=True, help="The sheet counts parameters without biases.")
 @click.option("--k1024", is_flag=True, help="K, M, G in answers mean 1024, 1024^2, 1024^3.")
-@click.option("--format", "-f", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True,
-              help="Output format.")
+@click.option("--format", "-f", "fmt", default="text", show_default=True, metavar="FORMAT",
+              help=f"{', '.join(FORMATS)}, or any tabulate format.")
 @reports_errors
 def check(spec, answers, input_shape, no_bias, k1024, fmt):
     """Mark a student's filled table (CSV or TOML) against SPEC; exit 1 if anything is wrong.
@@ -449,7 +450,6 @@ def check(spec, answers, input_shape, no_bias, k1024, fmt):
     Example:
       archcalc check vgg16 alice.csv --no-bias
     """
-    import json
     from pathlib import Path
 
     from .check import check_answers, read_answers, render_check
@@ -462,12 +462,13 @@ def check(spec, answers, input_shape, no_bias, k1024, fmt):
     analysis = analyze(model)
     kilo = 1024 if k1024 else 1000
     result = check_answers(analysis, read_answers(Path(answers).read_text(encoding="utf-8"), answers), kilo)
-    if fmt == "json":
-        click.echo(json.dumps({"ok": result.ok, "right": result.right, "total": len(result.marks),
-                               "unknown_rows": list(result.unknown_rows),
-                               "marks": [mark.__dict__ for mark in result.marks]}, indent=2))
-    else:
+    if fmt == "text":
         click.echo(render_check(result, kilo), nl=False)
+    else:
+        from .report.models import check_model
+        from .report.render import render
+
+        click.echo(render(check_model(result, Path(answers).name), fmt), nl=False)
     if not result.ok:
         sys.exit(1)
 
@@ -488,21 +489,9 @@ def conventions(spec, input_shape, layers, fmt, output, force):
     import json
 
     from .conventions import all_conventions
-    from .dims import to_json
     from .engine import analyze
-    from .report.numbers import compact
+    from .report.models import conventions_model
+    from .report.render import render
 
     analysis = analyze(load_model(spec, input_shape, layers))
-    results = all_conventions(analysis)
-    if fmt == "json":
-        text = json.dumps([{"convention": r.profile.name, "params": to_json(r.params), "ops": to_json(r.ops),
-                            "ops_name": r.profile.ops_name, "reason": r.profile.reason} for r in results], indent=2) + "\n"
-    else:
-        from tabulate import tabulate
-
-        grid = [[r.profile.name, f"{r.params:,}" if isinstance(r.params, int) else str(r.params),
-                 f"{compact(r.ops)} {r.profile.ops_name}", r.profile.reason] for r in results]
-        table_format = {"markdown": "github", "csv": "tsv"}.get(fmt, "simple")
-        text = tabulate(grid, headers=["convention", "params", "ops", "why it differs"], tablefmt=table_format,
-                        disable_numparse=True) + "\n"
-    emit(text, output, force)
+    emit(render(conventions_model(analysis, all_conventions(analysis)), fmt), output, force)

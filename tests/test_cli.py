@@ -49,9 +49,33 @@ def test_symbolic_json_values_are_strings():
 
 
 def test_csv_has_exact_numbers():
-    lines = run("table", "vgg16", "-f", "csv").output.splitlines()
-    assert lines[0].startswith("index,name,kind")
-    assert lines[2].split(",")[5:] == ["3211264", "1728", "64", "1792", "86704128"]
+    import csv
+
+    records = list(csv.DictReader(run("table", "vgg16", "-f", "csv").output.splitlines()))
+    assert list(records[0])[:3] == ["index", "name", "kind"]
+    conv = records[1]
+    assert (conv["name"], conv["shape"]) == ("conv1_1", "224x224x64")
+    assert [conv[k] for k in ("memory", "weights", "biases", "params", "macs")] == [
+        str(224 * 224 * 64), "1728", "64", "1792", str(224 * 224 * 64 * 27)]
+
+
+@pytest.mark.parametrize("fmt, marker", [("latex", "\\toprule"), ("html", "<table"), ("grid", "+====="),
+                                         ("rst", "====="), ("markdown", "|---")])
+def test_every_format_renders_the_same_numbers(fmt, marker):
+    text = run("table", "vgg16", "-f", fmt, "--exact").output
+    assert marker in text
+    for number in ("3,211,264", "1,792", "102,764,544", "86,704,128"):
+        assert number in text, (fmt, number)
+
+
+def test_latex_is_escaped():
+    text = run("table", "resnet18", "-f", "latex").output
+    assert "conv2\\_1/b1/conv1" in text  # the underscore escaped for LaTeX
+
+
+def test_unknown_format_is_a_clean_error():
+    result = run("table", "vgg16", "-f", "docx")
+    assert result.exit_code == 2 and "unknown format 'docx'" in result.stderr
 
 
 def test_batch_and_dtype_scale_the_bytes():

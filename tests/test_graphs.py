@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from archcalc import analyze, load_spec, parse_spec
 from archcalc.cli import main
-from archcalc.compare import compare
+from archcalc.comparison import compare
 from archcalc.engine import collapse
 from archcalc.errors import ShapeError, SpecError
 

@@ -1,92 +1,99 @@
-"""Renderers: each formats a TableModel (or, for JSON, the analysis itself) and nothing else."""
+"""Renderers: each formats a TableModel and nothing else. One entry per format; any tabulate
+format can also be named (``grid``, ``rst``, ``mediawiki``, ...)."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 
-from ..engine import Analysis, Row
-from ..dims import to_json
-from .table import TableModel, shape_text
+from ..errors import ArchcalcError
+from .table import TableModel
+
+FORMATS = ("text", "markdown", "latex", "html", "csv", "json")
+
+
+def _grid(model: TableModel, tablefmt: str) -> str:
+    from tabulate import tabulate
+
+    return tabulate([[row.get(c.key, "") for c in model.columns] for row in model.rows],
+                    headers=[c.title for c in model.columns], colalign=[c.align for c in model.columns],
+                    tablefmt=tablefmt, disable_numparse=True, preserve_whitespace=True)
 
 
 def render_text(model: TableModel) -> str:
     """A plain-text table, the title above and the totals and footnotes below."""
-    from tabulate import tabulate
-
-    body = tabulate([[row[c.key] for c in model.columns] for row in model.rows],
-                    headers=[c.title for c in model.columns],
-                    colalign=[c.align for c in model.columns], tablefmt="simple", disable_numparse=True,
-                    preserve_whitespace=True)  # keep the indentation that shows nesting
-    return "\n".join([model.title, "", body, "", *model.totals, *_footnotes(model)]) + "\n"
+    notes = ["", "Notes:", *(f"  {line}" for line in model.footnotes)] if model.footnotes else []
+    return "\n".join([model.title, "", _grid(model, "simple"), "", *model.totals, *notes]).rstrip("\n") + "\n"
 
 
 def render_markdown(model: TableModel) -> str:
     """A GitHub-flavoured Markdown table with the totals as a list under it."""
-    from tabulate import tabulate
-
-    body = tabulate([[row[c.key] for c in model.columns] for row in model.rows],
-                    headers=[c.title for c in model.columns],
-                    colalign=[c.align for c in model.columns], tablefmt="github", disable_numparse=True,
-                    preserve_whitespace=True)
     totals = [f"- {line}" for line in model.totals]
-    notes = [f"- {line}" for line in model.footnotes]
-    return "\n".join([f"**{model.title}**", "", body, "", *totals, *(["", "Notes:", *notes] if notes else [])]) + "\n"
+    notes = ["", "Notes:", *(f"- {line}" for line in model.footnotes)] if model.footnotes else []
+    return "\n".join([f"**{model.title}**", "", _grid(model, "github"), *([""] + totals if totals else []),
+                      *notes]) + "\n"
 
 
-def render_csv(analysis: Analysis) -> str:
-    """One line per row with exact numbers: for spreadsheets and graders."""
+def render_latex(model: TableModel) -> str:
+    """A booktabs tabular, escaped, ready for ``\\input``; the title and totals as comments."""
+    lines = [f"% {model.title}", _grid(model, "latex_booktabs")]
+    lines += [f"% {line}" for line in model.totals + model.footnotes]
+    return "\n".join(lines) + "\n"
+
+
+def render_html(model: TableModel) -> str:
+    """An HTML fragment: a caption, the table, and the totals as a list (everything escaped)."""
+    head = "".join(f'<th class="{c.align}"{_unit_title(c)}>{html.escape(c.title)}</th>' for c in model.columns)
+    body = "".join("<tr>" + "".join(f'<td class="{c.align}">{html.escape(row.get(c.key, ""))}</td>'
+                                    for c in model.columns) + "</tr>\n" for row in model.rows)
+    totals = "".join(f"<li>{html.escape(line)}</li>" for line in model.totals)
+    notes = "".join(f"<li>{html.escape(line)}</li>" for line in model.footnotes)
+    return (f'<table class="archcalc">\n<caption>{html.escape(model.title)}</caption>\n'
+            f"<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody>\n</table>\n"
+            + (f'<ul class="totals">{totals}</ul>\n' if totals else "")
+            + (f'<ul class="notes">{notes}</ul>\n' if notes else ""))
+
+
+def _unit_title(column) -> str:
+    return f' title="{html.escape(column.unit)}"' if column.unit else ""
+
+
+def render_csv(model: TableModel) -> str:
+    """Exact values, one line per row: for spreadsheets and graders."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["index", "name", "kind", "layer", "shape", "memory", "weights", "biases", "params", "macs"])
-    for row in analysis.rows:
-        record = row_record(row)
-        writer.writerow([row.index, row.name, row.kind, record["layer"].strip(), shape_text(row.shape)[1:-1],
-                         record["memory"], record["weights"], record["biases"], record["params"], record["macs"]])
+    if not model.records:
+        return ""
+    fields = [key for key in model.records[0] if not isinstance(model.records[0][key], (list, dict)) or key == "shape"]
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    for record in model.records:
+        writer.writerow({key: _csv_value(record[key]) for key in fields})
     return buffer.getvalue()
 
 
-def row_record(row: Row) -> dict:
-    """A row as the JSON contract spells it."""
-    return {"name": row.name, "kind": row.kind, "layer": " + ".join((row.label,) + row.folded),
-            "shape": [to_json(d) for d in row.shape], "memory": to_json(row.memory),
-            "weights": to_json(row.weights), "biases": to_json(row.biases), "params": to_json(row.params),
-            "macs": to_json(row.macs), "folded": list(row.folded), "level": row.level,
-            "receptive_field": [{"size": float(f.size), "jump": float(f.jump), "start": float(f.start)}
-                                for f in row.rf] if row.rf else None}
+def _csv_value(value):
+    if isinstance(value, list):
+        separator = "x" if all(isinstance(v, int) for v in value) else " x "
+        return separator.join(str(v) for v in value)
+    return value
 
 
-def analysis_record(analysis: Analysis) -> dict:
-    """The JSON contract: model, input, layers (first row the input) and totals."""
-    totals = analysis.totals
-    return {
-        "model": analysis.spec.name,
-        "title": analysis.spec.title,
-        "input": [to_json(d) for d in analysis.spec.input_shape],
-        "layers": [row_record(row) for row in analysis.rows],
-        "totals": {"memory": to_json(totals.memory), "weights": to_json(totals.weights),
-                   "biases": to_json(totals.biases), "params": to_json(totals.params),
-                   "macs": to_json(totals.macs)},
-        "depth": {"layers": analysis.depth, "conv_layers": analysis.conv_depth},
-        "warnings": list(analysis.warnings),
-        "assumptions": list(analysis.assumptions),
-    }
+def render_json(model: TableModel) -> str:
+    return json.dumps(model.document if model.document is not None else list(model.records), indent=2) + "\n"
 
 
-def render_json(analysis: Analysis) -> str:
-    return json.dumps(analysis_record(analysis), indent=2) + "\n"
+RENDERERS = {"text": render_text, "markdown": render_markdown, "latex": render_latex, "html": render_html,
+             "csv": render_csv, "json": render_json}
 
 
-def _footnotes(model: TableModel) -> list[str]:
-    return ["", "Notes:", *(f"  {line}" for line in model.footnotes)] if model.footnotes else []
+def render(model: TableModel, fmt: str) -> str:
+    """Dispatch on the format name; any other name is looked up among tabulate's formats."""
+    if fmt in RENDERERS:
+        return RENDERERS[fmt](model)
+    from tabulate import tabulate_formats
 
-
-FORMATS = ("text", "markdown", "csv", "json")
-
-
-def render(analysis: Analysis, model: TableModel, fmt: str) -> str:
-    """Dispatch on the format name (one entry per format)."""
-    table_renderers = {"text": render_text, "markdown": render_markdown}
-    if fmt in table_renderers:
-        return table_renderers[fmt](model)
-    return {"csv": render_csv, "json": render_json}[fmt](analysis)
+    if fmt not in tabulate_formats:
+        raise ArchcalcError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}, or a tabulate format "
+                            f"({', '.join(sorted(tabulate_formats))})")
+    return "\n".join([model.title, "", _grid(model, fmt), "", *model.totals]) + "\n"

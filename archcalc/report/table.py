@@ -14,6 +14,7 @@ class Column:
     key: str
     title: str
     align: str = "left"
+    unit: str = ""  # stated in the header where a number has one
 
 
 @dataclass(frozen=True)
@@ -28,20 +29,25 @@ class TableOptions:
 
 @dataclass(frozen=True)
 class TableModel:
+    """What every renderer formats: display cells for the text formats, raw records for CSV, and
+    the JSON document; the title and the lines that follow the table."""
+
     title: str
     columns: tuple[Column, ...]
-    rows: tuple[dict[str, str], ...]
-    totals: tuple[str, ...]
+    rows: tuple[dict[str, str], ...]  # display text per column key
+    totals: tuple[str, ...]  # lines after the table
     footnotes: tuple[str, ...]
+    records: tuple[dict, ...] = ()  # exact values per row (CSV, DataFrame)
+    document: dict | None = None  # the JSON output
 
 
 COLUMNS = (
     Column("name", "name"),
     Column("layer", "layer"),
     Column("output", "output"),
-    Column("memory", "memory", "right"),
+    Column("memory", "memory", "right", "values, K = 1000"),
     Column("params", "params", "right"),
-    Column("macs", "MACs", "right"),
+    Column("macs", "MACs", "right", "K = 1000"),
 )
 RF_COLUMNS = (Column("rf", "RF", "right"), Column("jump", "jump", "right"), Column("start", "start", "right"))
 
@@ -68,8 +74,19 @@ def build_table(analysis: Analysis, options: TableOptions = TableOptions()) -> T
     title = (f"{spec.title}: input {shape_text(spec.input_shape)[1:-1]}, {options.dtype}"
              + (f", batch {options.batch}" if options.batch != 1 else ""))
     columns = COLUMNS + (RF_COLUMNS if options.receptive_field else ())
+    from .records import analysis_record, row_record
+
+    document = analysis_record(analysis)
     return TableModel(title, columns, rows, totals_lines(analysis, options),
-                      analysis.warnings + analysis.assumptions)
+                      analysis.warnings + analysis.assumptions, tuple(row_record(row) for row in analysis.rows),
+                      document)
+
+
+def to_frame(model: TableModel):
+    """The model's exact records as a pandas DataFrame (pandas is imported only here)."""
+    import pandas
+
+    return pandas.DataFrame.from_records(list(model.records))
 
 
 def _cells(row: Row, options: TableOptions) -> dict[str, str]:

@@ -1,0 +1,32 @@
+"""The exact, JSON-ready records of an analysis: the contract that scripts and graders rely on."""
+from __future__ import annotations
+
+from ..dims import to_json
+from ..engine import Analysis, Row
+
+
+def row_record(row: Row) -> dict:
+    """A row with exact values; symbolic ones as formula text."""
+    return {"index": row.index, "name": row.name, "kind": row.kind, "layer": " + ".join((row.label,) + row.folded),
+            "shape": [to_json(d) for d in row.shape], "memory": to_json(row.memory),
+            "weights": to_json(row.weights), "biases": to_json(row.biases), "params": to_json(row.params),
+            "macs": to_json(row.macs), "folded": list(row.folded), "level": row.level,
+            "receptive_field": [{"size": float(f.size), "jump": float(f.jump), "start": float(f.start)}
+                                for f in row.rf] if row.rf else None}
+
+
+def analysis_record(analysis: Analysis) -> dict:
+    """The JSON contract: model, input, layers (first row the input), totals, depth, notes."""
+    totals = analysis.totals
+    return {
+        "model": analysis.spec.name,
+        "title": analysis.spec.title,
+        "input": [to_json(d) for d in analysis.spec.input_shape],
+        "layers": [row_record(row) for row in analysis.rows],
+        "totals": {"memory": to_json(totals.memory), "weights": to_json(totals.weights),
+                   "biases": to_json(totals.biases), "params": to_json(totals.params),
+                   "macs": to_json(totals.macs)},
+        "depth": {"layers": analysis.depth, "conv_layers": analysis.conv_depth},
+        "warnings": list(analysis.warnings),
+        "assumptions": list(analysis.assumptions),
+    }
