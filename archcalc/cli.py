@@ -495,3 +495,98 @@ def conventions(spec, input_shape, layers, fmt, output, force):
 
     analysis = analyze(load_model(spec, input_shape, layers))
     emit(render(conventions_model(analysis, all_conventions(analysis)), fmt), output, force)
+
+
+@main.command()
+@click.argument("specs", nargs=-1, required=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), required=True, help="The image: .png or .svg.")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@reports_errors
+def plot(specs, output, force):
+    """Plot where memory, parameters and MACs go in one network, or compare several.
+
+    \b
+    Examples:
+      archcalc plot vgg16 -o vgg16.svg
+      archcalc plot alexnet vgg19 googlenet resnet152 -o compare.png
+    """
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from .api import analyze
+    from .errors import ArchcalcError
+    from .report.plots import plot_comparison, plot_network
+
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise ArchcalcError("plotting needs matplotlib: pip install 'archcalc[plot]'") from None
+    target = Path(output)
+    if target.exists() and not force:
+        raise ArchcalcError(f"{target} exists; pass --force to overwrite it")
+    analyses = [analyze(name) for name in specs]
+    with tempfile.TemporaryDirectory(dir=target.parent if str(target.parent) else ".") as folder:
+        temporary = Path(folder) / target.name
+        if len(analyses) == 1:
+            plot_network(analyses[0], temporary)
+        else:
+            plot_comparison(analyses, temporary)
+        os.replace(temporary, target)
+    click.echo(f"wrote {target}")
+
+
+@main.command()
+@click.argument("specs", nargs=-1, required=True)
+@click.option("--output-dir", "-o", type=click.Path(file_okay=False), required=True, help="Folder for the handout.")
+@click.option("--name", default="handout", show_default=True, help="File name stem: NAME.md, NAME.html.")
+@click.option("--title", help="The handout's title (default: the networks' titles).")
+@click.option("--compare", "compared", metavar="SPEC,SPEC", help="Networks for the comparison matrix (default: SPECS).")
+@click.option("--student", is_flag=True, help="Also write NAME_student.* with blank cells (NAME.* is the key).")
+@click.option("--pdf", is_flag=True, help="Also print NAME.pdf with headless Chromium.")
+@click.option("--force", is_flag=True, help="Overwrite existing files.")
+@reports_errors
+def handout(specs, output_dir, name, title, compared, student, pdf, force):
+    """Write a self-contained handout (Markdown and one HTML file) for one or more networks.
+
+    \b
+    Examples:
+      archcalc handout vgg16 -o handouts/
+      archcalc handout alexnet_simplified vgg16 googlenet resnet152 --compare alexnet,vgg19,googlenet,resnet152 -o reports --name lecture9
+    """
+    import re
+    import shutil
+    from pathlib import Path
+
+    from .api import analyze
+    from .errors import ArchcalcError
+    from .files import write_atomically
+    from .report.handout import build_handout, print_pdf
+
+    if not re.fullmatch(r"[\w.-]+", name):
+        raise ArchcalcError(f"--name must be letters, digits, '_', '-' or '.', found {name!r}")
+    folder = Path(output_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    analyses = [analyze(spec) for spec in specs]
+    comparison = [analyze(spec) for spec in compared.split(",")] if compared else analyses
+    title = title or ", ".join(a.spec.title for a in analyses)
+    versions = [(name, False)] + ([(f"{name}_student", True)] if student else [])
+    documents = {stem: build_handout(analyses, comparison, name, title + (" (student)" if blank else ""), blank)
+                 for stem, blank in versions}
+    outputs = [folder / f"{stem}.{ext}" for stem in documents for ext in ("md", "html")]
+    outputs += sorted({folder / image for document in documents.values() for image in document.images})
+    existing = [path for path in outputs if path.exists()]
+    if existing and not force:
+        raise ArchcalcError(f"{existing[0]} exists; pass --force to overwrite it")
+    for stem, document in documents.items():
+        write_atomically(folder / f"{stem}.md", document.markdown, force=True)
+        write_atomically(folder / f"{stem}.html", document.html, force=True)
+        for image, data in document.images.items():
+            (folder / image).write_bytes(data)
+    if pdf:
+        chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+        if not chromium:
+            raise ArchcalcError("--pdf needs Chromium (Debian: apt-get install chromium)")
+        for stem in documents:
+            print_pdf(folder / f"{stem}.html", folder / f"{stem}.pdf", chromium)
+    click.echo(f"wrote {', '.join(sorted(str(p) for p in outputs))}")

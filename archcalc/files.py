@@ -19,6 +19,7 @@ def write_atomically(path: str | os.PathLike, text: str, force: bool = False) ->
     if not target.parent.is_dir():
         raise ArchcalcError(f"cannot write {target}: the folder {target.parent} does not exist")
     descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; an output file gets the usual mode
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -26,3 +27,9 @@ def write_atomically(path: str | os.PathLike, text: str, force: bool = False) ->
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current

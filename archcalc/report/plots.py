@@ -1,0 +1,88 @@
+"""Plots with matplotlib (imported only here): where memory, parameters and MACs go layer by layer,
+and several networks side by side. Grey bars with hatching, so they read in black and white."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..engine import Analysis, collapse
+
+MAX_BARS = 60  # beyond this, blocks are shown as one bar each
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    matplotlib.rcParams.update({"svg.hashsalt": "archcalc", "font.size": 8, "hatch.linewidth": 0.6})
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plottable_rows(analysis: Analysis):
+    """Rows to draw: every row, or one per block where there are too many to read."""
+    rows = analysis.rows
+    if len(rows) > MAX_BARS and analysis.blocks:
+        rows = collapse(analysis, 0).rows
+    return [row for row in rows if row.kind != "input"] if len(rows) > 1 else list(rows)
+
+
+def plot_network(analysis: Analysis, path: str | Path) -> None:
+    """Three aligned bar charts: output values (memory), parameters and MACs per layer."""
+    plt = _pyplot()
+    rows = plottable_rows(analysis)
+    names = [row.name for row in rows]
+    figure, axes = plt.subplots(3, 1, figsize=(max(6.0, 0.22 * len(rows) + 2), 7.5), sharex=True)
+    series = (("memory (output values)", [row.memory for row in rows], "///"),
+              ("parameters", [row.params for row in rows], "..."),
+              ("MACs", [row.macs for row in rows], "xx"))
+    for axis, (label, values, hatch) in zip(axes, series):
+        axis.bar(range(len(rows)), values, color="0.8", edgecolor="black", hatch=hatch, linewidth=0.6)
+        axis.set_ylabel(label)
+        axis.ticklabel_format(axis="y", style="sci", scilimits=(0, 3))
+        axis.grid(axis="y", color="0.85", linewidth=0.5)
+        axis.set_axisbelow(True)
+        top = max(range(len(values)), key=values.__getitem__)
+        axis.annotate(f"most: {names[top]}", (top, values[top]), xytext=(0, 2), textcoords="offset points",
+                      ha="center", va="bottom", fontsize=7)
+    axes[-1].set_xticks(range(len(rows)))
+    axes[-1].set_xticklabels(names, rotation=90, fontsize=6)
+    axes[0].set_title(f"{analysis.spec.title}: where memory, parameters and MACs go")
+    figure.tight_layout()
+    _save(figure, path)
+    plt.close(figure)
+
+
+def plot_comparison(analyses: list[Analysis], path: str | Path) -> None:
+    """Parameters against MACs (log scales), labelled with the top-5 error where the spec records it."""
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(6.5, 4.5))
+    markers = "osD^vP*X"
+    for number, analysis in enumerate(analyses):
+        params, macs = analysis.totals.params, analysis.totals.macs
+        axis.scatter([params], [macs], marker=markers[number % len(markers)], s=70, facecolor="white",
+                     edgecolor="black", linewidth=1.2, zorder=3)
+        error = analysis.spec.meta.get("top5_error")
+        label = analysis.spec.name + (f"\ntop-5 {error}%" if error is not None else "")
+        axis.annotate(label, (params, macs), xytext=(6, 4), textcoords="offset points", fontsize=8)
+    axis.set_xscale("log")
+    axis.set_yscale("log")
+    axis.set_xlabel("parameters")
+    axis.set_ylabel("MACs per image")
+    axis.set_title("Cost of the networks compared")
+    axis.grid(True, which="both", color="0.85", linewidth=0.5)
+    axis.margins(0.3)
+    figure.tight_layout()
+    _save(figure, path)
+    plt.close(figure)
+
+
+def _save(figure, path) -> None:
+    """PNG or SVG by the file's extension; no dates in the file, so that it only changes with the data."""
+    target = Path(path)
+    if target.suffix not in (".png", ".svg"):
+        from ..errors import ArchcalcError
+
+        raise ArchcalcError(f"cannot write a plot as {target.suffix or 'a file without extension'}: use .png or .svg")
+    metadata = {"Date": None} if target.suffix == ".svg" else {"Software": None}
+    figure.savefig(target, format=target.suffix[1:], metadata=metadata, dpi=150)
