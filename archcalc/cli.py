@@ -86,6 +86,8 @@ def load_model(spec: str | None, input_shape: str | None, layers: str | None = N
 @click.option("--no-bias", is_flag=True, help="Leave biases out, as the lecture slide does.")
 @click.option("--strict", is_flag=True, help="A non-integer output size is an error, not a floor.")
 @click.option("--caffe-pooling", is_flag=True, help="Round every pooling up (Caffe's convention; PyTorch's ceil_mode).")
+@click.option("--dilation-from-zero", is_flag=True,
+              help="Dilation counts the gaps between taps (0 = ordinary), not PyTorch's 1 = ordinary.")
 @click.option("--working", is_flag=True, help="Show the products behind each cell (224*224*64 = 3.2M).")
 @click.option("--exact", is_flag=True, help="Exact numbers instead of compact ones (3,211,264 not 3.2M).")
 @click.option("--depth", type=click.IntRange(0, 32), default=None,
@@ -96,8 +98,8 @@ def load_model(spec: str | None, input_shape: str | None, layers: str | None = N
               default="archcalc", show_default=True, help="Count totals as this tool or source does.")
 @format_option
 @reports_errors
-def table(spec, input_shape, layers, batch, dtype, no_bias, strict, caffe_pooling, working, exact, depth, rf,
-          convention, fmt, output, force):
+def table(spec, input_shape, layers, batch, dtype, no_bias, strict, caffe_pooling, dilation_from_zero, working, exact,
+          depth, rf, convention, fmt, output, force):
     """Print the per-layer table of SPEC (a shipped name or a .toml file; - reads stdin).
 
     \b
@@ -112,13 +114,15 @@ def table(spec, input_shape, layers, batch, dtype, no_bias, strict, caffe_poolin
     from .engine import analyze, collapse
     from .report.render import render
     from .report.table import TableOptions, build_table
-    from .spec import caffe_pooling as ceil_pooling, without_bias
+    from .spec import caffe_pooling as ceil_pooling, dilation_from_zero as zero_based, without_bias
 
     model = load_model(spec, input_shape, layers)
     if no_bias:
         model = without_bias(model)
     if caffe_pooling:
         model = ceil_pooling(model)
+    if dilation_from_zero:
+        model = zero_based(model)
     analysis = analyze(model, strict=strict)
     for warning in analysis.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -279,10 +283,12 @@ def compare(specs, input_shape, fmt, output, force):
 @click.option("--layers", metavar="LINES", help='Layers in the compact syntax, separated by ";" (with --input).')
 @click.option("--no-bias", is_flag=True, help="Leave biases out.")
 @click.option("--strict", is_flag=True, help="A non-integer output size is an error.")
+@click.option("--format", "-f", "fmt", type=click.Choice(("text", "markdown", "json")), default="text",
+              show_default=True, help="Output format.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file (atomically).")
 @click.option("--force", is_flag=True, help="Overwrite an existing --output file.")
 @reports_errors
-def explain(spec, layer_names, input_shape, layers, no_bias, strict, output, force):
+def explain(spec, layer_names, input_shape, layers, no_bias, strict, fmt, output, force):
     """Show the working of every layer (or the LAYER_NAMES given), numbers filled in.
 
     \b
@@ -299,7 +305,17 @@ def explain(spec, layer_names, input_shape, layers, no_bias, strict, output, for
     if no_bias:
         model = without_bias(model)
     analysis = analyze(model, strict=strict)
-    emit("\n".join(explain_rows(analysis, list(layer_names))) + "\n", output, force)
+    paragraphs = explain_rows(analysis, list(layer_names))
+    if fmt == "json":
+        import json
+
+        text = json.dumps([{"layer": p.split(":", 1)[0], "working": p} for p in paragraphs], indent=2) + "\n"
+    elif fmt == "markdown":
+        text = "\n".join(f"- `{p.split(':', 1)[0]}`: " + p.split(": ", 1)[1].replace("\n    ", "\n  - ")
+                         for p in paragraphs) + "\n"
+    else:
+        text = "\n".join(paragraphs) + "\n"
+    emit(text, output, force)
 
 
 @main.command()

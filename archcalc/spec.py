@@ -225,3 +225,19 @@ def caffe_pooling(spec: ModelSpec) -> ModelSpec:
         return replace(layer, params={**layer.params, "ceil": True})
 
     return replace(spec, layers=map_layers(spec.layers, ceil))
+
+
+DILATED_KINDS = ("conv", "dwconv", "sepconv", "deconv", "maxpool", "conv1d")
+
+
+def dilation_from_zero(spec: ModelSpec) -> ModelSpec:
+    """Read every dilation as the number of gaps between kernel taps (0 = an ordinary conv, effective
+    kernel F + (F-1)*D), as some courses do, rather than PyTorch's D = 1 for an ordinary conv."""
+    def shift(layer: Layer) -> Layer:
+        if layer.kind not in DILATED_KINDS or "dilation" not in layer.params:
+            return layer
+        dilation = layer["dilation"]
+        shifted = tuple(d + 1 for d in dilation) if isinstance(dilation, tuple) else dilation + 1
+        return replace(layer, params={**layer.params, "dilation": shifted})
+
+    return replace(spec, layers=map_layers(spec.layers, shift))

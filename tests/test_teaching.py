@@ -247,3 +247,24 @@ def test_keras_counts_batch_norm_statistics():
 def test_table_shows_a_convention():
     result = CliRunner().invoke(main, ["table", "googlenet", "--convention", "paper-k1024"])
     assert "AS PAPER-K1024 COUNTS: params 6.67M (6,990,272)" in result.output
+
+
+def test_dilation_numbered_from_zero():
+    # some courses write an ordinary conv as dilation 0 and a 3x3 with one gap as dilation 1
+    # (effective kernel F + (F-1)*D = 5): 32 - 5 + 1 = 28
+    result = CliRunner().invoke(main, ["table", "--input", "32x32x1", "--layers", "conv 1 3x3 d1; conv 1 3x3 d0",
+                                       "--dilation-from-zero", "-f", "csv"])
+    assert "28x28x1" in result.output and "26x26x1" in result.output
+    refused = CliRunner().invoke(main, ["table", "--input", "32x32x1", "--layers", "conv 1 3x3 d0"])
+    assert refused.exit_code == 2 and "--dilation-from-zero" in refused.stderr
+    plain = CliRunner().invoke(main, ["table", "--input", "32x32x1", "--layers", "conv 1 3x3 d1", "-f", "csv"])
+    assert "30x30x1" in plain.output  # PyTorch's d1 is an ordinary conv
+
+
+def test_explain_formats():
+    result = CliRunner().invoke(main, ["explain", "alexnet_simplified", "conv1", "-f", "json"])
+    import json
+
+    assert json.loads(result.output)[0]["layer"] == "conv1"
+    markdown = CliRunner().invoke(main, ["explain", "alexnet_simplified", "conv1", "-f", "markdown"]).output
+    assert markdown.startswith("- `conv1`: (227 - 11 + 2*0)/4 + 1 = 55")

@@ -188,6 +188,7 @@ def _natural(raw, where, variables):
 
 
 def _pair_of(element):
+    """A pair [h, w], or one value for both; zero is allowed where the element allows it."""
     def coerce(raw, where, variables):
         if isinstance(raw, list):
             if len(raw) != 2:

@@ -48,7 +48,7 @@ class Conv(LayerKind):
         Field("kernel", "pair", help="F, or [Fh, Fw]"),
         Field("stride", "pair", 1, "S, or [Sh, Sw]"),
         Field("pad", "padding", 0, 'P, [Ph, Pw], [top, bottom, left, right], "same" or "valid"'),
-        Field("dilation", "pair", 1, "D: a dilated kernel spans D(F-1)+1 inputs"),
+        Field("dilation", "pair0", 1, "D: a dilated kernel spans D(F-1)+1 inputs"),
         Field("groups", "count", 1, "split channels into groups (AlexNet's two towers: 2)"),
         Field("bias", "bool", True, "one bias per filter"),
     )

@@ -74,7 +74,7 @@ class WindowPool(LayerKind):
 class MaxPool(WindowPool):
     name = "maxpool"
     summary = "max pooling (kernel, stride, pad, dilation, ceil)"
-    fields = WindowPool.fields + (Field("dilation", "pair", 1, "D, as in PyTorch's MaxPool2d"),)
+    fields = WindowPool.fields + (Field("dilation", "pair0", 1, "D, as in PyTorch's MaxPool2d"),)
 
 
 @register

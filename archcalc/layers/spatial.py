@@ -34,6 +34,7 @@ def resolve_padding(padding, size_h: Dim, size_w: Dim, kernel, stride, dilation)
 def slide_axis(layer: Layer, axis: int, size: Dim, kernel: Dim, stride: Dim, pad: tuple[Dim, Dim],
                dilation: Dim = 1, ceil: bool = False) -> AxisResult:
     """The output size along one axis, its working, and what (if anything) does not divide."""
+    check_dilation(layer, dilation)
     pad_total = normalize(pad[0] + pad[1])
     span = window_span(size, kernel, pad_total, dilation)
     _check_kernel_fits(layer, axis, size, kernel, pad, dilation, span)
@@ -56,6 +57,13 @@ def slide_axis(layer: Layer, axis: int, size: Dim, kernel: Dim, stride: Dim, pad
     # Symbolic: the formula keeps its floor (or ceil), so it is right whether or not it divides.
     working = f"({left})/{stride_text} + 1 = {format_dim(out)}"
     return AxisResult(out, working, None, _symbolic_fit(layer, axis, span))
+
+
+def check_dilation(layer: Layer, dilation) -> None:
+    """PyTorch numbers dilation from 1 (an ordinary kernel); 0 only makes sense counted from zero."""
+    if isinstance(dilation, int) and dilation < 1:
+        raise ShapeError("dilation 0: in PyTorch's numbering an ordinary kernel has dilation 1", layer.at("dilation"),
+                         "if your course counts the gaps between taps (0 = ordinary), pass --dilation-from-zero")
 
 
 def _check_kernel_fits(layer, axis, size, kernel, pad, dilation, span) -> None:

@@ -8,7 +8,7 @@ from ..formulas import conv_macs, conv_weights, effective_kernel, transposed_con
 from .base import Field, Layer, LayerKind, Shape, Step, TorchModule, require_map, require_sequence
 from .conv import check_groups, explicit_padding, kernel_text, windows
 from .registry import register
-from .spatial import resolve_padding, slide_axis
+from .spatial import check_dilation, resolve_padding, slide_axis
 
 CONV_FIELDS = (
     Field("kernel", "pair", help="F, or [Fh, Fw]"),
@@ -29,7 +29,7 @@ class TransposedConv(LayerKind):
         Field("stride", "pair", 1, "S"),
         Field("pad", "pair0", 0, "P (removed from both sides of the output)"),
         Field("output_padding", "pair0", 0, "extra rows/columns on one side (less than S or D)"),
-        Field("dilation", "pair", 1, "D"),
+        Field("dilation", "pair0", 1, "D"),
         Field("groups", "count", 1, "groups"),
         Field("bias", "bool", True, "one bias per filter"),
     )
@@ -45,6 +45,7 @@ class TransposedConv(LayerKind):
         kernel, stride, pad = layer["kernel"], layer["stride"], layer["pad"]
         dilation, extra = layer["dilation"], layer["output_padding"]
         for axis in (0, 1):
+            check_dilation(layer, dilation[axis])
             if isinstance(extra[axis], int) and extra[axis] >= max(stride[axis], dilation[axis]):
                 raise ShapeError(f"output_padding {extra[axis]} must be smaller than the stride or the dilation",
                                  layer.at("output_padding"))
@@ -193,7 +194,7 @@ class Conv1d(LayerKind):
         Field("kernel", "count", help="F"),
         Field("stride", "count", 1, "S"),
         Field("pad", "natural", 0, "P on both ends"),
-        Field("dilation", "count", 1, "D"),
+        Field("dilation", "natural", 1, "D"),
         Field("groups", "count", 1, "groups"),
         Field("bias", "bool", True, "one bias per filter"),
     )
