@@ -38,10 +38,19 @@ def explicit_padding(pad, module: str, fill=None) -> tuple[tuple[TorchModule, ..
     return (TorchModule(module, args),), (0, 0)
 
 
-@register
-class Conv(LayerKind):
-    name = "conv"
+class ConvKind(LayerKind):
+    """What every convolution shares: weighted, convolutional, `filters` first, activation shorthand."""
+
     family = "conv"
+    positional = "filters"
+    takes_activation = True
+    weighted = True
+    convolutional = True
+
+
+@register
+class Conv(ConvKind):
+    name = "conv"
     summary = "2-D convolution (filters, kernel, stride, pad, dilation, groups, bias)"
     fields = (
         Field("filters", "count", help="number of filters = output channels"),
@@ -52,10 +61,6 @@ class Conv(LayerKind):
         Field("groups", "count", 1, "split channels into groups (AlexNet's two towers: 2)"),
         Field("bias", "bool", True, "one bias per filter"),
     )
-    positional = "filters"
-    takes_activation = True
-    weighted = True
-    convolutional = True
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         require_map(layer, x)

@@ -128,6 +128,9 @@ class AdaptiveMaxPool(AdaptivePool):
 class GlobalPool(LayerKind):
     family = "pool"
 
+    def label(self, layer: Layer) -> str:
+        return f"GLOBAL {self.name.removeprefix('global').upper()}"
+
     def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
         cls = "AdaptiveAvgPool2d" if self.name == "globalavgpool" else "AdaptiveMaxPool2d"
         return (TorchModule(cls, (("output_size", 1),)),)
@@ -142,14 +145,8 @@ class GlobalAvgPool(GlobalPool):
     name = "globalavgpool"
     summary = "average over the whole map: H x W x C -> 1 x 1 x C"
 
-    def label(self, layer: Layer) -> str:
-        return "GLOBAL AVGPOOL"
-
 
 @register
 class GlobalMaxPool(GlobalPool):
     name = "globalmaxpool"
     summary = "max over the whole map: H x W x C -> 1 x 1 x C"
-
-    def label(self, layer: Layer) -> str:
-        return "GLOBAL MAXPOOL"

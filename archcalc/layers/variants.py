@@ -6,7 +6,7 @@ from ..dims import format_dim, normalize
 from ..errors import ShapeError
 from ..formulas import conv_macs, conv_weights, effective_kernel, transposed_conv_output_size
 from .base import Field, Layer, LayerKind, Shape, Step, TorchModule, require_map, require_sequence
-from .conv import check_groups, explicit_padding, kernel_text, windows
+from .conv import ConvKind, check_groups, explicit_padding, kernel_text, windows
 from .registry import register
 from .spatial import check_dilation, resolve_padding, slide_axis
 
@@ -19,9 +19,8 @@ CONV_FIELDS = (
 
 
 @register
-class TransposedConv(LayerKind):
+class TransposedConv(ConvKind):
     name = "deconv"
-    family = "conv"
     summary = "transposed convolution: (W-1)S - 2P + D(F-1) + output_padding + 1"
     fields = (
         Field("filters", "count", help="output channels"),
@@ -33,10 +32,6 @@ class TransposedConv(LayerKind):
         Field("groups", "count", 1, "groups"),
         Field("bias", "bool", True, "one bias per filter"),
     )
-    positional = "filters"
-    takes_activation = True
-    weighted = True
-    convolutional = True
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         require_map(layer, x)
@@ -83,13 +78,8 @@ class TransposedConv(LayerKind):
             f" s{kernel_text(stride)}" if stride != (1, 1) else "")
 
 
-class _Depthwise(LayerKind):
+class _Depthwise(ConvKind):
     """Shared by depthwise and separable convolution: the per-channel spatial part."""
-
-    family = "conv"
-    takes_activation = True
-    weighted = True
-    convolutional = True
 
     def depthwise(self, layer: Layer, x: Shape):
         require_map(layer, x)
@@ -143,7 +133,6 @@ class SeparableConv(_Depthwise):
     fields = (Field("filters", "count", help="output channels of the pointwise 1x1"),) + CONV_FIELDS + (
         Field("multiplier", "count", 1, "depthwise filters per input channel"),
         Field("bias", "bool", True, "one bias per output channel (on the pointwise conv, as in Keras)"))
-    positional = "filters"
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         rows, cols, pad = self.depthwise(layer, x)
@@ -185,9 +174,8 @@ class SeparableConv(_Depthwise):
 
 
 @register
-class Conv1d(LayerKind):
+class Conv1d(ConvKind):
     name = "conv1d"
-    family = "conv"
     summary = "1-D convolution over an L x C sequence"
     fields = (
         Field("filters", "count", help="output channels"),
@@ -198,10 +186,6 @@ class Conv1d(LayerKind):
         Field("groups", "count", 1, "groups"),
         Field("bias", "bool", True, "one bias per filter"),
     )
-    positional = "filters"
-    takes_activation = True
-    weighted = True
-    convolutional = True
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         require_sequence(layer, x)
