@@ -146,3 +146,28 @@ def test_golden_text_tables(name, options, update_golden):
     if update_golden:
         path.write_text(text)
     assert text == path.read_text()
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "latex", "html", "csv", "json", "grid"])
+def test_golden_every_format(fmt, update_golden):
+    """One golden file per format (formatting only: LeNet-5's numbers are checked in test_engine),
+    and in every format the rows add up to the totals."""
+    text = run("table", "lenet5", "--exact", "-f", fmt).stdout
+    path = GOLDEN / f"lenet5.{fmt}"
+    if update_golden:
+        path.write_text(text)
+    assert text == path.read_text()
+    params = [156, 2_416, 48_120, 10_164, 850]  # C1, C3, C5, F6, output: 61,706 in all
+    if fmt == "json":
+        data = json.loads(text)
+        assert [layer["params"] for layer in data["layers"] if layer["params"]] == params
+        assert sum(layer["params"] for layer in data["layers"]) == data["totals"]["params"] == sum(params)
+        assert sum(layer["macs"] for layer in data["layers"]) == data["totals"]["macs"]
+    elif fmt == "csv":
+        import csv
+
+        rows = list(csv.DictReader(text.splitlines()))
+        assert sum(int(row["params"]) for row in rows) == sum(params)
+    else:
+        for number in ("156", "2,416", "48,120", "10,164", "850", "61,706"):
+            assert number in text, (fmt, number)
