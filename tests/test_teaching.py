@@ -268,3 +268,17 @@ def test_explain_formats():
     assert json.loads(result.output)[0]["layer"] == "conv1"
     markdown = CliRunner().invoke(main, ["explain", "alexnet_simplified", "conv1", "-f", "markdown"]).output
     assert markdown.startswith("- `conv1`: (227 - 11 + 2*0)/4 + 1 = 55")
+
+
+def test_mobilenet_v1():
+    # Howard et al. 2017: Table 2, 569 million mult-adds and 4.2 million parameters; Section 3.2,
+    # "MobileNet has 28 layers" (depthwise and pointwise counted separately); Keras' MobileNet
+    # summary: 4,231,976 trainable parameters, 4,253,864 in all (with the batch-norm statistics)
+    from archcalc.conventions import apply
+
+    analysis = analyze(load_spec("mobilenet_v1"))
+    assert round(analysis.totals.macs / 1e6) == 569
+    assert round(analysis.totals.params / 1e6, 1) == 4.2
+    assert analysis.totals.params == 4_231_976
+    assert apply(analysis, "keras").params == 4_253_864
+    assert analysis.depth == 28 and not analysis.warnings  # TF "same" padding: every stride divides
