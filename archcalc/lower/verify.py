@@ -172,10 +172,11 @@ def check_onnx(network, x, expected, analysis: Analysis, module_of: dict) -> dic
     differ, checked = [], 0
     for row in analysis.rows[1:]:
         prefix = "/" + module_of[row.name].replace(".", "/") + "/"
-        found = [shape for name, shape in shapes.items() if name.startswith(prefix)]
+        rank = len(row.shape) + 1  # with the batch; skips a Pad node's 1-D pads and other constants
+        found = [shape for name, shape in shapes.items() if name.startswith(prefix) and len(shape) == rank]
         measured = _hwc(found[-1]) if found else None
-        if row is analysis.rows[-1]:
-            measured = _hwc(shapes["output"])
+        if row is analysis.rows[-1]:  # the graph's output: what onnxruntime actually produced
+            measured = _hwc(produced.shape)
         checked += measured is not None
         if measured is not None and measured != list(row.shape):
             differ.append({"name": row.name, "engine": list(row.shape), "onnx": measured})
