@@ -74,12 +74,11 @@ def build_table(analysis: Analysis, options: TableOptions = TableOptions()) -> T
     title = (f"{spec.title}: input {shape_text(spec.input_shape)[1:-1]}, {options.dtype}"
              + (f", batch {options.batch}" if options.batch != 1 else ""))
     columns = COLUMNS + (RF_COLUMNS if options.receptive_field else ())
-    from .records import analysis_record, row_record
+    from .records import analysis_record
 
     document = analysis_record(analysis)
     return TableModel(title, columns, rows, totals_lines(analysis, options),
-                      analysis.warnings + analysis.assumptions, tuple(row_record(row) for row in analysis.rows),
-                      document)
+                      analysis.warnings + analysis.assumptions, tuple(document["layers"]), document)
 
 
 def to_frame(model: TableModel):
@@ -99,7 +98,8 @@ def _cells(row: Row, options: TableOptions) -> dict[str, str]:
         if row.step and row.step.macs_formula and row.macs:
             macs = f"{row.step.macs_formula} = {macs}"
     return {"name": row.name, "layer": layer_text(row), "output": shape_text(row.shape),
-            "memory": memory, "params": params, "macs": macs, **receptive_cells(row)}
+            "memory": memory, "params": params, "macs": macs,
+            **(receptive_cells(row) if options.receptive_field else {})}
 
 
 def receptive_cells(row: Row) -> dict[str, str]:
