@@ -21,7 +21,6 @@ from .errors import Location, SpecError
 COLUMNS = ("output", "memory", "weights", "biases", "params", "macs")
 ALIASES = {"shape": "output", "out": "output", "output size": "output", "mem": "memory", "parameters": "params",
            "flops": "flops", "mac": "macs", "multiply-adds": "macs"}
-SUFFIXES = {"k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
 
 
 @dataclass(frozen=True)

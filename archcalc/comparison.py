@@ -25,7 +25,6 @@ ROWS = (  # key, title, where the value comes from
     ("top5_error", "top-5 error (%)", "meta"),
     ("data_augmentation", "data augmentation", "meta"),
 )
-ROW_KEYS = tuple(key for key, _, _ in ROWS)
 
 
 @dataclass(frozen=True)
