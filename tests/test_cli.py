@@ -22,7 +22,7 @@ def test_table_vgg16_like_the_slide():
     lines = result.output.splitlines()
     conv = next(line for line in lines if line.startswith("conv1_1"))
     assert "CONV3-64" in conv and "[224x224x64]" in conv and "3.2M" in conv and "1,792" in conv
-    assert "TOTAL memory: 15.2M values x 4 bytes = 61 MB" in result.output
+    assert "TOTAL memory: 15.2M values x 4 bytes = 61 MB / image (forward only" in result.output
     assert "TOTAL params: 138M (138,357,544" in result.output
 
 

@@ -132,14 +132,22 @@ def totals_lines(analysis: Analysis, options: TableOptions) -> tuple[str, ...]:
     memory_bytes = normalize(totals.memory * size * options.batch)
     params_bytes = normalize(totals.params * size)
     macs = normalize(totals.macs * options.batch)
+    memory_text, memory_binary = _units(byte_size(memory_bytes))
+    params_text, params_binary = _units(byte_size(params_bytes))
     return (
         f"TOTAL memory: {compact(totals.memory)} values x {size} bytes"
         + (f" x {options.batch}" if options.batch != 1 else "")
-        + f" = {byte_size(memory_bytes)} {per} (forward only)",
+        + f" = {memory_text} {per} (forward only; {memory_binary})",
         f"TOTAL params: {compact(totals.params)} ({exact(totals.params)} = {exact(totals.weights)} weights"
-        f" + {exact(totals.biases)} biases) = {byte_size(params_bytes)} as {options.dtype}",
+        f" + {exact(totals.biases)} biases) = {params_text} as {options.dtype} ({params_binary})",
         f"TOTAL MACs: {compact(macs)} {per} ({_flops(macs)} FLOPs at 2 per multiply-add)",
     ) + _convention_line(analysis, options)
+
+
+def _units(text: str) -> tuple[str, str]:
+    """``61 MB (58.1 MiB)`` -> (``61 MB``, ``58.1 MiB``)."""
+    decimal, _, binary = text.partition(" (")
+    return decimal, binary.rstrip(")") or decimal
 
 
 def _convention_line(analysis: Analysis, options: TableOptions) -> tuple[str, ...]:
