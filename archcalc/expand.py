@@ -406,7 +406,7 @@ def parse_compact(line: str, where: Location, blocks: Mapping[str, BlockDefiniti
     if blocks and tokens[0] in blocks:
         return _compact_block_use(tokens, table, line, where)
     kind = kind_named(tokens[0], where.with_field("kind"))
-    table["kind"] = kind.name
+    table["kind"] = kind.name  # canonical, whatever alias or case was written
     for token in tokens[1:]:
         key, value = _compact_token(kind, token, table, line, where)
         if key in table:

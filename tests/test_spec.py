@@ -84,3 +84,8 @@ def test_bad_specs_name_file_layer_and_field(text, fragments):
 def test_unknown_spec_name_suggests_the_nearest():
     with pytest.raises(SpecError, match="did you mean 'vgg16'"):
         load_spec("vgg116")
+
+
+def test_kind_aliases_and_case():
+    spec = parse_spec('input = [8, 8, 3]\nlayers = ["CONV 4 3x3 p1", "pool 2", "dense 10", { kind = "Linear", units = 5 }]')
+    assert [layer.kind for layer in spec.layers] == ["conv", "maxpool", "fc", "fc"]

@@ -5,6 +5,11 @@ from ..errors import Location, SpecError
 from .base import LayerKind, nearest
 
 KINDS: dict[str, LayerKind] = {}
+ALIASES = {  # names students and other tools use for the same kinds
+    "pool": "maxpool", "max": "maxpool", "avg": "avgpool", "conv2d": "conv", "linear": "fc", "dense": "fc",
+    "bn": "batchnorm", "norm": "lrn", "convtranspose": "deconv", "transposedconv": "deconv",
+    "conv_transpose": "deconv", "depthwise": "dwconv", "separable": "sepconv", "gap": "globalavgpool",
+}
 
 
 def register(cls: type[LayerKind]) -> type[LayerKind]:
@@ -17,9 +22,16 @@ def register(cls: type[LayerKind]) -> type[LayerKind]:
 
 
 def kind_named(name: str, location: Location | None = None) -> LayerKind:
-    """The kind called ``name``; an unknown name lists the known ones and suggests the nearest."""
-    if name in KINDS:
-        return KINDS[name]
+    """The kind called ``name`` (any case, or a common alias such as ``dense``); an unknown name lists
+    the known ones and suggests the nearest.
+
+    >>> kind_named("Dense").name
+    'fc'
+    """
+    key = name.lower()
+    key = ALIASES.get(key, key)
+    if key in KINDS:
+        return KINDS[key]
     hint = nearest(name, KINDS)
     known = ", ".join(sorted(KINDS))
     message = f"unknown layer kind {name!r}" + (f"; {hint}" if hint else "") + f" (known kinds: {known})"
