@@ -191,9 +191,8 @@ def verify(specs, all_specs, device, batch, input_shape, no_onnx, fmt, output, f
     """
     import json
 
-    from .errors import Location
     from .lower.verify import render_report, verify as run_verify
-    from .spec import load_spec, parse_shape, shipped_spec_names, with_input
+    from .spec import shipped_spec_names
 
     names = list(specs) + (shipped_spec_names() if all_specs else [])
     if not names:
@@ -202,9 +201,7 @@ def verify(specs, all_specs, device, batch, input_shape, no_onnx, fmt, output, f
     with click.progressbar(names, label="verifying", file=sys.stderr,
                            show_pos=True, item_show_func=lambda n: n or "") as progress:
         for name in progress:
-            model = load_spec(name)
-            if input_shape:
-                model = with_input(model, parse_shape(input_shape, Location("--input")))
+            model = load_model(name, input_shape)
             reports.append(run_verify(model, device=device, batch=batch, with_onnx=not no_onnx))
     if fmt == "json":
         records = [report.record() for report in reports]
@@ -231,17 +228,13 @@ def export(spec, onnx_path, torch_path, input_shape, force):
       archcalc export googlenet --onnx googlenet.onnx
       archcalc export resnet18 --torch resnet18.py
     """
-    from .errors import Location
-    from .lower.export import write_onnx
-    from .lower.build import module_source
     from .files import write_atomically
-    from .spec import load_spec, parse_shape, with_input
+    from .lower.build import module_source
+    from .lower.export import write_onnx
 
     if not onnx_path and not torch_path:
         raise click.UsageError("give --onnx FILE and/or --torch FILE")
-    model = load_spec(spec)
-    if input_shape:
-        model = with_input(model, parse_shape(input_shape, Location("--input")))
+    model = load_model(spec, input_shape)
     if torch_path:
         write_atomically(torch_path, module_source(model), force)
     if onnx_path:
@@ -262,17 +255,10 @@ def compare(specs, input_shape, fmt, output, force):
     """
     from .comparison import compare as build_comparison
     from .engine import analyze
-    from .errors import Location
     from .report.matrix import comparison_model
     from .report.render import render
-    from .spec import load_spec, parse_shape, with_input
 
-    analyses = []
-    for name in specs:
-        model = load_spec(name)
-        if input_shape:
-            model = with_input(model, parse_shape(input_shape, Location("--input")))
-        analyses.append(analyze(model))
+    analyses = [analyze(load_model(name, input_shape)) for name in specs]
     emit(render(comparison_model(build_comparison(analyses)), fmt), output, force)
 
 
@@ -502,7 +488,6 @@ def conventions(spec, input_shape, layers, fmt, output, force):
     Example:
       archcalc conventions resnet50_torchvision
     """
-    import json
 
     from .conventions import all_conventions
     from .engine import analyze

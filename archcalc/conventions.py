@@ -24,7 +24,6 @@ from typing import Callable
 
 from .dims import Dim, normalize, product
 from .engine import Analysis
-from .layers import KINDS
 
 RELU_FAMILY = ("relu", "relu6", "leakyrelu", "elu")
 
@@ -55,8 +54,7 @@ def element_counts(analysis: Analysis) -> Counts:
         totals[key] = normalize(totals.get(key, 0) + value)
 
     for layer in analysis.spec.leaves():
-        x = analysis.inputs[layer.name]
-        step = KINDS[layer.kind].infer(layer, x)
+        x, step = analysis.inputs[layer.name], analysis.steps[layer.name]
         out = product(step.shape)
         if layer.params.get("bias") is True and step.biases:
             add("bias_adds", out)

@@ -15,7 +15,7 @@ from .errors import ShapeError
 from .expand import Block, Parallel
 from .layers import KINDS, Layer, Shape, Step
 from .layers.base import Inexact
-from .layers.spatial import describe_inexact
+from .layers.spatial import describe_inexact, merged_axes
 from .receptive import ReceptiveField, input_field, through_window, whole_input
 from .spec import ModelSpec
 
@@ -69,6 +69,7 @@ class Analysis:
     conv_depth: int = 0  # conv layers on the longest path
     blocks: Mapping[str, str] = field(default_factory=dict)  # block instance -> its label
     inputs: Mapping[str, Shape] = field(default_factory=dict)  # layer name -> the shape it reads
+    steps: Mapping[str, Step] = field(default_factory=dict)  # layer name -> what it computed (folded ones too)
 
 
 def analyze(spec: ModelSpec, strict: bool = False) -> Analysis:
@@ -85,7 +86,7 @@ def analyze(spec: ModelSpec, strict: bool = False) -> Analysis:
     _, _, depth, conv_depth = walk.sequence(spec.layers, shape, rf, 0, (), start=0)
     rows = walk.rows
     return Analysis(spec, tuple(rows), _totals(rows), tuple(walk.warnings), tuple(dict.fromkeys(walk.assumptions)),
-                    depth, conv_depth, walk.blocks, walk.inputs)
+                    depth, conv_depth, walk.blocks, walk.inputs, walk.steps)
 
 
 class _Walk:
@@ -96,6 +97,7 @@ class _Walk:
         self.assumptions: list[str] = []
         self.blocks: dict[str, str] = {}
         self.inputs: dict[str, Shape] = {}
+        self.steps: dict[str, Step] = {}
 
     def sequence(self, nodes, shape: Shape, rf, level: int, groups: tuple[str, ...], start: int | None = None):
         """Walk nodes in order; returns the output shape, its receptive field, and the weighted depth
@@ -116,7 +118,7 @@ class _Walk:
     def layer(self, layer: Layer, shape: Shape, rf, level: int, groups, start: int):
         kind = KINDS[layer.kind]
         self.inputs[layer.name] = shape
-        step = kind.infer(layer, shape)
+        step = self.steps[layer.name] = kind.infer(layer, shape)
         self.warnings.extend(_inexact_messages(layer, step.inexact, self.strict))
         self.assumptions.extend(step.assumptions)
         rf = _advance(rf, step.window, shape)
@@ -248,9 +250,7 @@ def _totals(rows: list[Row]) -> Totals:
 
 
 def _inexact_messages(layer: Layer, inexact: tuple[Inexact, ...], strict: bool) -> list[str]:
-    if len(inexact) == 2 and inexact[0].working == inexact[1].working:
-        inexact = (replace(inexact[0], axis="row and column"),)
-    messages = [describe_inexact(layer.name, item) for item in inexact]
+    messages = [describe_inexact(layer.name, item) for item in merged_axes(inexact)]
     if strict and messages:
         raise ShapeError(f"non-integer output size: {messages[0]}", layer.location,
                          "--strict treats (W - F + 2P)/S + 1 that is not a whole number as an error; "

@@ -1,7 +1,6 @@
 """Homework and exam questions from public course material, each with its source, answered by
 archcalc: single layers, short stacks, receptive fields, inverse questions, and answer checking."""
 import math
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner

@@ -3,7 +3,7 @@ working written out the way the lecture writes it: ``(227 - 11 + 2*0)/4 + 1 = 55
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from ..dims import Dim, format_dim, is_nonnegative, is_zero, normalize
@@ -102,6 +102,14 @@ def _decimal(value: Fraction) -> str:
     if value.denominator == 1:
         return str(value.numerator)
     return f"{float(value):.2f}".rstrip("0").rstrip(".")
+
+
+def merged_axes(inexact) -> tuple[Inexact, ...]:
+    """Rows and columns with the same working are one finding ("the last row and column")."""
+    inexact = tuple(inexact)
+    if len(inexact) == 2 and inexact[0].working == inexact[1].working:
+        return (replace(inexact[0], axis="row and column"),)
+    return inexact
 
 
 def describe_inexact(layer_name: str, inexact: Inexact) -> str:

@@ -5,11 +5,10 @@
 """
 from __future__ import annotations
 
-from dataclasses import replace
-
 from ..dims import format_dim, normalize
 from ..engine import Analysis, Row
 from ..layers.base import Inexact
+from ..layers.spatial import merged_axes
 from .numbers import exact
 from .table import receptive_cells
 
@@ -48,10 +47,7 @@ def explain_row(row: Row) -> str:
     text = "; ".join(part for part in parts if part)
     notes = []
     if row.step:
-        inexact = list(row.step.inexact)
-        if len(inexact) == 2 and inexact[0].working == inexact[1].working:
-            inexact = [replace(inexact[0], axis="row and column")]
-        notes += [_frameworks(item) for item in inexact]
+        notes += [_frameworks(item) for item in merged_axes(row.step.inexact)]
         notes += list(row.step.notes) + list(row.step.explanation)
     return text + "".join(f"\n    {note}" for note in notes)
 
