@@ -9,11 +9,14 @@ The public names load on first use, so that ``archcalc --help`` does not pay for
 import importlib
 
 __version__ = "0.1.0"
+_API = ("analyze", "check", "compare", "conventions", "explain", "export", "handout", "kinds", "load", "plot",
+        "shipped", "sizes", "solve", "verify", "worksheet", "write_output", "Result", "ComparisonResult",
+        "ConventionsResult", "Marked", "SizesResult", "Worksheet")
 _PUBLIC = {
-    "Analysis": "engine", "Row": "engine", "Totals": "engine", "analyze": "api", "collapse": "engine",
-    "Result": "api", "ComparisonResult": "api",
+    **{name: "api" for name in _API},
+    "Analysis": "engine", "Row": "engine", "Totals": "engine", "collapse": "engine",
     "ArchcalcError": "errors", "Location": "errors", "ShapeError": "errors", "SpecError": "errors",
-    "ModelSpec": "spec", "load_spec": "spec", "parse_spec": "spec", "compare": "api",
+    "ModelSpec": "spec", "load_spec": "spec", "parse_spec": "spec",
 }
 __all__ = sorted(_PUBLIC)
 

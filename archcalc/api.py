@@ -1,4 +1,6 @@
-"""The Python API: what the command line does, for scripts and notebooks.
+"""The Python API: everything the command line does, for scripts and notebooks. Each command is one
+function here that returns a result (a table model, or an object that renders itself); the CLI
+only parses options and prints.
 
 >>> import archcalc
 >>> r = archcalc.analyze("vgg16", input="224x224x3")
@@ -6,26 +8,68 @@
 138357544
 >>> r.to_frame().loc[1, "shape"]
 [224, 224, 64]
+>>> archcalc.analyze(input="32x32x3", layers="conv 10 5x5 s1 p2").rows[1].shape
+(32, 32, 10)
 
 Results display as tables in Jupyter (``_repr_html_``, ``_repr_markdown_``).
 """
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Iterable
 
-from . import comparison
-from .engine import Analysis, analyze as analyze_spec
-from .errors import Location
-from .spec import ModelSpec, load_spec, parse_shape, with_input, without_bias
+from .engine import Analysis, analysis_of, collapse
+from .errors import ArchcalcError, Location
+from .files import check_targets, write_output
+from .spec import (ModelSpec, caffe_pooling as ceil_pooling, dilation_from_zero as gaps_from_zero, load_spec,
+                   parse_input_shape, quick_spec, with_input, without_bias)
+
+SpecSource = str | ModelSpec  # a shipped name, a .toml path, "-" for stdin, or a parsed spec
 
 
+def load(spec: SpecSource | None = None, input: str | tuple | None = None, layers: str | None = None,
+         no_bias: bool = False, caffe_pooling: bool = False, dilation_from_zero: bool = False) -> ModelSpec:
+    """The network to analyse: ``spec`` (on ``input`` if given), or one made of ``input`` and
+    ``layers`` in the compact syntax; then the conventions asked for.
+
+    >>> load(input="32x32x3", layers="conv 10 5x5 p2; maxpool 2").input_shape
+    (32, 32, 3)
+    """
+    if layers:
+        if not input:
+            raise ArchcalcError("--layers needs --input (e.g. --input 32x32x3)")
+        if spec:
+            raise ArchcalcError("give a SPEC or --layers, not both")
+        model = quick_spec(input if isinstance(input, str) else "x".join(map(str, input)), layers)
+    elif not spec:
+        raise ArchcalcError("name a spec (e.g. vgg16), a .toml file, - for stdin, or give --input and --layers")
+    else:
+        model = spec if isinstance(spec, ModelSpec) else load_spec(spec)
+        if input is not None:
+            model = with_input(model, input if isinstance(input, tuple) else parse_input_shape(input, Location("--input")))
+    for wanted, transform in ((no_bias, without_bias), (caffe_pooling, ceil_pooling),
+                              (dilation_from_zero, gaps_from_zero)):
+        model = transform(model) if wanted else model
+    return model
+
+
+@dataclass(frozen=True)
 class Result(Analysis):
-    """An Analysis that also renders itself: as a DataFrame, as HTML or as Markdown."""
+    """An Analysis that renders itself as a table (any format), a DataFrame, HTML or Markdown;
+    ``batch``, ``dtype`` and ``convention`` say how its totals are stated."""
 
-    def table(self, **options):
+    batch: int = 1
+    dtype: str = "float32"
+    convention: str = "archcalc"
+
+    def table(self, working: bool = False, exact: bool = False, rf: bool = False):
+        """The table model every format renders (``working``: the products in the cells; ``exact``:
+        every digit; ``rf``: receptive-field columns)."""
         from .report.table import TableOptions, build_table
 
-        return build_table(self, TableOptions(**options))
+        return build_table(self, TableOptions(dtype=self.dtype, batch=self.batch, working=working, exact=exact,
+                                              receptive_field=rf, convention=self.convention))
 
     def to_frame(self):
         """One row per table row with exact values (pandas)."""
@@ -33,11 +77,11 @@ class Result(Analysis):
 
         return to_frame(self.table())
 
-    def render(self, fmt: str = "text", **options) -> str:
+    def render(self, fmt: str = "text", **table_options) -> str:
         """The table in any format the command line offers (text, markdown, latex, html, csv, json, ...)."""
         from .report.render import render
 
-        return render(self.table(**options), fmt)
+        return render(self.table(**table_options), fmt)
 
     def _repr_html_(self) -> str:
         return self.render("html")
@@ -46,10 +90,35 @@ class Result(Analysis):
         return self.render("markdown")
 
 
+def analyze(spec: SpecSource | None = None, input: str | tuple | None = None, layers: str | None = None,
+            batch: int = 1, dtype: str = "float32", no_bias: bool = False, convention: str = "archcalc",
+            caffe_pooling: bool = False, dilation_from_zero: bool = False, depth: int | None = None,
+            strict: bool = False) -> Result:
+    """Analyse a network: a shipped spec by name, a .toml path, a ModelSpec, or ``input`` and
+    ``layers`` in the compact syntax. ``depth`` collapses blocks nested deeper into one row each."""
+    from .conventions import PROFILES
+    from .report.numbers import DTYPE_BYTES
+
+    if dtype not in DTYPE_BYTES:
+        raise ArchcalcError(f"unknown dtype {dtype!r} (known: {', '.join(DTYPE_BYTES)})")
+    if convention not in PROFILES:
+        raise ArchcalcError(f"unknown convention {convention!r} (known: {', '.join(PROFILES)})")
+    model = load(spec, input, layers, no_bias, caffe_pooling, dilation_from_zero)
+    analysis = analysis_of(model, strict=strict)
+    if depth is not None:
+        analysis = collapse(analysis, depth)
+    return Result(**{f.name: getattr(analysis, f.name) for f in fields(Analysis)}, batch=batch, dtype=dtype,
+                  convention=convention)
+
+
+def _analysis(spec) -> Analysis:
+    return spec if isinstance(spec, Analysis) else analyze(spec)
+
+
 class ComparisonResult:
     """The comparison matrix, renderable like a table."""
 
-    def __init__(self, matrix: comparison.Comparison):
+    def __init__(self, matrix):
         self.matrix = matrix
 
     def model(self):
@@ -75,22 +144,244 @@ class ComparisonResult:
         return self.render("markdown")
 
 
-def _spec(spec: str | ModelSpec, input: str | tuple | None, no_bias: bool) -> ModelSpec:
-    model = spec if isinstance(spec, ModelSpec) else load_spec(spec)
-    if input is not None:
-        shape = input if isinstance(input, tuple) else parse_shape(input, Location("input"))
-        model = with_input(model, shape)
-    return without_bias(model) if no_bias else model
-
-
-def analyze(spec: str | ModelSpec, input: str | tuple | None = None, strict: bool = False,
-            no_bias: bool = False) -> Result:
-    """Analyse a shipped spec by name, a .toml path, or a ModelSpec; ``input`` like ``"224x224x3"``."""
-    analysis = analyze_spec(_spec(spec, input, no_bias), strict=strict)
-    return Result(**{f.name: getattr(analysis, f.name) for f in fields(Analysis)})
-
-
-def compare(specs: list, input: str | tuple | None = None) -> ComparisonResult:
+def compare(specs: Iterable, input: str | tuple | None = None) -> ComparisonResult:
     """The comparison matrix of several networks (names, paths, specs or analyses)."""
-    analyses = [s if isinstance(s, Analysis) else analyze(s, input) for s in specs]
-    return ComparisonResult(comparison.compare(analyses))
+    from .comparison import build_comparison
+
+    return ComparisonResult(build_comparison([s if isinstance(s, Analysis) else analyze(s, input) for s in specs]))
+
+
+def explain(spec: SpecSource | None = None, layer_names: Iterable[str] = (), input: str | tuple | None = None,
+            layers: str | None = None, no_bias: bool = False, strict: bool = False):
+    """The working of every row (or of the rows named or numbered in ``layer_names``)."""
+    from .report.explain import explain as explain_rows
+
+    return explain_rows(analyze(spec, input, layers, no_bias=no_bias, strict=strict), list(layer_names))
+
+
+class ConventionsResult:
+    """A network's totals as each counting convention states them."""
+
+    def __init__(self, analysis: Analysis):
+        from .conventions import all_conventions
+
+        self.analysis, self.totals = analysis, all_conventions(analysis)
+
+    def model(self):
+        from .report.models import conventions_model
+
+        return conventions_model(self.analysis, self.totals)
+
+    def render(self, fmt: str = "text") -> str:
+        from .report.render import render
+
+        return render(self.model(), fmt)
+
+
+def conventions(spec: SpecSource | None = None, input: str | tuple | None = None,
+                layers: str | None = None) -> ConventionsResult:
+    """``spec``'s totals as torchvision, fvcore, ptflops, thop, Keras, the slide and papers count them."""
+    return ConventionsResult(analyze(spec, input, layers))
+
+
+@dataclass(frozen=True)
+class SizesResult:
+    """Square input sizes that run and that divide exactly; and, at one size, what floors."""
+
+    spec: ModelSpec
+    found: object  # archcalc.solve.InputSizes
+    at: int | None = None
+    at_warnings: tuple[str, ...] = ()
+
+
+def sizes(spec: SpecSource, maximum: int = 512, at: int | None = None) -> SizesResult:
+    """The input sizes at which every conv and pool divides exactly, the smallest that runs, and (with
+    ``at``) what floors at that size."""
+    from .solve import input_sizes
+
+    model = load(spec)
+    found = input_sizes(model, maximum)
+    warnings: tuple[str, ...] = ()
+    if at is not None:
+        shape = (at,) * (len(model.input_shape) - 1) + (model.input_shape[-1],)
+        warnings = analysis_of(with_input(model, shape)).warnings
+    return SizesResult(model, found, at, warnings)
+
+
+def solve(size: int, target: int | str, kernel: int | None = None, stride: int | None = None, pad: int | None = None,
+          dilation: int = 1, transposed: bool = False):
+    """Every kernel, stride and padding (those not fixed) that turns ``size`` into ``target``
+    (a number, or ``"same"``), exact solutions first."""
+    from .errors import SpecError
+    from .solve import solve_window
+
+    if isinstance(target, str) and target != "same":
+        if not target.isdigit():
+            raise SpecError(f"--target must be a whole number or \"same\", found {target!r}")
+        target = int(target)
+    return solve_window(size, target, kernel, stride, pad, dilation, transposed)
+
+
+BLANKABLE = ("output", "memory", "weights", "biases", "params", "macs")
+
+
+@dataclass(frozen=True)
+class Worksheet:
+    """A blank table for students and its answer key, as CSV text."""
+
+    name: str
+    sheet: str
+    key: str
+
+    def write(self, output_dir: str | Path = ".", force: bool = False) -> list[Path]:
+        """Write NAME_worksheet.csv and NAME_answers.csv into ``output_dir`` (both or neither)."""
+        folder = Path(output_dir)
+        sheet, key = folder / f"{self.name}_worksheet.csv", folder / f"{self.name}_answers.csv"
+        check_targets([sheet, key], force)
+        return [write_output(sheet, self.sheet, force), write_output(key, self.key, force)]
+
+
+def worksheet(spec: SpecSource | None = None, input: str | tuple | None = None, layers: str | None = None,
+              blank: Iterable[str] | str = ("output", "memory", "params"), no_bias: bool = False) -> Worksheet:
+    """A worksheet with the ``blank`` columns left empty (``"output,memory"`` or a list), and its key."""
+    from .check import sheet_csv, worksheet_rows
+    from .errors import SpecError
+
+    columns = tuple(c.strip() for c in (blank.split(",") if isinstance(blank, str) else blank) if c.strip())
+    unknown = [c for c in columns if c not in BLANKABLE]
+    if unknown:
+        raise SpecError(f"--blank: unknown column {unknown[0]!r} (choose from {', '.join(BLANKABLE)})")
+    analysis = analyze(spec, input, layers, no_bias=no_bias)
+    return Worksheet(analysis.spec.name, sheet_csv(worksheet_rows(analysis, columns, answers=False)),
+                     sheet_csv(worksheet_rows(analysis, columns, answers=True)))
+
+
+@dataclass(frozen=True)
+class Marked:
+    """A marked answer sheet: the marks, and how to show them."""
+
+    result: object  # archcalc.check.CheckResult
+    sheet: str
+    kilo: int
+
+    @property
+    def ok(self) -> bool:
+        return self.result.ok
+
+    def render(self, fmt: str = "text") -> str:
+        from .check import render_check
+        from .report.models import check_model
+        from .report.render import render
+
+        return render_check(self.result, self.kilo) if fmt == "text" else render(check_model(self.result, self.sheet), fmt)
+
+
+def check(spec: SpecSource, answers: str | Path, input: str | tuple | None = None, no_bias: bool = False,
+          k1024: bool = False) -> Marked:
+    """Mark a filled answer sheet (CSV or TOML) against ``spec``."""
+    from .check import check_answers, read_answers
+    from .errors import SpecError
+
+    path = Path(answers)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise SpecError(f"cannot read the answer sheet: {error}", Location(str(answers))) from None
+    kilo = 1024 if k1024 else 1000
+    result = check_answers(analyze(spec, input, no_bias=no_bias), read_answers(text, str(answers)), kilo)
+    return Marked(result, path.name, kilo)
+
+
+def verify(specs: Iterable[SpecSource] = (), all_specs: bool = False, device: str = "cpu", batch: int = 2,
+           input: str | tuple | None = None, no_onnx: bool = False, progress=None) -> list:
+    """Run each network in PyTorch (and ONNX) and check every number of its analysis. ``progress``
+    wraps the list of names (the CLI passes a progress bar)."""
+    from .lower.verify import verify as run_verify
+    from .spec import shipped_spec_names
+
+    names = list(specs) + (shipped_spec_names() if all_specs else [])
+    if not names:
+        raise ArchcalcError("name a spec, or pass --all")
+    return [run_verify(load(name, input), device=device, batch=batch, with_onnx=not no_onnx)
+            for name in (progress(names) if progress else names)]
+
+
+def export(spec: SpecSource, onnx_path: str | None = None, torch_path: str | None = None,
+           input: str | tuple | None = None, force: bool = False) -> list[Path]:
+    """Write the network as readable PyTorch source and/or an ONNX model."""
+    from .lower.export import write_onnx, write_torch_source
+
+    if not onnx_path and not torch_path:
+        raise ArchcalcError("give --onnx FILE and/or --torch FILE")
+    check_targets([p for p in (torch_path, onnx_path) if p], force)
+    model = load(spec, input)
+    written = [write_torch_source(model, torch_path, force)] if torch_path else []
+    return written + ([write_onnx(model, onnx_path, force)] if onnx_path else [])
+
+
+def plot(specs: Iterable[SpecSource], output: str | Path, force: bool = False) -> Path:
+    """Where memory, parameters and MACs go in one network (bars per layer), or several networks
+    compared (parameters against MACs); PNG or SVG by the file's extension."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise ArchcalcError("plotting needs matplotlib: pip install 'archcalc[plot]'") from None
+    from .report.plots import plot_comparison, plot_network
+
+    check_targets([output], force)
+    analyses = [analyze(spec) for spec in specs]
+    if len(analyses) == 1:
+        return write_output(output, lambda path: plot_network(analyses[0], path), force)
+    return write_output(output, lambda path: plot_comparison(analyses, path), force)
+
+
+def handout(specs: Iterable[SpecSource], output_dir: str | Path, name: str = "handout", title: str | None = None,
+            compare_with: Iterable[SpecSource] | str | None = None, student: bool = False, pdf: bool = False,
+            force: bool = False) -> list[Path]:
+    """A self-contained handout (Markdown and one HTML file, plots, optionally PDF) for one or more
+    networks, with the comparison matrix of ``compare_with`` (default: the same networks)."""
+    import re
+
+    from .report.handout import build_handout, find_chromium, print_pdf
+
+    if not re.fullmatch(r"[\w.-]+", name):
+        raise ArchcalcError(f"--name must be letters, digits, '_', '-' or '.', found {name!r}")
+    chromium = find_chromium() if pdf else None
+    analyses = [analyze(spec) for spec in specs]
+    if isinstance(compare_with, str):
+        compare_with = compare_with.split(",")
+    comparison = [analyze(spec) for spec in compare_with] if compare_with else analyses
+    title = title or ", ".join(a.spec.title for a in analyses)
+    versions = [(name, False)] + ([(f"{name}_student", True)] if student else [])
+    documents = {stem: build_handout(analyses, comparison, name, title + (" (student)" if blank else ""), blank)
+                 for stem, blank in versions}
+    folder = Path(output_dir)
+    files: dict[Path, object] = {}
+    for stem, document in documents.items():
+        files[folder / f"{stem}.md"] = document.markdown
+        files[folder / f"{stem}.html"] = document.html
+        files.update({folder / image: data for image, data in document.images.items()})
+        if chromium:
+            page = folder / f"{stem}.html"
+            files[folder / f"{stem}.pdf"] = lambda path, page=page: print_pdf(page, path, chromium)
+    check_targets(files, force)
+    return [write_output(path, content, force) for path, content in files.items()]
+
+
+def kinds() -> list:
+    """Every layer kind (plugins included), sorted by name, and every way branches merge."""
+    from .layers import KINDS, MERGES
+
+    return [KINDS[name] for name in KINDS] + list(MERGES.values())
+
+
+def shipped() -> list[ModelSpec]:
+    """The specs that ship with archcalc, sorted by name."""
+    from .spec import shipped_spec_names
+
+    return [load_spec(name) for name in shipped_spec_names()]
+
+
+__all__ = ["BLANKABLE", "ComparisonResult", "ConventionsResult", "Marked", "Result", "SizesResult", "Worksheet",
+           "analyze", "check", "compare", "conventions", "explain", "export", "handout", "kinds", "load", "plot",
+           "shipped", "sizes", "solve", "verify", "worksheet", "write_output"]

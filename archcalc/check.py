@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from .dims import format_dim
 from .engine import Analysis, Row
 from .errors import Location, SpecError
+from .layers import KINDS, Slip
 
 COLUMNS = ("output", "memory", "weights", "biases", "params", "macs")
 ALIASES = {"shape": "output", "out": "output", "output size": "output", "mem": "memory", "parameters": "params",
@@ -63,10 +64,11 @@ def parse_number(text: str, kilo: int = 1000) -> Answer:
     return Answer(mantissa * unit, tolerance)
 
 
-def parse_shape(text: str) -> tuple[int, ...]:
-    """``55x55x96``, ``[55 x 55 x 96]``, ``55*55*96``, ``(55, 55, 96)`` or ``4096``.
+def read_shape_answer(text: str) -> tuple[int, ...]:
+    """An output size as a student writes it: ``55x55x96``, ``[55 x 55 x 96]``, ``55*55*96``,
+    ``(55, 55, 96)`` or ``4096``.
 
-    >>> parse_shape("[55 x 55 x 96]")
+    >>> read_shape_answer("[55 x 55 x 96]")
     (55, 55, 96)
     """
     parts = [p for p in re.split(r"[x×*,\s()\[\]]+", text.strip().lower()) if p]
@@ -135,18 +137,19 @@ def check_answers(analysis: Analysis, answers: list[dict[str, str]], kilo: int =
         if row is None:
             unknown.append(answer.get("name", ""))
             continue
+        slips = row_slips(analysis, row)
         for column in COLUMNS:
             given = answer.get(column, "")
             if given:
-                marks.append(_mark(row, column, given, kilo, answer))
+                marks.append(_mark(row, column, given, kilo, answer, slips))
     return CheckResult(tuple(marks), tuple(unknown))
 
 
-def _mark(row: Row, column: str, given: str, kilo: int, answer: dict[str, str]) -> Mark:
+def _mark(row: Row, column: str, given: str, kilo: int, answer: dict[str, str], slips: tuple[Slip, ...]) -> Mark:
     if column == "output":
         expected = "x".join(format_dim(d) for d in row.shape)
         try:
-            shape = parse_shape(given)
+            shape = read_shape_answer(given)
         except ValueError as error:
             return Mark(row.name, column, given, expected, False, str(error))
         right = shape == tuple(row.shape)
@@ -159,15 +162,15 @@ def _mark(row: Row, column: str, given: str, kilo: int, answer: dict[str, str]) 
         return Mark(row.name, column, given, f"{truth:,}", False, str(error))
     if number.accepts(truth):
         return Mark(row.name, column, given, f"{truth:,}", True)
-    diagnosis = _diagnosis(row, column, number, answer)
+    diagnosis = _diagnosis(row, column, number, answer, slips)
     return Mark(row.name, column, given, f"{truth:,}", False, "; ".join(filter(None, [diagnosis, _working(row, column)])))
 
 
-def _diagnosis(row: Row, column: str, number: Answer, answer: dict[str, str]) -> str:
+def _diagnosis(row: Row, column: str, number: Answer, answer: dict[str, str], slips: tuple[Slip, ...]) -> str:
     """Where a wrong number most likely went wrong: the first step at which it diverges."""
     if column == "memory" and answer.get("output"):
         try:
-            own = parse_shape(answer["output"])
+            own = read_shape_answer(answer["output"])
         except ValueError:
             own = None
         if own and own != tuple(row.shape) and number.accepts(math.prod(own)):
@@ -175,20 +178,25 @@ def _diagnosis(row: Row, column: str, number: Answer, answer: dict[str, str]) ->
                     f"which should be {'x'.join(format_dim(d) for d in row.shape)}")
     if column == "params" and row.biases and number.accepts(row.weights):
         return f"diverges at the biases: that is the weights alone; add the {row.biases:,} biases"
-    if column in ("params", "weights") and row.kind == "conv" and row.step and row.params:
-        groups = row.step.weights_formula.count("/")
-        if groups and number.accepts(row.weights * 2):
-            return "diverges at the groups: each filter sees only C_in/groups channels"
+    for slip in slips:
+        if slip.column == column and number.accepts(slip.value):
+            return slip.diagnosis
     if column == "macs" and number.accepts(2 * row.macs):
         return "that is FLOPs (2 per multiply-add); MACs count each multiply-add once"
     return ""
 
 
+def row_slips(analysis: Analysis, row: Row) -> tuple[Slip, ...]:
+    """The typical wrong answers the row's kind knows of (a layer's row; none for merges and the input)."""
+    layer = analysis.layers.get(row.name)
+    return KINDS[layer.kind].slips(layer, analysis.inputs[row.name], row.step) if layer and row.step else ()
+
+
 def _shape_diagnosis(row: Row, shape: tuple[int, ...]) -> str:
-    """Common slips in an output size: padding left out, rounding up instead of down."""
-    if not row.step or not row.step.inexact and row.kind not in ("conv", "maxpool", "avgpool", "dwconv"):
+    """Common slips in an output size: rounding up instead of down."""
+    if not row.step or not row.step.inexact:
         return ""
-    if row.step.inexact and shape[:-1] == tuple(item.kept + 1 for item in row.step.inexact):
+    if shape[:-1] == tuple(item.kept + 1 for item in row.step.inexact):
         return "you rounded up: (W - F + 2P)/S + 1 is not a whole number here, and frameworks floor it"
     return ""
 
@@ -201,7 +209,7 @@ def _shape_working(row: Row) -> str:
 def _working(row: Row, column: str) -> str:
     from .report.explain import explain_row
 
-    return explain_row(row).split("\n")[0]
+    return explain_row(row).summary
 
 
 # --- worksheets -------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
-"""The command line: a thin click layer over the library. The only module that imports click."""
+"""The command line: a thin click layer over the library (``archcalc.api``). Each command parses its
+options, calls one library function and prints or writes what it returns. The only module that
+imports click."""
 from __future__ import annotations
 
 import functools
@@ -10,6 +12,8 @@ from .errors import ArchcalcError
 
 DTYPES = ("float32", "float16", "bfloat16", "float64", "int8", "uint8")
 FORMATS = ("text", "markdown", "latex", "html", "csv", "json")
+CONVENTIONS = ("archcalc", "torchvision", "slide", "paper-k1024", "flops", "fvcore", "ptflops", "ptflops-aten",
+               "thop", "keras")  # archcalc.conventions.PROFILES, kept here so that --help stays fast (a test checks)
 
 
 def reports_errors(command):
@@ -28,20 +32,43 @@ def reports_errors(command):
     return wrapper
 
 
-def format_option(command):
-    """The shared ``--format`` and ``--output`` options."""
-    command = click.option("--format", "-f", "fmt", default="text", show_default=True, metavar="FORMAT",
-                           help=f"{', '.join(FORMATS)}, or any tabulate format (grid, rst, ...).")(command)
-    command = click.option("--output", "-o", type=click.Path(dir_okay=False),
-                           help="Write to this file (atomically) instead of stdout.")(command)
-    return click.option("--force", is_flag=True, help="Overwrite an existing --output file.")(command)
+SHARED_OPTIONS = {  # the options several commands take, declared once
+    "input": lambda: click.option("--input", "input", metavar="HxWxC",
+                                  help="Input size, e.g. 256x256x3 or HxWx3 (symbols)."),
+    "layers": lambda: click.option("--layers", metavar="LINES",
+                                   help='Layers in the compact syntax, separated by ";" (with --input).'),
+    "no_bias": lambda: click.option("--no-bias", is_flag=True, help="Leave biases out, as the lecture slide does."),
+    "batch": lambda: click.option("--batch", type=click.IntRange(1, 1_000_000), default=1, show_default=True,
+                                  help="Images per batch (scales memory bytes and MACs in the totals)."),
+    "dtype": lambda: click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True,
+                                  help="Element type for the byte counts."),
+    "format": lambda formats=None: click.option(
+        "--format", "-f", "fmt", default="text", show_default=True,
+        type=click.Choice(formats) if formats else None, metavar=None if formats else "FORMAT",
+        help="Output format." if formats else f"{', '.join(FORMATS)}, or any tabulate format (grid, rst, ...)."),
+    "output": lambda: click.option("--output", "-o", type=click.Path(dir_okay=False),
+                                   help="Write to this file (atomically) instead of stdout."),
+    "force": lambda: click.option("--force", is_flag=True, help="Overwrite existing output files."),
+}
+
+
+def options(*names: str, formats: tuple[str, ...] | None = None):
+    """The shared options ``names`` (in that order in --help), e.g. ``@options("input", "format")``;
+    ``formats`` restricts --format to a command's own formats."""
+    def decorate(command):
+        for name in reversed(names):
+            make = SHARED_OPTIONS[name]
+            command = (make(formats) if name == "format" else make())(command)
+        return command
+
+    return decorate
 
 
 def emit(text: str, output: str | None, force: bool) -> None:
     if output:
-        from .files import write_atomically
+        from .files import write_output
 
-        write_atomically(output, text, force)
+        write_output(output, text, force)
     else:
         click.echo(text, nl=False)
 
@@ -58,32 +85,9 @@ def main(debug: bool) -> None:
     """
 
 
-def load_model(spec: str | None, input_shape: str | None, layers: str | None = None):
-    """The spec named on the command line, or one made of --input and --layers."""
-    from .errors import Location
-    from .spec import load_spec, parse_shape, quick_spec, with_input
-
-    if layers:
-        if not input_shape:
-            raise click.UsageError("--layers needs --input (e.g. --input 32x32x3)")
-        if spec:
-            raise click.UsageError("give a SPEC or --layers, not both")
-        return quick_spec(input_shape, layers)
-    if not spec:
-        raise click.UsageError("name a spec (e.g. vgg16), a .toml file, - for stdin, or give --input and --layers")
-    model = load_spec(spec)
-    return with_input(model, parse_shape(input_shape, Location("--input"))) if input_shape else model
-
-
-@main.command()
+@main.command(name="table")
 @click.argument("spec", required=False)
-@click.option("--input", "input_shape", metavar="HxWxC", help="Input size, e.g. 256x256x3 or HxWx3 (symbols).")
-@click.option("--layers", metavar="LINES", help='Layers in the compact syntax, separated by ";" (with --input).')
-@click.option("--batch", type=click.IntRange(1, 1_000_000), default=1, show_default=True,
-              help="Images per batch (scales memory bytes and MACs in the totals).")
-@click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True,
-              help="Element type for the byte counts.")
-@click.option("--no-bias", is_flag=True, help="Leave biases out, as the lecture slide does.")
+@options("input", "layers", "batch", "dtype", "no_bias")
 @click.option("--strict", is_flag=True, help="A non-integer output size is an error, not a floor.")
 @click.option("--caffe-pooling", is_flag=True, help="Round every pooling up (Caffe's convention; PyTorch's ceil_mode).")
 @click.option("--dilation-from-zero", is_flag=True,
@@ -93,13 +97,12 @@ def load_model(spec: str | None, input_shape: str | None, layers: str | None = N
 @click.option("--depth", type=click.IntRange(0, 32), default=None,
               help="Collapse blocks nested deeper than N into one row each (0: one row per top-level block).")
 @click.option("--rf", is_flag=True, help="Add receptive-field columns: size, jump (effective stride), start.")
-@click.option("--convention", type=click.Choice(("archcalc", "torchvision", "slide", "paper-k1024", "flops", "fvcore",
-                                                  "ptflops", "ptflops-aten", "thop", "keras")),
-              default="archcalc", show_default=True, help="Count totals as this tool or source does.")
-@format_option
+@click.option("--convention", type=click.Choice(CONVENTIONS), default="archcalc", show_default=True,
+              help="Count totals as this tool or source does.")
+@options("format", "output", "force")
 @reports_errors
-def table(spec, input_shape, layers, batch, dtype, no_bias, strict, caffe_pooling, dilation_from_zero, working, exact,
-          depth, rf, convention, fmt, output, force):
+def table_command(spec, input, layers, batch, dtype, no_bias, strict, caffe_pooling, dilation_from_zero, working,
+                  exact, depth, rf, convention, fmt, output, force):
     """Print the per-layer table of SPEC (a shipped name or a .toml file; - reads stdin).
 
     \b
@@ -111,76 +114,63 @@ def table(spec, input_shape, layers, batch, dtype, no_bias, strict, caffe_poolin
       archcalc table vgg16 --rf
       archcalc table --input 32x32x3 --layers "conv 10 5x5 s1 p2; maxpool 2x2 s2"
     """
-    from .engine import analyze, collapse
-    from .report.render import render
-    from .report.table import TableOptions, build_table
-    from .spec import caffe_pooling as ceil_pooling, dilation_from_zero as zero_based, without_bias
+    from .api import analyze
 
-    model = load_model(spec, input_shape, layers)
-    if no_bias:
-        model = without_bias(model)
-    if caffe_pooling:
-        model = ceil_pooling(model)
-    if dilation_from_zero:
-        model = zero_based(model)
-    analysis = analyze(model, strict=strict)
-    for warning in analysis.warnings:
+    result = analyze(spec, input, layers, batch, dtype, no_bias, convention, caffe_pooling, dilation_from_zero,
+                     depth, strict)
+    for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
-    if depth is not None:
-        analysis = collapse(analysis, depth)
-    options = TableOptions(dtype=dtype, batch=batch, working=working, exact=exact, receptive_field=rf,
-                           convention=convention)
-    emit(render(build_table(analysis, options), fmt), output, force)
+    emit(result.render(fmt, working=working, exact=exact, rf=rf), output, force)
 
 
 @main.command(name="list")
 @reports_errors
-def list_specs():
+def list_command():
     """List the shipped specs, one line each.
 
     \b
     Example:
       archcalc list
     """
-    from .spec import load_spec, shipped_spec_names
+    from .api import shipped
 
-    for name in shipped_spec_names():
-        spec = load_spec(name)
-        year = spec.meta.get("year", "")
-        click.echo(f"{name:<22} {year!s:<5} {spec.title}")
+    for spec in shipped():
+        click.echo(f"{spec.name:<22} {spec.meta.get('year', '')!s:<5} {spec.title}")
 
 
-@main.command()
-def layers():
-    """List the layer kinds and their fields.
+@main.command(name="layers")
+@reports_errors
+def layers_command():
+    """List the layer kinds and their fields (plugins included), and the ways branches merge.
 
     \b
     Example:
       archcalc layers
     """
-    from .layers import KINDS
+    from .api import kinds
+    from .layers import LayerKind
 
-    for name in sorted(KINDS):
-        kind = KINDS[name]
-        click.echo(f"{name:<16} {kind.summary}")
+    for kind in kinds():
+        if not isinstance(kind, LayerKind):
+            click.echo(f"{kind.name:<16} merge: {kind.summary}")
+            continue
+        aliases = f" (also: {', '.join(kind.aliases)})" if kind.aliases else ""
+        click.echo(f"{kind.name:<16} {kind.summary}{aliases}")
         for spec_field in kind.fields:
             default = "required" if spec_field.required else f"default {spec_field.default!r}"
             click.echo(f"{'':<18}{spec_field.name}: {spec_field.help} ({default})")
 
 
-@main.command()
+@main.command(name="verify")
 @click.argument("specs", nargs=-1)
 @click.option("--all", "all_specs", is_flag=True, help="Verify every shipped spec.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, or cuda (adds latency and peak memory).")
 @click.option("--batch", type=click.IntRange(1, 4096), default=2, show_default=True, help="Batch of random inputs.")
-@click.option("--input", "input_shape", metavar="HxWxC", help="Concrete input size (needed for symbolic specs).")
+@options("input")
 @click.option("--no-onnx", is_flag=True, help="Skip the ONNX export and onnxruntime run.")
-@click.option("--format", "-f", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True,
-              help="Output format.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file (atomically).")
-@click.option("--force", is_flag=True, help="Overwrite an existing --output file.")
+@options("format", "output", "force", formats=("text", "json"))
 @reports_errors
-def verify(specs, all_specs, device, batch, input_shape, no_onnx, fmt, output, force):
+def verify_command(specs, all_specs, device, batch, input, no_onnx, fmt, output, force):
     """Run SPEC in PyTorch (and ONNX) and check every number of the analysis; exit 1 if any differs.
 
     \b
@@ -191,18 +181,15 @@ def verify(specs, all_specs, device, batch, input_shape, no_onnx, fmt, output, f
     """
     import json
 
-    from .lower.verify import render_report, verify as run_verify
-    from .spec import shipped_spec_names
+    from .api import verify
+    from .lower.verify import render_report
 
-    names = list(specs) + (shipped_spec_names() if all_specs else [])
-    if not names:
-        raise click.UsageError("name a spec, or pass --all")
-    reports = []
-    with click.progressbar(names, label="verifying", file=sys.stderr,
-                           show_pos=True, item_show_func=lambda n: n or "") as progress:
-        for name in progress:
-            model = load_model(name, input_shape)
-            reports.append(run_verify(model, device=device, batch=batch, with_onnx=not no_onnx))
+    def progress(names):
+        with click.progressbar(names, label="verifying", file=sys.stderr, show_pos=True,
+                               item_show_func=lambda n: n or "") as bar:
+            yield from bar
+
+    reports = verify(specs, all_specs, device, batch, input, no_onnx, progress)
     if fmt == "json":
         records = [report.record() for report in reports]
         text = json.dumps(records[0] if len(records) == 1 else records, indent=2) + "\n"
@@ -213,14 +200,13 @@ def verify(specs, all_specs, device, batch, input_shape, no_onnx, fmt, output, f
         sys.exit(1)
 
 
-@main.command()
+@main.command(name="export")
 @click.argument("spec")
 @click.option("--onnx", "onnx_path", type=click.Path(dir_okay=False), help="Write an ONNX model here.")
 @click.option("--torch", "torch_path", type=click.Path(dir_okay=False), help="Write a readable nn.Module source here.")
-@click.option("--input", "input_shape", metavar="HxWxC", help="Concrete input size (needed for symbolic specs).")
-@click.option("--force", is_flag=True, help="Overwrite existing files.")
+@options("input", "force")
 @reports_errors
-def export(spec, onnx_path, torch_path, input_shape, force):
+def export_command(spec, onnx_path, torch_path, input, force):
     """Export SPEC as an ONNX model or as PyTorch source.
 
     \b
@@ -228,53 +214,36 @@ def export(spec, onnx_path, torch_path, input_shape, force):
       archcalc export googlenet --onnx googlenet.onnx
       archcalc export resnet18 --torch resnet18.py
     """
-    from .files import write_atomically
-    from .lower.build import module_source
-    from .lower.export import write_onnx
+    from .api import export
 
-    if not onnx_path and not torch_path:
-        raise click.UsageError("give --onnx FILE and/or --torch FILE")
-    model = load_model(spec, input_shape)
-    if torch_path:
-        write_atomically(torch_path, module_source(model), force)
-    if onnx_path:
-        write_onnx(model, onnx_path, force)
+    for path in export(spec, onnx_path, torch_path, input, force):
+        click.echo(f"wrote {path}")
 
 
-@main.command()
+@main.command(name="compare")
 @click.argument("specs", nargs=-1, required=True)
-@click.option("--input", "input_shape", metavar="HxWxC", help="Analyse every network on this input size.")
-@format_option
+@options("input", "format", "output", "force")
 @reports_errors
-def compare(specs, input_shape, fmt, output, force):
+def compare_command(specs, input, fmt, output, force):
     """Compare networks side by side, checking what sources claim about them.
 
     \b
     Example:
       archcalc compare alexnet vgg19 googlenet resnet152
     """
-    from .comparison import compare as build_comparison
-    from .engine import analyze
-    from .report.matrix import comparison_model
-    from .report.render import render
+    from .api import compare
 
-    analyses = [analyze(load_model(name, input_shape)) for name in specs]
-    emit(render(comparison_model(build_comparison(analyses)), fmt), output, force)
+    emit(compare(specs, input).render(fmt), output, force)
 
 
-@main.command()
+@main.command(name="explain")
 @click.argument("spec", required=False)
 @click.argument("layer_names", nargs=-1)
-@click.option("--input", "input_shape", metavar="HxWxC", help="Input size, e.g. 227x227x3 or HxWx3.")
-@click.option("--layers", metavar="LINES", help='Layers in the compact syntax, separated by ";" (with --input).')
-@click.option("--no-bias", is_flag=True, help="Leave biases out.")
+@options("input", "layers", "no_bias")
 @click.option("--strict", is_flag=True, help="A non-integer output size is an error.")
-@click.option("--format", "-f", "fmt", type=click.Choice(("text", "markdown", "json")), default="text",
-              show_default=True, help="Output format.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file (atomically).")
-@click.option("--force", is_flag=True, help="Overwrite an existing --output file.")
+@options("format", "output", "force", formats=("text", "markdown", "json"))
 @reports_errors
-def explain(spec, layer_names, input_shape, layers, no_bias, strict, fmt, output, force):
+def explain_command(spec, layer_names, input, layers, no_bias, strict, fmt, output, force):
     """Show the working of every layer (or the LAYER_NAMES given), numbers filled in.
 
     \b
@@ -283,34 +252,28 @@ def explain(spec, layer_names, input_shape, layers, no_bias, strict, fmt, output
       archcalc explain --input 32x32x3 --layers "conv 10 5x5 s1 p2"
       archcalc explain vgg16 conv1_1 fc6
     """
-    from .engine import analyze
-    from .report.explain import explain as explain_rows
-    from .spec import without_bias
+    import json
 
-    model = load_model(spec, input_shape, layers)
-    if no_bias:
-        model = without_bias(model)
-    analysis = analyze(model, strict=strict)
-    paragraphs = explain_rows(analysis, list(layer_names))
+    from .api import explain
+
+    explanations = explain(spec, layer_names, input, layers, no_bias, strict)
     if fmt == "json":
-        import json
-
-        text = json.dumps([{"layer": p.split(":", 1)[0], "working": p} for p in paragraphs], indent=2) + "\n"
+        text = json.dumps([{"layer": e.name, "working": e.text()} for e in explanations], indent=2) + "\n"
     elif fmt == "markdown":
-        text = "\n".join(f"- `{p.split(':', 1)[0]}`: " + p.split(": ", 1)[1].replace("\n    ", "\n  - ")
-                         for p in paragraphs) + "\n"
+        text = "\n".join(f"- `{e.name}`: " + "; ".join(e.parts) + "".join(f"\n  - {note}" for note in e.notes)
+                         for e in explanations) + "\n"
     else:
-        text = "\n".join(paragraphs) + "\n"
+        text = "\n".join(e.text() for e in explanations) + "\n"
     emit(text, output, force)
 
 
-@main.command()
+@main.command(name="sizes")
 @click.argument("spec")
 @click.option("--max", "maximum", type=click.IntRange(1, 4096), default=512, show_default=True,
               help="Search square inputs 1..MAX.")
-@click.option("--at", "at_size", type=click.IntRange(1, 10_000_000), help="List what floors at this input size.")
+@click.option("--at", "at", type=click.IntRange(1, 10_000_000), help="List what floors at this input size.")
 @reports_errors
-def sizes(spec, maximum, at_size):
+def sizes_command(spec, maximum, at):
     """Input sizes at which every conv and pool of SPEC divides exactly, and the smallest that runs.
 
     \b
@@ -318,12 +281,10 @@ def sizes(spec, maximum, at_size):
       archcalc sizes alexnet
       archcalc sizes resnet50 --at 224
     """
-    from .engine import analyze
-    from .solve import input_sizes
-    from .spec import load_spec, with_input
+    from .api import sizes
 
-    model = load_spec(spec)
-    found = input_sizes(model, maximum)
+    result = sizes(spec, maximum, at)
+    found, model = result.found, result.spec
     shown = lambda values: ", ".join(map(str, values[:12])) + (", ..." if len(values) > 12 else "")  # noqa: E731
     click.echo(f"{model.name}, square inputs 1..{maximum} with {model.input_shape[-1]} channels:")
     if not found.runs:
@@ -336,16 +297,14 @@ def sizes(spec, maximum, at_size):
         click.echo(f"  smallest exact input: {found.exact[0]}")
     else:
         click.echo("  no size in the range divides exactly at every layer")
-    if at_size:
-        spatial = len(model.input_shape) - 1
-        analysis = analyze(with_input(model, (at_size,) * spatial + (model.input_shape[-1],)))
-        click.echo(f"at {at_size}: " + ("every layer divides exactly" if not analysis.warnings else
-                                        f"{len(analysis.warnings)} layer(s) round:"))
-        for warning in analysis.warnings:
+    if at:
+        click.echo(f"at {at}: " + ("every layer divides exactly" if not result.at_warnings else
+                                   f"{len(result.at_warnings)} layer(s) round:"))
+        for warning in result.at_warnings:
             click.echo(f"  {warning}")
 
 
-@main.command()
+@main.command(name="solve")
 @click.option("--size", type=click.IntRange(1, 1_000_000), required=True, help="Input size W (one axis).")
 @click.option("--target", required=True, help='Wanted output size, or "same".')
 @click.option("--kernel", type=click.IntRange(1, 4096), help="Kernel F (searched 1..32 if not given).")
@@ -355,7 +314,7 @@ def sizes(spec, maximum, at_size):
 @click.option("--transposed", is_flag=True, help="A transposed convolution: (W-1)S - 2P + D(F-1) + 1.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="Solutions to show.")
 @reports_errors
-def solve(size, target, kernel, stride, pad, dilation, transposed, limit):
+def solve_command(size, target, kernel, stride, pad, dilation, transposed, limit):
     """Find the padding, stride or kernel that turns one size into another.
 
     \b
@@ -364,19 +323,15 @@ def solve(size, target, kernel, stride, pad, dilation, transposed, limit):
       archcalc solve --size 224 --target 112 --kernel 7
       archcalc solve --size 7 --target 14 --kernel 4 --transposed
     """
-    from .errors import SpecError
-    from .solve import solve_window
+    from .api import solve
 
-    if target != "same" and not target.isdigit():
-        raise SpecError(f"--target must be a whole number or \"same\", found {target!r}")
-    wanted = target if target == "same" else int(target)
-    solutions = solve_window(size, wanted, kernel, stride, pad, dilation, transposed)
-    exact = [s for s in solutions if s.exact]
-    floored = [s for s in solutions if not s.exact]
+    solutions = solve(size, target, kernel, stride, pad, dilation, transposed)
     if not solutions:
         click.echo(f"no solution: nothing within the searched ranges turns {size} into {target}")
         return
-    for title, group in (("exact", exact), ("only with floor (the last inputs are unused)", floored)):
+    exact = [s for s in solutions if s.exact]
+    for title, group in (("exact", exact), ("only with floor (the last inputs are unused)",
+                                            [s for s in solutions if not s.exact])):
         if group:
             click.echo(f"{title}: {len(group)} solution(s)")
             for item in group[:limit]:
@@ -388,122 +343,73 @@ def solve(size, target, kernel, stride, pad, dilation, transposed, limit):
         click.echo("no exact solution")
 
 
-BLANKABLE = ("output", "memory", "weights", "biases", "params", "macs")
-
-
-@main.command()
+@main.command(name="worksheet")
 @click.argument("spec", required=False)
-@click.option("--input", "input_shape", metavar="HxWxC", help="Input size.")
-@click.option("--layers", metavar="LINES", help='Layers in the compact syntax, separated by ";" (with --input).')
+@options("input", "layers")
 @click.option("--blank", default="output,memory,params", show_default=True,
-              help=f"Columns to leave blank, from: {', '.join(BLANKABLE)}.")
-@click.option("--no-bias", is_flag=True, help="Leave biases out, as the lecture slide does.")
-@click.option("--output-dir", "-o", type=click.Path(file_okay=False), default=".", show_default=True,
-              help="Where to write NAME_worksheet.csv and NAME_answers.csv.")
-@click.option("--force", is_flag=True, help="Overwrite existing files.")
+              help="Columns to leave blank, from: output, memory, weights, biases, params, macs.")
+@options("no_bias")
+@click.option("--output-dir", "-o", "output_dir", type=click.Path(file_okay=False), default=".", show_default=True,
+              help="Where to write NAME_worksheet.csv and NAME_answers.csv (made if missing).")
+@options("force")
 @reports_errors
-def worksheet(spec, input_shape, layers, blank, no_bias, output_dir, force):
+def worksheet_command(spec, input, layers, blank, no_bias, output_dir, force):
     """Write a blank table for students (NAME_worksheet.csv) and its answer key (NAME_answers.csv).
 
     \b
     Example:
       archcalc worksheet vgg16 --blank output,memory,params --no-bias -o handouts/
     """
-    from pathlib import Path
+    from .api import worksheet
 
-    from .check import sheet_csv, worksheet_rows
-    from .engine import analyze
-    from .errors import SpecError
-    from .files import write_atomically
-    from .spec import without_bias
-
-    columns = tuple(c.strip() for c in blank.split(",") if c.strip())
-    unknown = [c for c in columns if c not in BLANKABLE]
-    if unknown:
-        raise SpecError(f"--blank: unknown column {unknown[0]!r} (choose from {', '.join(BLANKABLE)})")
-    model = load_model(spec, input_shape, layers)
-    if no_bias:
-        model = without_bias(model)
-    analysis = analyze(model)
-    folder = Path(output_dir)
-    sheet = folder / f"{model.name}_worksheet.csv"
-    key = folder / f"{model.name}_answers.csv"
-    for path in (sheet, key):
-        if path.exists() and not force:
-            raise SpecError(f"{path} exists; pass --force to overwrite it")
-    write_atomically(key, sheet_csv(worksheet_rows(analysis, columns, answers=True)), force)
-    write_atomically(sheet, sheet_csv(worksheet_rows(analysis, columns, answers=False)), force)
+    sheet, key = worksheet(spec, input, layers, blank, no_bias).write(output_dir, force)
     click.echo(f"wrote {sheet} and {key}")
 
 
-@main.command()
+@main.command(name="check")
 @click.argument("spec")
 @click.argument("answers", type=click.Path(exists=True, dir_okay=False))
-@click.option("--input", "input_shape", metavar="HxWxC", help="Input size, if the sheet is for another size.")
-@click.option("--no-bias", is_flag=True, help="The sheet counts parameters without biases.")
+@options("input", "no_bias")
 @click.option("--k1024", is_flag=True, help="K, M, G in answers mean 1024, 1024^2, 1024^3.")
-@click.option("--format", "-f", "fmt", default="text", show_default=True, metavar="FORMAT",
-              help=f"{', '.join(FORMATS)}, or any tabulate format.")
+@options("format")
 @reports_errors
-def check(spec, answers, input_shape, no_bias, k1024, fmt):
+def check_command(spec, answers, input, no_bias, k1024, fmt):
     """Mark a student's filled table (CSV or TOML) against SPEC; exit 1 if anything is wrong.
 
     \b
     Example:
       archcalc check vgg16 alice.csv --no-bias
     """
-    from pathlib import Path
+    from .api import check
 
-    from .check import check_answers, read_answers, render_check
-    from .engine import analyze
-    from .spec import without_bias
-
-    model = load_model(spec, input_shape)
-    if no_bias:
-        model = without_bias(model)
-    analysis = analyze(model)
-    kilo = 1024 if k1024 else 1000
-    result = check_answers(analysis, read_answers(Path(answers).read_text(encoding="utf-8"), answers), kilo)
-    if fmt == "text":
-        click.echo(render_check(result, kilo), nl=False)
-    else:
-        from .report.models import check_model
-        from .report.render import render
-
-        click.echo(render(check_model(result, Path(answers).name), fmt), nl=False)
-    if not result.ok:
+    marked = check(spec, answers, input, no_bias, k1024)
+    click.echo(marked.render(fmt), nl=False)
+    if not marked.ok:
         sys.exit(1)
 
 
-@main.command()
+@main.command(name="conventions")
 @click.argument("spec", required=False)
-@click.option("--input", "input_shape", metavar="HxWxC", help="Input size.")
-@click.option("--layers", metavar="LINES", help='Layers in the compact syntax, separated by ";" (with --input).')
-@format_option
+@options("input", "layers", "format", "output", "force")
 @reports_errors
-def conventions(spec, input_shape, layers, fmt, output, force):
+def conventions_command(spec, input, layers, fmt, output, force):
     """SPEC's totals as each well-known tool and source counts them, with the reason for each difference.
 
     \b
     Example:
       archcalc conventions resnet50_torchvision
     """
+    from .api import conventions
 
-    from .conventions import all_conventions
-    from .engine import analyze
-    from .report.models import conventions_model
-    from .report.render import render
-
-    analysis = analyze(load_model(spec, input_shape, layers))
-    emit(render(conventions_model(analysis, all_conventions(analysis)), fmt), output, force)
+    emit(conventions(spec, input, layers).render(fmt), output, force)
 
 
-@main.command()
+@main.command(name="plot")
 @click.argument("specs", nargs=-1, required=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), required=True, help="The image: .png or .svg.")
-@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@options("force")
 @reports_errors
-def plot(specs, output, force):
+def plot_command(specs, output, force):
     """Plot where memory, parameters and MACs go in one network, or compare several.
 
     \b
@@ -511,43 +417,24 @@ def plot(specs, output, force):
       archcalc plot vgg16 -o vgg16.svg
       archcalc plot alexnet vgg19 googlenet resnet152 -o compare.png
     """
-    import os
-    import tempfile
-    from pathlib import Path
+    from .api import plot
 
-    from .api import analyze
-    from .errors import ArchcalcError
-    from .report.plots import plot_comparison, plot_network
-
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        raise ArchcalcError("plotting needs matplotlib: pip install 'archcalc[plot]'") from None
-    target = Path(output)
-    if target.exists() and not force:
-        raise ArchcalcError(f"{target} exists; pass --force to overwrite it")
-    analyses = [analyze(name) for name in specs]
-    with tempfile.TemporaryDirectory(dir=target.parent if str(target.parent) else ".") as folder:
-        temporary = Path(folder) / target.name
-        if len(analyses) == 1:
-            plot_network(analyses[0], temporary)
-        else:
-            plot_comparison(analyses, temporary)
-        os.replace(temporary, target)
-    click.echo(f"wrote {target}")
+    click.echo(f"wrote {plot(specs, output, force)}")
 
 
-@main.command()
+@main.command(name="handout")
 @click.argument("specs", nargs=-1, required=True)
-@click.option("--output-dir", "-o", type=click.Path(file_okay=False), required=True, help="Folder for the handout.")
+@click.option("--output-dir", "-o", "output_dir", type=click.Path(file_okay=False), required=True,
+              help="Folder for the handout (made if missing).")
 @click.option("--name", default="handout", show_default=True, help="File name stem: NAME.md, NAME.html.")
 @click.option("--title", help="The handout's title (default: the networks' titles).")
-@click.option("--compare", "compared", metavar="SPEC,SPEC", help="Networks for the comparison matrix (default: SPECS).")
+@click.option("--compare", "compare_with", metavar="SPEC,SPEC",
+              help="Networks for the comparison matrix (default: SPECS).")
 @click.option("--student", is_flag=True, help="Also write NAME_student.* with blank cells (NAME.* is the key).")
 @click.option("--pdf", is_flag=True, help="Also print NAME.pdf with headless Chromium.")
-@click.option("--force", is_flag=True, help="Overwrite existing files.")
+@options("force")
 @reports_errors
-def handout(specs, output_dir, name, title, compared, student, pdf, force):
+def handout_command(specs, output_dir, name, title, compare_with, student, pdf, force):
     """Write a self-contained handout (Markdown and one HTML file) for one or more networks.
 
     \b
@@ -555,39 +442,7 @@ def handout(specs, output_dir, name, title, compared, student, pdf, force):
       archcalc handout vgg16 -o handouts/
       archcalc handout alexnet_simplified vgg16 googlenet resnet152 --compare alexnet,vgg19,googlenet,resnet152 -o reports --name lecture9
     """
-    import re
-    import shutil
-    from pathlib import Path
+    from .api import handout
 
-    from .api import analyze
-    from .errors import ArchcalcError
-    from .files import write_atomically
-    from .report.handout import build_handout, print_pdf
-
-    if not re.fullmatch(r"[\w.-]+", name):
-        raise ArchcalcError(f"--name must be letters, digits, '_', '-' or '.', found {name!r}")
-    folder = Path(output_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    analyses = [analyze(spec) for spec in specs]
-    comparison = [analyze(spec) for spec in compared.split(",")] if compared else analyses
-    title = title or ", ".join(a.spec.title for a in analyses)
-    versions = [(name, False)] + ([(f"{name}_student", True)] if student else [])
-    documents = {stem: build_handout(analyses, comparison, name, title + (" (student)" if blank else ""), blank)
-                 for stem, blank in versions}
-    outputs = [folder / f"{stem}.{ext}" for stem in documents for ext in ("md", "html")]
-    outputs += sorted({folder / image for document in documents.values() for image in document.images})
-    existing = [path for path in outputs if path.exists()]
-    if existing and not force:
-        raise ArchcalcError(f"{existing[0]} exists; pass --force to overwrite it")
-    for stem, document in documents.items():
-        write_atomically(folder / f"{stem}.md", document.markdown, force=True)
-        write_atomically(folder / f"{stem}.html", document.html, force=True)
-        for image, data in document.images.items():
-            (folder / image).write_bytes(data)
-    if pdf:
-        chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-        if not chromium:
-            raise ArchcalcError("--pdf needs Chromium (Debian: apt-get install chromium)")
-        for stem in documents:
-            print_pdf(folder / f"{stem}.html", folder / f"{stem}.pdf", chromium)
-    click.echo(f"wrote {', '.join(sorted(str(p) for p in outputs))}")
+    written = handout(specs, output_dir, name, title, compare_with, student, pdf, force)
+    click.echo(f"wrote {', '.join(sorted(str(path) for path in written))}")

@@ -1,30 +1,22 @@
 """The comparison matrix: one column per network, rows computed from the specs, and every claim a
-source makes about a network (``[model.claims]``) checked against what the spec computes."""
+source makes about a network (``[model.claims]``) checked against what the spec computes.
+
+Besides a few rows of its own (year, depth, totals, what the spec says of accuracy), the matrix
+has one row per trait that a layer kind or a merge reports about itself (kernel sizes, LRN, batch
+norm, dropout, inception, residual, ... and whatever plugin kinds add), in the traits' order.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from .engine import Analysis
 from .expand import Block, Parallel
-from .layers import KINDS, Layer
+from .layers import KINDS, MERGES, Layer, Trait
 
-ROWS = (  # key, title, where the value comes from
-    ("year", "year", "meta"),
-    ("layers", "layers (weighted, longest path)", "computed"),
-    ("conv_layers", "conv layers (longest path)", "computed"),
-    ("fc_layers", "fc layers (widths)", "computed"),
-    ("kernel_sizes", "conv kernel sizes", "computed"),
-    ("lrn", "LRN", "computed"),
-    ("batchnorm", "batch norm", "computed"),
-    ("dropout", "dropout", "computed"),
-    ("inception", "inception (concatenated branches)", "computed"),
-    ("residual", "residual (added branches)", "computed"),
-    ("params", "params", "computed"),
-    ("macs", "MACs", "computed"),
-    ("memory", "memory (values / image)", "computed"),
-    ("top5_error", "top-5 error (%)", "meta"),
-    ("data_augmentation", "data augmentation", "meta"),
-)
+HEAD = (("year", "year", "meta"), ("layers", "layers (weighted, longest path)", "computed"),
+        ("conv_layers", "conv layers (longest path)", "computed"))
+TAIL = (("params", "params", "computed"), ("macs", "MACs", "computed"), ("memory", "memory (values / image)", "computed"),
+        ("top5_error", "top-5 error (%)", "meta"), ("data_augmentation", "data augmentation", "meta"))
 
 
 @dataclass(frozen=True)
@@ -33,6 +25,7 @@ class MatrixRow:
     title: str
     values: tuple  # one per model
     claims: tuple  # one per model: the claimed value, or None where nothing is claimed
+    source: str = "computed"  # or "meta": what the spec says, not what it computes
 
     @property
     def disputed(self) -> tuple[bool, ...]:
@@ -65,90 +58,78 @@ class Comparison:
             for model, value, claim, disputed, source in zip(self.models, row.values, row.claims, row.disputed,
                                                              self.claim_sources):
                 if disputed:
-                    kind = "the spec says" if dict((k, o) for k, _, o in ROWS)[row.key] == "meta" else "computed"
+                    kind = "the spec says" if row.source == "meta" else "computed"
                     notes.append(f"{model} {row.title}: {kind} {format_value(value)}, claimed "
                                  f"{format_value(claim)} ({source or 'unnamed source'})")
         return notes
 
 
+def all_traits() -> list[Trait]:
+    """Every trait the kinds and merges report, in the matrix's order."""
+    declared = [trait for kind in KINDS.values() for trait in kind.reports]
+    declared += [merge.trait for merge in MERGES.values() if merge.trait]
+    return sorted({trait.key: trait for trait in declared}.values(), key=lambda trait: (trait.rank, trait.key))
+
+
 def features(analysis: Analysis) -> dict:
     """The matrix's values for one analysed network.
 
-    >>> from archcalc import analyze, load_spec
-    >>> features(analyze(load_spec("alexnet")))["kernel_sizes"]
+    >>> from archcalc import analyze
+    >>> features(analyze("alexnet"))["kernel_sizes"]
     [11, 5, 3]
     """
-    main = _main_path_layers(analysis.spec.layers)
-    merges = _merges(analysis.spec.layers)
     meta = analysis.spec.meta
-    return {
-        "year": meta.get("year"),
-        "layers": analysis.depth,
-        "conv_layers": analysis.conv_depth,
-        "fc_layers": [layer["units"] for layer in main if layer.kind == "fc"],
-        "kernel_sizes": _kernel_sizes(main, analysis),
-        "lrn": any(layer.kind == "lrn" for layer in main),
-        "batchnorm": any(layer.kind == "batchnorm" or layer.params.get("batchnorm") is True for layer in main),
-        "dropout": any(layer.kind == "dropout" for layer in main),
-        "inception": "concat" in merges,
-        "residual": "add" in merges,
-        "params": analysis.totals.params,
-        "macs": analysis.totals.macs,
-        "memory": analysis.totals.memory,
-        "top5_error": meta.get("top5_error"),
-        "data_augmentation": meta.get("data_augmentation"),
-    }
+    values = {"year": meta.get("year"), "layers": analysis.depth, "conv_layers": analysis.conv_depth}
+    values.update(trait_values(analysis))
+    values.update({"params": analysis.totals.params, "macs": analysis.totals.macs, "memory": analysis.totals.memory,
+                   "top5_error": meta.get("top5_error"), "data_augmentation": meta.get("data_augmentation")})
+    return values
 
 
-def _main_path_layers(nodes) -> list[Layer]:
-    """Every layer except those in side outputs (auxiliary classifiers are not the network's depth)."""
-    found = []
+def trait_values(analysis: Analysis) -> dict:
+    """Each trait's value over the network's main path (side outputs such as auxiliary classifiers
+    are not the network's architecture)."""
+    reported: dict[Trait, list] = {trait: [] for trait in all_traits()}
+    for node in _main_path(analysis.spec.layers):
+        if isinstance(node, Layer):
+            found = KINDS[node.kind].traits(node, analysis.inputs[node.name])
+        else:
+            trait = MERGES[node.merge].trait
+            found = {trait: True} if trait else {}
+        for trait, value in found.items():
+            reported.setdefault(trait, []).extend(value if isinstance(value, tuple) else (value,))
+    return {trait.key: _combine(trait, values) for trait, values in reported.items()}
+
+
+def _combine(trait: Trait, values: list):
+    if trait.combine == "any":
+        return any(values)
+    if trait.combine == "distinct":
+        return list(dict.fromkeys(values))
+    return values
+
+
+def _main_path(nodes):
+    """Every layer and merge, except those in side outputs."""
     for node in nodes:
         if isinstance(node, Layer):
-            found.append(node)
+            yield node
         elif isinstance(node, Parallel):
-            if node.merge != "side":
+            if not MERGES[node.merge].passes_input:
                 for branch in node.branches:
-                    found.extend(_main_path_layers(branch))
-        else:
-            found.extend(_main_path_layers(node.body))
-    return found
-
-
-def _merges(nodes) -> set[str]:
-    found = set()
-    for node in nodes:
-        if isinstance(node, Parallel):
-            found.add(node.merge)
-            for branch in node.branches:
-                found |= _merges(branch)
+                    yield from _main_path(branch)
+                yield node
         elif isinstance(node, Block):
-            found |= _merges(node.body)
-    return found
+            yield from _main_path(node.body)
 
 
-def _kernel_sizes(layers: list[Layer], analysis: Analysis) -> list:
-    """Distinct conv kernel sizes in order of first use (``7x1`` where not square); projections are 1."""
-    sizes = []
-    for layer in layers:
-        if layer.kind == "conv":
-            kh, kw = layer["kernel"]
-            size = kh if kh == kw else f"{kh}x{kw}"
-        elif layer.kind == "shortcut" and KINDS["shortcut"].weighted_layers(layer, analysis.inputs[layer.name]):
-            size = 1
-        else:
-            continue
-        if size not in sizes:
-            sizes.append(size)
-    return sizes
-
-
-def compare(analyses: list[Analysis]) -> Comparison:
+def build_comparison(analyses: list[Analysis]) -> Comparison:
     """Build the matrix; claims come from each spec's ``[model.claims]``."""
     table = [features(analysis) for analysis in analyses]
     claims = [analysis.spec.meta.get("claims", {}) for analysis in analyses]
-    rows = tuple(MatrixRow(key, title, tuple(f[key] for f in table), tuple(c.get(key) for c in claims))
-                 for key, title, _ in ROWS)
+    layout = HEAD + tuple((trait.key, trait.title, "computed") for trait in all_traits()) + TAIL
+    rows = tuple(MatrixRow(key, title, tuple(f[key] for f in table), tuple(c.get(key) for c in claims), source)
+                 for key, title, source in layout)
     return Comparison(tuple(a.spec.name for a in analyses), tuple(a.spec.title for a in analyses), rows,
                       tuple(c.get("source") for c in claims))
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Mapping
 
-from .dims import Dim, format_dim, is_zero, normalize, product
-from .errors import ShapeError
+from .dims import Dim, normalize, product
+from .errors import InexactSize
 from .expand import Block, Parallel
-from .layers import KINDS, Layer, Shape, Step
+from .layers import KINDS, MERGES, Layer, Shape, Step
 from .layers.base import Inexact
 from .layers.spatial import describe_inexact, merged_axes
 from .receptive import ReceptiveField, input_field, through_window, whole_input
@@ -34,9 +34,9 @@ class Row:
     biases: Dim = 0
     macs: Dim = 0
     folded: tuple[str, ...] = ()  # labels of in-place layers shown in this row
-    step: Step | None = None
+    step: Step | None = None  # what the layer (or merge) computed, with the working
     level: int = 0  # how deeply nested in blocks and branches
-    groups: tuple[str, ...] = ()  # the block instances containing this row, outermost first
+    path: tuple[str, ...] = ()  # the block instances containing this row, outermost first
     rf: tuple[ReceptiveField, ...] | None = None  # per spatial axis; None where sizes are symbolic
 
     @property
@@ -69,14 +69,15 @@ class Analysis:
     conv_depth: int = 0  # conv layers on the longest path
     blocks: Mapping[str, str] = field(default_factory=dict)  # block instance -> its label
     inputs: Mapping[str, Shape] = field(default_factory=dict)  # layer name -> the shape it reads
-    steps: Mapping[str, Step] = field(default_factory=dict)  # layer name -> what it computed (folded ones too)
+    steps: Mapping[str, Step] = field(default_factory=dict)  # layer or merge name -> what it computed (folded too)
+    layers: Mapping[str, Layer] = field(default_factory=dict)  # layer name -> the layer (folded ones too)
 
 
-def analyze(spec: ModelSpec, strict: bool = False) -> Analysis:
+def analysis_of(spec: ModelSpec, strict: bool = False) -> Analysis:
     """Compute every row of ``spec``. ``strict`` turns a non-integer output size into an error.
 
     >>> from .spec import load_spec
-    >>> analyze(load_spec("vgg16")).totals.params
+    >>> analysis_of(load_spec("vgg16")).totals.params
     138357544
     """
     walk = _Walk(strict)
@@ -86,7 +87,7 @@ def analyze(spec: ModelSpec, strict: bool = False) -> Analysis:
     _, _, depth, conv_depth = walk.sequence(spec.layers, shape, rf, 0, (), start=0)
     rows = walk.rows
     return Analysis(spec, tuple(rows), _totals(rows), tuple(walk.warnings), tuple(dict.fromkeys(walk.assumptions)),
-                    depth, conv_depth, walk.blocks, walk.inputs, walk.steps)
+                    depth, conv_depth, walk.blocks, walk.inputs, walk.steps, walk.layers)
 
 
 class _Walk:
@@ -98,26 +99,28 @@ class _Walk:
         self.blocks: dict[str, str] = {}
         self.inputs: dict[str, Shape] = {}
         self.steps: dict[str, Step] = {}
+        self.layers: dict[str, Layer] = {}
 
-    def sequence(self, nodes, shape: Shape, rf, level: int, groups: tuple[str, ...], start: int | None = None):
+    def sequence(self, nodes, shape: Shape, rf, level: int, path: tuple[str, ...], start: int | None = None):
         """Walk nodes in order; returns the output shape, its receptive field, and the weighted depth
         (all, conv) along the way."""
         start = len(self.rows) if start is None else start
         depth = conv_depth = 0
         for node in nodes:
             if isinstance(node, Layer):
-                shape, rf, weighted, convolutional = self.layer(node, shape, rf, level, groups, start)
+                shape, rf, weighted, convolutional = self.layer(node, shape, rf, level, path, start)
             elif isinstance(node, Parallel):
-                shape, rf, weighted, convolutional = self.parallel(node, shape, rf, level, groups)
+                shape, rf, weighted, convolutional = self.parallel(node, shape, rf, level, path)
             else:
-                shape, rf, weighted, convolutional = self.block(node, shape, rf, level, groups)
+                shape, rf, weighted, convolutional = self.block(node, shape, rf, level, path)
             depth += weighted
             conv_depth += convolutional
         return shape, rf, depth, conv_depth
 
-    def layer(self, layer: Layer, shape: Shape, rf, level: int, groups, start: int):
+    def layer(self, layer: Layer, shape: Shape, rf, level: int, path, start: int):
         kind = KINDS[layer.kind]
         self.inputs[layer.name] = shape
+        self.layers[layer.name] = layer
         step = self.steps[layer.name] = kind.infer(layer, shape)
         self.warnings.extend(_inexact_messages(layer, step.inexact, self.strict))
         self.assumptions.extend(step.assumptions)
@@ -127,24 +130,25 @@ class _Walk:
         else:
             memory = product(step.shape) if step.memory is None else step.memory
             self.rows.append(Row(layer.index, layer.name, layer.kind, step.label or kind.label(layer), step.shape, memory,
-                                 step.weights, step.biases, step.macs, (), step, level, groups, rf))
+                                 step.weights.value, step.biases.value, step.macs.value, (), step, level, path, rf))
         weighted = kind.weighted_layers(layer, shape)
         return step.shape, rf, weighted, weighted if kind.convolutional else 0
 
-    def block(self, block: Block, shape: Shape, rf, level: int, groups):
+    def block(self, block: Block, shape: Shape, rf, level: int, path):
         self.blocks[block.name] = block.label
-        return self.sequence(block.body, shape, rf, level + 1, groups + (block.name,))
+        return self.sequence(block.body, shape, rf, level + 1, path + (block.name,))
 
-    def parallel(self, node: Parallel, shape: Shape, rf, level: int, groups):
-        outcomes = [self.sequence(branch, shape, rf, level + 1, groups) for branch in node.branches]
-        if node.merge == "side":  # an extra output (e.g. an auxiliary classifier): the input passes on
+    def parallel(self, node: Parallel, shape: Shape, rf, level: int, path):
+        merge = MERGES[node.merge]
+        outcomes = [self.sequence(branch, shape, rf, level + 1, path) for branch in node.branches]
+        if merge.passes_input:  # an extra output (e.g. an auxiliary classifier): the input passes on
             return shape, rf, 0, 0
-        outputs = [outcome[0] for outcome in outcomes]
-        merged, label = (_concat if node.merge == "concat" else _add)(node, outputs, self.assumptions)
+        step = self.steps[node.name] = merge.combine(node.name, node.location, [o[0] for o in outcomes],
+                                                     self.assumptions)
         merged_rf = self.merge_fields(node, [outcome[1] for outcome in outcomes])
-        self.rows.append(Row(node.location.layer_index, node.name, node.merge, label, merged, product(merged),
-                             level=level, groups=groups, rf=merged_rf))
-        return merged, merged_rf, max(o[2] for o in outcomes), max(o[3] for o in outcomes)
+        self.rows.append(Row(node.location.layer_index, node.name, merge.name, step.label, step.shape,
+                             product(step.shape), step=step, level=level, path=path, rf=merged_rf))
+        return step.shape, merged_rf, max(o[2] for o in outcomes), max(o[3] for o in outcomes)
 
     def merge_fields(self, node: Parallel, fields: list):
         """The largest field over the branches, with a warning where they are not aligned."""
@@ -179,46 +183,6 @@ def _advance(rf, window, shape: Shape):
     return tuple(through_window(f, *w) for f, w in zip(rf, window))
 
 
-def _shape_text(shape: Shape) -> str:
-    return "x".join(format_dim(d) for d in shape)
-
-
-def _same(a: Dim, b: Dim, assumptions: list[str], what: str) -> bool:
-    verdict = is_zero(normalize(a - b))
-    if verdict is None:
-        assumptions.append(what)
-        return True
-    return verdict
-
-
-def _concat(node: Parallel, outputs: list[Shape], assumptions: list[str]) -> tuple[Shape, str]:
-    """Channel concatenation: spatial sizes must agree; channels add up (``64+128+32+32 = 256``)."""
-    first = outputs[0]
-    for number, shape in enumerate(outputs[1:], start=2):
-        if len(shape) != len(first) or not all(
-                _same(a, b, assumptions, f"{node.name}: branch sizes {_shape_text(first)} and {_shape_text(shape)} "
-                                         f"are assumed equal") for a, b in zip(first[:-1], shape[:-1])):
-            raise ShapeError(f"cannot concatenate the branches of {node.name}: branch 1 gives "
-                             f"{_shape_text(first)} but branch {number} gives {_shape_text(shape)} "
-                             f"(all but the channels must match)", node.location)
-    channels = normalize(sum((shape[-1] for shape in outputs), 0))
-    parts = "+".join(format_dim(shape[-1]) for shape in outputs)
-    return first[:-1] + (channels,), f"CONCAT {parts} = {format_dim(channels)}"
-
-
-def _add(node: Parallel, outputs: list[Shape], assumptions: list[str]) -> tuple[Shape, str]:
-    """Element-wise addition (a residual connection): every branch must give the same shape."""
-    first = outputs[0]
-    for number, shape in enumerate(outputs[1:], start=2):
-        if len(shape) != len(first) or not all(
-                _same(a, b, assumptions, f"{node.name}: {_shape_text(first)} and {_shape_text(shape)} are assumed equal")
-                for a, b in zip(first, shape)):
-            raise ShapeError(f"cannot add the branches of {node.name}: branch 1 gives {_shape_text(first)} but "
-                             f"branch {number} gives {_shape_text(shape)}", node.location,
-                             "a shortcut must match the residual branch: use a projection or set its stride")
-    return first, "ADD"
-
-
 def collapse(analysis: Analysis, depth: int) -> Analysis:
     """Show blocks nested deeper than ``depth`` as one row each, as the papers' tables do.
 
@@ -226,10 +190,10 @@ def collapse(analysis: Analysis, depth: int) -> Analysis:
     """
     rows: list[Row] = []
     for row in analysis.rows:
-        if len(row.groups) <= depth:
+        if len(row.path) <= depth:
             rows.append(row)
             continue
-        name = row.groups[depth]
+        name = row.path[depth]
         if rows and rows[-1].kind == "block" and rows[-1].name == name:
             last = rows[-1]
             rows[-1] = replace(last, shape=row.shape, memory=normalize(last.memory + row.memory),
@@ -238,7 +202,7 @@ def collapse(analysis: Analysis, depth: int) -> Analysis:
                                folded=row.folded)
         else:
             rows.append(Row(row.index, name, "block", analysis.blocks[name], row.shape, row.memory, row.weights,
-                            row.biases, row.macs, row.folded, None, depth, row.groups[:depth]))
+                            row.biases, row.macs, row.folded, None, depth, row.path[:depth]))
     return replace(analysis, rows=tuple(rows))
 
 
@@ -252,7 +216,7 @@ def _totals(rows: list[Row]) -> Totals:
 def _inexact_messages(layer: Layer, inexact: tuple[Inexact, ...], strict: bool) -> list[str]:
     messages = [describe_inexact(layer.name, item) for item in merged_axes(inexact)]
     if strict and messages:
-        raise ShapeError(f"non-integer output size: {messages[0]}", layer.location,
-                         "--strict treats (W - F + 2P)/S + 1 that is not a whole number as an error; "
-                         "without it archcalc floors, as PyTorch does")
+        raise InexactSize(f"non-integer output size: {messages[0]}", layer.location,
+                          "--strict treats (W - F + 2P)/S + 1 that is not a whole number as an error; "
+                          "without it archcalc floors, as PyTorch does", inexact[0])
     return messages

@@ -59,8 +59,20 @@ class SpecError(ArchcalcError):
     """The spec text is malformed: TOML syntax, unknown kind or field, wrong type or value."""
 
 
+class LimitError(SpecError):
+    """A spec exceeds a limit on work (layers after expansion): reported at once, not among other errors."""
+
+
 class ShapeError(ArchcalcError):
     """The spec is well formed but its shapes do not work out (kernel too large, non-integer size under --strict)."""
+
+
+class InexactSize(ShapeError):
+    """Under --strict, an output size that is not a whole number; ``inexact`` says which axis and why."""
+
+    def __init__(self, message: str, location: Location | None = None, hint: str | None = None, inexact=None):
+        super().__init__(message, location, hint)
+        self.inexact = inexact
 
 
 class LoweringError(ArchcalcError):

@@ -2,8 +2,8 @@
 
 A spec's ``layers`` list (and each ``[blocks.NAME]`` body) holds entries of three sorts:
 
-* a layer, as a table ``{kind = "conv", filters = 64, kernel = 3}`` or a compact line
-  ``"conv 64 3x3 p1 relu x2"``;
+* a layer, as a table of its kind and fields (``{kind = ..., filters = 64, kernel = 3}``) or a
+  compact line ``"conv 64 3x3 p1 relu x2"``;
 * parallel branches merged by channel concatenation, addition, or not at all (a side output):
   ``{concat = [[...], [...]]}``, ``{add = [[...], []]}``, ``{side = [[...]]}``;
 * a use of a block, written like a layer whose kind is the block's name, with its parameters in
@@ -20,17 +20,21 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Union
 
 from .dims import Dim, is_symbol_name, parse_dim
-from .errors import Location, SpecError, SpecErrors
-from .layers import KINDS, Layer, LayerKind, kind_named
+from .errors import LimitError, Location, SpecError, SpecErrors
+from .layers import KINDS, MERGES, Layer, LayerKind, kind_named
 from .layers.base import nearest
 
 MAX_LAYERS = int(os.environ.get("ARCHCALC_MAX_LAYERS", 100_000))
 MAX_REPEAT = 10_000
 MAX_NESTING = 32
 MAX_ERRORS = 20  # independent errors reported from one spec
-LAYER_KEYS = ("kind", "name", "repeat", "activation", "batchnorm")
-MERGES = ("concat", "add", "side")
-FOLLOWER_NAMES = {"batchnorm": "bn"}
+LAYER_KEYS = ("kind", "name", "repeat", "activation")  # and each kind's shorthand key (batchnorm = true)
+
+
+def shorthand_kinds() -> list[LayerKind]:
+    """Kinds that a key on a conv or fc adds after it (batch norm's ``batchnorm = true``), in order,
+    among the kinds registered so far (a key that is not found loads the plugins: see validate_fields)."""
+    return [kind for kind in KINDS.registered() if kind.shorthand]
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,7 @@ class Parallel:
     """Branches that all read the same input; ``merge`` says how their outputs combine."""
 
     name: str
-    merge: str  # concat, add, or side (the branch is an extra output; the input passes on)
+    merge: str  # the name of a MergeKind (archcalc.layers.merge)
     branches: tuple[tuple["Node", ...], ...]
     location: Location
 
@@ -94,7 +98,7 @@ def parse_blocks(raw: Any, file: str) -> dict[str, BlockDefinition]:
     definitions = {}
     for name, table in raw.items():
         where = Location(file, layer_name=f"block {name}")
-        if name in KINDS:
+        if KINDS.known(name):  # the kinds registered so far: plugins are not loaded for this check
             raise SpecError(f"block name {name!r} is already a layer kind", where.with_field("blocks"))
         if not isinstance(table, dict):
             raise SpecError(f"block {name!r} must be a table with params and layers", where)
@@ -136,9 +140,9 @@ class Expander:
                 nodes.extend(self.entry(entry, prefix, variables or {}, stack, counters))
             except SpecErrors as several:
                 errors.extend(several.errors)
+            except LimitError:
+                raise  # a limit: stop at once
             except SpecError as error:
-                if "more than" in error.message and "layers after expansion" in error.message:
-                    raise  # a limit: stop at once
                 errors.append(error)
                 self.count += 1  # keep numbering the entries that follow as the user counts them
             if len(errors) >= MAX_ERRORS:
@@ -151,7 +155,7 @@ class Expander:
 
     def entry(self, entry: Any, prefix: str, variables, stack, counters) -> list[Node]:
         where = Location(self.file, self.count + 1, _entry_name(entry, prefix))
-        if isinstance(entry, dict) and any(key in entry for key in MERGES):
+        if isinstance(entry, dict) and any(key in MERGES for key in entry):
             return [self.parallel(entry, prefix, variables, stack, counters, where)]
         table = self.compact(entry, where) if isinstance(entry, str) else entry
         if not isinstance(table, dict):
@@ -172,34 +176,35 @@ class Expander:
     def layers(self, table: dict, prefix: str, variables, counters, where: Location) -> list[Layer]:
         kind = kind_named(table["kind"], where.with_field("kind"))
         repeat = _repeat(table.get("repeat", 1), where)
-        params = validate_fields(kind, table, where, variables)
+        values = validate_fields(kind, table, where, variables)
         followers = _followers(kind, table, where)
         name = _name(table, where)
         layers = []
         for _ in range(repeat):
             short = _copy_name(name, repeat, counters) if name else _next_name(kind.name, counters)
-            layers.append(self.new_layer(kind.name, prefix + short, params))
+            layers.append(self.new_layer(kind.name, prefix + short, values))
             for follower in followers:
-                layers.append(self.new_layer(follower.name, f"{prefix}{short}_{FOLLOWER_NAMES.get(follower.name, follower.name)}",
+                suffix = follower.shorthand.suffix if follower.shorthand else follower.name
+                layers.append(self.new_layer(follower.name, f"{prefix}{short}_{suffix}",
                                              validate_fields(follower, {}, where)))
         return layers
 
-    def new_layer(self, kind: str, name: str, params: dict) -> Layer:
+    def new_layer(self, kind: str, name: str, values: dict) -> Layer:
         self.count += 1
         location = Location(self.file, self.count, name)
         if self.count > MAX_LAYERS:
-            raise SpecError(f"more than {MAX_LAYERS:,} layers after expansion", location,
+            raise LimitError(f"more than {MAX_LAYERS:,} layers after expansion", location,
                             "raise the limit with the environment variable ARCHCALC_MAX_LAYERS")
         if name in self.names:
             raise SpecError(f"the name {name!r} is already used by layer {self.names[name]}", location.with_field("name"))
         self.names[name] = self.count
-        return Layer(kind, name, self.count, params, location)
+        return Layer(kind, name, self.count, values, location)
 
     # --- branches ---
 
     def parallel(self, table: dict, prefix: str, variables, stack, counters, where: Location) -> Parallel:
         merges = [key for key in MERGES if key in table]
-        allowed = ("name",) + MERGES
+        allowed = ("name",) + tuple(MERGES)
         for key in table:
             if key not in allowed:
                 raise SpecError(f"unknown key {key!r} in a branch table (allowed: name, and one of "
@@ -210,19 +215,20 @@ class Expander:
         branches = table[merge]
         if not isinstance(branches, list) or not branches or not all(isinstance(b, list) for b in branches):
             raise SpecError(f"{merge} takes a list of branches, each a list of layers", where.with_field(merge))
-        if merge == "side" and len(branches) != 1:
-            raise SpecError("side takes exactly one branch", where.with_field(merge))
-        if merge != "side" and len(branches) < 2:
+        side = MERGES[merge].passes_input
+        if side and len(branches) != 1:
+            raise SpecError(f"{merge} takes exactly one branch", where.with_field(merge))
+        if not side and len(branches) < 2:
             raise SpecError(f"{merge} needs at least two branches", where.with_field(merge))
         explicit = _name(table, where)
         name = explicit or _merge_name(merge, counters)
         # The first unnamed merge of a sequence puts its branches right under the sequence (b1/, b2/);
         # any later one keeps them under its own name.
-        first = not explicit and merge != "side" and "merges" not in counters
-        if merge != "side":
+        first = not explicit and not side and "merges" not in counters
+        if not side:
             counters["merges"] = counters.get("merges", 0) + 1
         inner = prefix if first else f"{prefix}{name}/"
-        expanded = tuple(self.sequence(branch, inner if merge == "side" else f"{inner}b{i}/", variables, stack)
+        expanded = tuple(self.sequence(branch, inner if side else f"{inner}b{i}/", variables, stack)
                          for i, branch in enumerate(branches, start=1))
         self.count += 1  # the merge row has a number of its own
         return Parallel(prefix + name, merge, expanded, Location(self.file, self.count, prefix + name))
@@ -301,16 +307,19 @@ def _entry_name(entry: Any, prefix: str) -> str | None:
 
 
 def _followers(kind: LayerKind, table: dict, where: Location) -> list[LayerKind]:
-    """The layers the shorthands ``batchnorm = true`` and ``activation = "relu"`` put after a conv or fc."""
+    """The layers that shorthand keys (``batchnorm = true``, ``activation = ...``) put after a conv or fc."""
     followers = []
-    batchnorm = table.get("batchnorm", False)
-    if batchnorm is not False and not kind.field_named("batchnorm"):
-        if batchnorm is not True:
-            raise SpecError(f"batchnorm must be true or false, found {batchnorm!r}", where.with_field("batchnorm"))
-        if not kind.takes_activation:
-            raise SpecError(f"{kind.name} does not take the batchnorm shorthand", where.with_field("batchnorm"),
-                            "add a batchnorm layer of its own")
-        followers.append(KINDS["batchnorm"])
+    for follower in shorthand_kinds():
+        key = follower.shorthand.key
+        value = table.get(key, False)
+        if value is False or kind.field_named(key):
+            continue
+        if value is not True:
+            raise SpecError(f"{key} must be true or false, found {value!r}", where.with_field(key))
+        if not kind.takes_followers:
+            raise SpecError(f"{kind.name} does not take the {key} shorthand", where.with_field(key),
+                            f"add a {follower.name} layer of its own")
+        followers.append(follower)
     activation = _activation(kind, table.get("activation"), where)
     return followers + ([activation] if activation else [])
 
@@ -345,11 +354,11 @@ def _repeat(raw: Any, where: Location) -> int:
 def _activation(kind: LayerKind, raw: Any, where: Location) -> LayerKind | None:
     if raw is None:
         return None
-    if not kind.takes_activation:
+    if not kind.takes_followers:
         raise SpecError(f"{kind.name} does not take an activation shorthand", where.with_field("activation"),
                         "add the activation as a layer of its own")
     activation = kind_named(raw, where.with_field("activation")) if isinstance(raw, str) else None
-    if activation is None or activation.family != "activation":
+    if activation is None or not activation.activation:
         raise SpecError(f"activation must name an activation kind, found {raw!r}", where.with_field("activation"))
     return activation
 
@@ -357,42 +366,46 @@ def _activation(kind: LayerKind, raw: Any, where: Location) -> LayerKind | None:
 def validate_fields(kind: LayerKind, table: Mapping[str, Any], where: Location,
                     variables: Mapping[str, Dim] | None = None) -> dict[str, Any]:
     """Check a layer table against its kind: unknown fields, missing ones, types. Returns typed values."""
-    allowed = [f.name for f in kind.fields] + list(LAYER_KEYS)
+    allowed = [f.name for f in kind.fields] + list(LAYER_KEYS) + [k.shorthand.key for k in shorthand_kinds()]
     for key in table:
+        if key not in allowed and KINDS.load_plugins():  # a plugin kind may add this shorthand key
+            return validate_fields(kind, table, where, variables)
         if key not in allowed:
             hint = nearest(key, allowed)
             raise SpecError(f"{kind.name} has no field {key!r}" + (f"; {hint}" if hint else "") +
                             f" (fields: {', '.join(f.name for f in kind.fields) or 'none'})",
                             where.with_field(key))
-    params: dict[str, Any] = {}
+    values: dict[str, Any] = {}
     for spec_field in kind.fields:
         if spec_field.name in table:
-            params[spec_field.name] = spec_field.coerce(table[spec_field.name], where, variables)
+            values[spec_field.name] = spec_field.coerce(table[spec_field.name], where, variables)
         elif spec_field.required:
             raise SpecError(f"{kind.name} needs the field '{spec_field.name}' ({spec_field.help})",
                             where.with_field(spec_field.name))
         else:
             default = spec_field.default
-            params[spec_field.name] = default if default is None else spec_field.coerce(default, where)
-    return params
+            values[spec_field.name] = default if default is None else spec_field.coerce(default, where)
+    return values
 
 
 # --- the compact syntax -----------------------------------------------------------------------
 
 _PAIR = r"(\d+)(?:x(\d+))?"
 _PREFIXED = {"s": "stride", "p": "pad", "d": "dilation", "g": "groups"}
-_FLAGS = {"ceil": ("ceil", True), "nobias": ("bias", False), "no-bias": ("bias", False), "bn": ("batchnorm", True),
-          "same": ("pad", "same"), "valid": ("pad", "valid")}
+_FLAGS = {"ceil": ("ceil", True), "nobias": ("bias", False), "no-bias": ("bias", False),
+          "same": ("pad", "same"), "valid": ("pad", "valid")}  # and each shorthand kind's token (bn)
 _EXPRESSION = re.compile(r"[\w*+/%()-]+")
 
 
 def parse_compact(line: str, where: Location, blocks: Mapping[str, BlockDefinition] | None = None) -> dict[str, Any]:
     """One layer in the compact syntax -> the same table the long form gives.
 
-    >>> parse_compact("conv1: conv 96 11x11 s4 p0 relu", Location())
-    {'name': 'conv1', 'kind': 'conv', 'filters': 96, 'kernel': [11, 11], 'stride': 4, 'pad': 0, 'activation': 'relu'}
-    >>> parse_compact("maxpool 3 s2 ceil x2", Location())
-    {'kind': 'maxpool', 'kernel': 3, 'stride': 2, 'ceil': True, 'repeat': 2}
+    >>> table = parse_compact("conv1: conv 96 11x11 s4 p0 relu", Location())
+    >>> table["name"], table["filters"], table["kernel"], table["stride"], table["pad"]
+    ('conv1', 96, [11, 11], 4, 0)
+    >>> table = parse_compact("maxpool 3 s2 ceil x2", Location())
+    >>> table["kernel"], table["stride"], table["ceil"], table["repeat"]
+    (3, 2, True, 2)
     """
     text = line.strip()
     table: dict[str, Any] = {}
@@ -439,8 +452,9 @@ def _compact_token(kind: LayerKind, token: str, table: dict, line: str, where: L
         return key, _compact_value(value)
     if token in _FLAGS:
         return _FLAGS[token]
-    if token in KINDS and KINDS[token].family == "activation":
-        return "activation", token
+    shorthand = next((k.shorthand for k in shorthand_kinds() if k.shorthand.token == token), None)
+    if shorthand:
+        return shorthand.key, True
     repeat = re.fullmatch(r"[x*](\d+)", token)
     if repeat:
         return "repeat", int(repeat.group(1))
@@ -450,12 +464,17 @@ def _compact_token(kind: LayerKind, token: str, table: dict, line: str, where: L
     pair = re.fullmatch(r"(\d+)x(\d+)", token)
     if pair and kind.field_named("kernel") and "kernel" not in table:
         return "kernel", [int(pair.group(1)), int(pair.group(2))]
+    if KINDS.known(token) and KINDS[token].activation:
+        return "activation", KINDS[token].name
     if kind.positional and kind.positional not in table and (
             re.fullmatch(r"\d+(x\d+)?|\d*\.\d+", token) or (_EXPRESSION.fullmatch(token) and not token.isdigit())):
         return kind.positional, _compact_value(token)
+    if KINDS.load_plugins():  # a plugin kind may give this token a meaning
+        return _compact_token(kind, token, table, line, where)
+    flags = ", ".join(list(_FLAGS) + [k.shorthand.token for k in shorthand_kinds()])
     raise SpecError(f"cannot read {token!r} in {line!r}", where,
                     "compact tokens: a number, FxF (kernel), sN (stride), pN (pad), dN (dilation), gN (groups), "
-                    "xN (repeat), ceil, nobias, bn, same, valid, an activation name, or key=value")
+                    f"xN (repeat), {flags}, an activation name, or key=value")
 
 
 def _pair_value(first: str, second: str | None) -> int | list[int]:

@@ -1,35 +1,59 @@
-"""Writing output files so that an error or an interruption never leaves half a file behind."""
+"""The one way archcalc writes output files: atomically (a temporary file beside the target, then a
+rename), creating missing folders, never replacing an existing file without ``force``, and with a
+clear error, not a traceback, where the path cannot be written."""
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
+from typing import Callable, Iterable, Union
 
 from .errors import ArchcalcError
 
+Content = Union[str, bytes, Callable[[Path], None]]  # text, bytes, or a function that writes the file
 
-def write_atomically(path: str | os.PathLike, text: str, force: bool = False) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it into place.
 
-    An existing file is replaced only with ``force``.
+def check_targets(paths: Iterable[str | os.PathLike], force: bool = False) -> None:
+    """Refuse before anything is written: a target that is a folder, or exists without ``force``.
+
+    A command that writes several files checks them all first, so that it writes all or none.
+    """
+    for path in map(Path, paths):
+        if path.is_dir():
+            raise ArchcalcError(f"cannot write {path}: it is a folder", hint="give a file name")
+        if path.exists() and not force:
+            raise ArchcalcError(f"{path} exists; pass --force to overwrite it")
+
+
+def write_output(path: str | os.PathLike, content: Content, force: bool = False) -> Path:
+    """Write ``content`` to ``path`` atomically; returns the path written.
+
+    ``content`` is text, bytes, or a function given a temporary path to write (a plot, an ONNX
+    export, a PDF printed by a browser). Nothing is left behind if it fails or is interrupted.
     """
     target = Path(path)
-    if target.exists() and not force:
-        raise ArchcalcError(f"{target} exists; pass --force to overwrite it")
-    if not target.parent.is_dir():
-        raise ArchcalcError(f"cannot write {target}: the folder {target.parent} does not exist")
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; an output file gets the usual mode
+    check_targets([target], force)
+    folder = target.parent
     try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ArchcalcError(f"cannot create the folder {folder} for {target}: {error.strerror or error}") from None
+    try:
+        with tempfile.TemporaryDirectory(dir=folder, prefix=f".{target.name}.") as scratch:
+            temporary = Path(scratch) / target.name
+            _write(temporary, content)
+            os.replace(temporary, target)
+    except OSError as error:
+        raise ArchcalcError(f"cannot write {target}: {error.strerror or error}") from None
+    return target
 
 
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
+def _write(temporary: Path, content: Content) -> None:
+    if isinstance(content, str):
+        temporary.write_text(content, encoding="utf-8")
+    elif isinstance(content, bytes):
+        temporary.write_bytes(content)
+    else:
+        content(temporary)
+        if not temporary.is_file():
+            raise ArchcalcError(f"nothing was written for {temporary.name}")

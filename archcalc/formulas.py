@@ -1,11 +1,13 @@
 """The pure arithmetic of CNN layers, one spatial axis at a time.
 
 Nothing here knows about TOML, tables, click or torch. Every function works on plain ints and
-on sympy expressions alike (``Dim``), and cites its formula in one line.
+on sympy expressions alike (``Dim``), and cites its formula in one line. Costs come with their
+working (``Worked``), computed by the same function as the value.
 """
 from __future__ import annotations
 
 from .dims import Dim, ceil_div, floor_div, normalize, remainder
+from .working import Worked, divided, times
 
 
 def effective_kernel(kernel: Dim, dilation: Dim = 1) -> Dim:
@@ -99,48 +101,44 @@ def transposed_conv_output_size(size: Dim, kernel: Dim, stride: Dim = 1, pad_tot
     return normalize((size - 1) * stride - pad_total + dilation * (kernel - 1) + output_padding + 1)
 
 
-def conv_weights(kernel_h: Dim, kernel_w: Dim, in_channels: Dim, out_channels: Dim, groups: Dim = 1) -> Dim:
-    """``F_h * F_w * (C_in / groups) * C_out``.
+def conv_weights(kernel_h: Dim, kernel_w: Dim, in_channels: Dim, out_channels: Dim, groups: Dim = 1) -> Worked:
+    """``(F_h * F_w * C_in/groups) * C_out``: each filter sees C_in/groups channels.
 
-    >>> conv_weights(11, 11, 3, 96)
-    34848
-    >>> conv_weights(5, 5, 96, 256, groups=2)
-    307200
+    >>> str(conv_weights(11, 11, 3, 96))
+    '(11*11*3)*96 = 34,848'
+    >>> conv_weights(5, 5, 96, 256, groups=2).text
+    '(5*5*96/2)*256'
     """
-    return normalize(kernel_h * kernel_w * floor_div(in_channels, groups) * out_channels)
-
-
-def conv_macs_per_output(kernel_h: Dim, kernel_w: Dim, in_channels: Dim, groups: Dim = 1) -> Dim:
-    """Each output value of a conv costs ``F_h * F_w * C_in / groups`` multiply-accumulates.
-
-    >>> conv_macs_per_output(11, 11, 3)
-    363
-    """
-    return normalize(kernel_h * kernel_w * floor_div(in_channels, groups))
+    per_group = in_channels if groups == 1 else divided(in_channels, groups)
+    return times(times(kernel_h, kernel_w, per_group), out_channels)
 
 
 def conv_macs(out_h: Dim, out_w: Dim, out_channels: Dim, kernel_h: Dim, kernel_w: Dim,
-              in_channels: Dim, groups: Dim = 1) -> Dim:
-    """``H_out * W_out * C_out * (F_h * F_w * C_in / groups)`` (bias adds not counted).
+              in_channels: Dim, groups: Dim = 1) -> Worked:
+    """``(H_out * W_out * C_out) * (F_h * F_w * C_in/groups)``: every output value is one dot product
+    (bias adds not counted).
 
-    >>> conv_macs(55, 55, 96, 11, 11, 3)
-    105415200
+    >>> str(conv_macs(55, 55, 96, 11, 11, 3))
+    '290,400 * 363 = 105,415,200'
     """
-    return normalize(out_h * out_w * out_channels * conv_macs_per_output(kernel_h, kernel_w, in_channels, groups))
+    outputs = normalize(out_h * out_w * out_channels)
+    per_output = normalize(kernel_h * kernel_w * floor_div(in_channels, groups))
+    return times(outputs, per_output, spaced=True, thousands=True)
 
 
-def linear_weights(in_features: Dim, out_features: Dim) -> Dim:
-    """A fully connected layer has ``in * out`` weights (and as many MACs).
+def linear_weights(inputs: tuple, out_features: Dim) -> Worked:
+    """A fully connected layer has ``in * out`` weights; a flattened map shows its factors.
 
-    >>> linear_weights(7 * 7 * 512, 4096)
-    102760448
+    >>> str(linear_weights((7, 7, 512), 4096))
+    '7*7*512*4096 = 102,760,448'
     """
-    return normalize(in_features * out_features)
+    return times(*inputs, out_features)
 
 
-def batchnorm_params(channels: Dim) -> tuple[Dim, Dim]:
-    """BatchNorm learns a scale (gamma) and a shift (beta) per channel: ``(C, C)``.
+def linear_macs(in_features: Dim, out_features: Dim) -> Worked:
+    """``out * in``: each output is a dot product over every input.
 
-    The running mean and variance are buffers, not parameters (PyTorch's convention).
+    >>> str(linear_macs(9216, 4096))
+    '4,096 * 9,216 = 37,748,736'
     """
-    return channels, channels
+    return times(out_features, in_features, spaced=True, thousands=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .engine import analyze
-from .errors import ShapeError, SpecError
+from .engine import analysis_of
+from .errors import InexactSize, ShapeError, SpecError
 from .formulas import conv_output_size, effective_kernel, transposed_conv_output_size
 from .spec import ModelSpec, with_input
 
@@ -41,12 +41,12 @@ def input_sizes(spec: ModelSpec, maximum: int = 1024) -> InputSizes:
     for size in range(1, maximum + 1):
         sized = with_input(spec, (size,) * spatial + (channels,))
         try:
-            analyze(sized, strict=True)
-        except ShapeError as error:
-            if "non-integer" not in error.message:
-                continue  # too small: some kernel does not fit
-            runs.append(size)
+            analysis_of(sized, strict=True)
+        except InexactSize:
+            runs.append(size)  # it runs, flooring somewhere
             continue
+        except ShapeError:
+            continue  # too small: some kernel does not fit
         runs.append(size)
         exact.append(size)
     return InputSizes(tuple(runs), tuple(exact), _period(exact), maximum)

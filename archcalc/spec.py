@@ -1,8 +1,9 @@
 """TOML specs -> frozen ModelSpec objects, validated before anything is computed.
 
 A spec has ``[model]`` metadata, an ``[input]`` shape and a ``layers`` list. Each layer is a
-table (``{kind = "conv", filters = 64, kernel = 3, pad = 1}``) or a line of the compact syntax
-(``"conv 64 3x3 p1 relu x2"``); both are checked against the kind's fields in the registry.
+table of its kind and fields (``{kind = ..., filters = 64, kernel = 3, pad = 1}``) or a line of the
+compact syntax (``"conv 64 3x3 p1 relu x2"``); both are checked against the kind's fields in the
+registry.
 Nothing in a spec is evaluated as Python.
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, Mapping
 from .dims import Dim, parse_dim
 from .errors import Location, SpecError
 from .expand import Expander, Node, Parallel, leaves, parse_blocks
-from .layers import Layer
+from .layers import KINDS, Dilation, Layer
 from .layers.base import MAX_DIMENSION, nearest
 
 MODEL_KEYS = ("name", "title", "year", "paper", "authors", "url", "source", "notes", "top5_error",
@@ -141,17 +142,17 @@ def _parse_model(table: Any, file: str, default_name: str) -> dict:
 def _parse_input(table: Any, file: str) -> tuple[Dim, ...]:
     where = Location(file, field="input.shape")
     if isinstance(table, (list, str)):  # the short form: input = [224, 224, 3]
-        return parse_shape(table, where)
+        return parse_input_shape(table, where)
     if not isinstance(table, dict) or "shape" not in table:
         raise SpecError("missing [input] with shape = [H, W, C]", where, "e.g. [input] shape = [224, 224, 3]")
     _check_keys(table, ("shape",), Location(file), "[input] key")
-    return parse_shape(table["shape"], where)
+    return parse_input_shape(table["shape"], where)
 
 
-def parse_shape(raw: Any, where: Location) -> tuple[Dim, ...]:
+def parse_input_shape(raw: Any, where: Location) -> tuple[Dim, ...]:
     """``[224, 224, 3]``, ``["H", "W", 3]``, ``"224x224x3"``, ``"HxWx3"``, ``[L, C]`` or ``[N]`` -> a shape tuple.
 
-    >>> parse_shape("32x32x3", Location())
+    >>> parse_input_shape("32x32x3", Location())
     (32, 32, 3)
     """
     if isinstance(raw, str):
@@ -182,7 +183,7 @@ def quick_spec(input_shape: str, layers: str) -> ModelSpec:
     lines = [line.strip() for line in re.split(r"[;\n]", layers) if line.strip()]
     if not lines:
         raise SpecError("--layers is empty", where, 'e.g. --layers "conv 10 5x5 s1 p2; maxpool 2 s2"')
-    shape = parse_shape(input_shape, Location("--input"))
+    shape = parse_input_shape(input_shape, Location("--input"))
     return ModelSpec("question", "--layers", shape, Expander("--layers", {}).sequence(lines), {"title": "Question"})
 
 
@@ -200,9 +201,9 @@ def without_bias(spec: ModelSpec) -> ModelSpec:
 
 
 def _strip_bias(layer: Layer) -> Layer:
-    if "bias" not in layer.params:
+    if "bias" not in layer.fields:
         return layer
-    return replace(layer, params={**layer.params, "bias": False})
+    return replace(layer, fields={**layer.fields, "bias": False})
 
 
 def map_layers(nodes: tuple[Node, ...], change) -> tuple[Node, ...]:
@@ -218,26 +219,21 @@ def map_layers(nodes: tuple[Node, ...], change) -> tuple[Node, ...]:
 
 
 def caffe_pooling(spec: ModelSpec) -> ModelSpec:
-    """Every max and average pool in ceil mode, as Caffe rounds pooling."""
+    """Every pooling with a rounding choice (a ``ceil`` field) in ceil mode, as Caffe rounds pooling."""
     def ceil(layer: Layer) -> Layer:
-        if layer.kind not in ("maxpool", "avgpool", "maxpool1d", "avgpool1d"):
+        if "ceil" not in layer.fields:
             return layer
-        return replace(layer, params={**layer.params, "ceil": True})
+        return replace(layer, fields={**layer.fields, "ceil": True})
 
     return replace(spec, layers=map_layers(spec.layers, ceil))
-
-
-DILATED_KINDS = ("conv", "dwconv", "sepconv", "deconv", "maxpool", "conv1d")
 
 
 def dilation_from_zero(spec: ModelSpec) -> ModelSpec:
     """Read every dilation as the number of gaps between kernel taps (0 = an ordinary conv, effective
     kernel F + (F-1)*D), as some courses do, rather than PyTorch's D = 1 for an ordinary conv."""
     def shift(layer: Layer) -> Layer:
-        if layer.kind not in DILATED_KINDS or "dilation" not in layer.params:
-            return layer
-        dilation = layer["dilation"]
-        shifted = tuple(d + 1 for d in dilation) if isinstance(dilation, tuple) else dilation + 1
-        return replace(layer, params={**layer.params, "dilation": shifted})
+        dilated = {f.name: f.type.shifted(layer[f.name]) for f in KINDS[layer.kind].fields
+                   if isinstance(f.type, Dilation)}
+        return replace(layer, fields={**layer.fields, **dilated}) if dilated else layer
 
     return replace(spec, layers=map_layers(spec.layers, shift))

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from archcalc.engine import analyze, collapse  # noqa: E402
+from archcalc.engine import analysis_of, collapse  # noqa: E402
 from archcalc.errors import ArchcalcError  # noqa: E402
 from archcalc.report.explain import explain  # noqa: E402
 from archcalc.spec import parse_spec, shipped_spec_names, shipped_specs_dir  # noqa: E402
@@ -79,10 +79,10 @@ def mutate(text: str, rng: random.Random) -> str:
 
 def run_case(text: str) -> str:
     spec = parse_spec(text, "fuzz.toml")
-    analysis = analyze(spec)
+    analysis = analysis_of(spec)
     collapse(analysis, 0)
     explain(analysis)
-    analyze(spec, strict=True)
+    analysis_of(spec, strict=True)
     return "result"
 
 

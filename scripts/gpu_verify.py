@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from archcalc.engine import analyze  # noqa: E402
+from archcalc.engine import analysis_of  # noqa: E402
 from archcalc.lower.verify import verify  # noqa: E402
 from archcalc.spec import load_spec, shipped_spec_names  # noqa: E402
 
@@ -41,7 +41,7 @@ def torchvision_check(name: str, device: str) -> dict | None:
         return None
     builder, kwargs = TORCHVISION_MODELS[name]
     model = getattr(torchvision.models, builder)(weights=None, **kwargs).eval().to(device)
-    analysis = analyze(load_spec(name))
+    analysis = analysis_of(load_spec(name))
     x = torch.randn(1, 3, 224, 224, device=device)
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         out = model(x)

@@ -1,11 +1,12 @@
-"""Every file archcalc writes goes through a temporary file and a rename: an error or an
-interruption leaves no partial output, and an existing file is replaced only with --force."""
+"""Every file archcalc writes goes through one writer: a temporary file and a rename, so that an
+error or an interruption leaves no partial output; missing folders are made; an existing file is
+replaced only with --force; a path that cannot be written is a clean error."""
 import os
 
 import pytest
 
 from archcalc.errors import ArchcalcError
-from archcalc.files import write_atomically
+from archcalc.files import write_output
 
 
 def test_interrupted_write_leaves_nothing(tmp_path, monkeypatch):
@@ -16,7 +17,17 @@ def test_interrupted_write_leaves_nothing(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        write_atomically(target, "x" * 100_000)
+        write_output(target, "x" * 100_000)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failing_producer_leaves_nothing(tmp_path):
+    def fails(path):
+        path.write_text("half")
+        raise RuntimeError("the plot failed")
+
+    with pytest.raises(RuntimeError):
+        write_output(tmp_path / "plot.png", fails)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -24,12 +35,20 @@ def test_existing_file_needs_force(tmp_path):
     target = tmp_path / "out.txt"
     target.write_text("old")
     with pytest.raises(ArchcalcError, match="pass --force"):
-        write_atomically(target, "new")
+        write_output(target, "new")
     assert target.read_text() == "old"
-    write_atomically(target, "new", force=True)
+    write_output(target, "new", force=True)
     assert target.read_text() == "new"
 
 
-def test_missing_folder_is_a_clean_error(tmp_path):
-    with pytest.raises(ArchcalcError, match="does not exist"):
-        write_atomically(tmp_path / "no" / "such" / "file.txt", "x")
+def test_missing_folders_are_made(tmp_path):
+    target = write_output(tmp_path / "no" / "such" / "file.bin", b"\x00\x01")
+    assert target.read_bytes() == b"\x00\x01"
+
+
+def test_unwritable_paths_are_clean_errors(tmp_path):
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(ArchcalcError, match="cannot create the folder"):
+        write_output(tmp_path / "a_file" / "out.txt", "x")
+    with pytest.raises(ArchcalcError, match="it is a folder"):
+        write_output(tmp_path, "x", force=True)

@@ -45,11 +45,29 @@ def test_transposed_conv():
 
 
 def test_parameters_and_macs():
-    assert conv_weights(3, 3, 3, 64) == 1_728  # the slide: (3*3*3)*64
-    assert conv_weights(3, 3, 512, 512) == 2_359_296
-    assert conv_weights(5, 5, 96, 256, groups=2) == 5 * 5 * 48 * 256
-    assert linear_weights(7 * 7 * 512, 4096) == 102_760_448
-    assert conv_macs(55, 55, 96, 11, 11, 3) == 105_415_200  # 290,400 outputs * 363
+    assert conv_weights(3, 3, 3, 64).value == 1_728  # the slide: (3*3*3)*64
+    assert conv_weights(3, 3, 512, 512).value == 2_359_296
+    assert conv_weights(5, 5, 96, 256, groups=2).value == 5 * 5 * 48 * 256
+    assert linear_weights((7, 7, 512), 4096).value == 102_760_448
+    assert conv_macs(55, 55, 96, 11, 11, 3).value == 105_415_200  # 290,400 outputs * 363
+
+
+def test_each_cost_comes_with_its_working():
+    """The working is made by the function that makes the value, in the lecture's notation."""
+    assert str(conv_weights(3, 3, 3, 64)) == "(3*3*3)*64 = 1,728"
+    assert str(conv_weights(5, 5, 96, 256, groups=2)) == "(5*5*96/2)*256 = 307,200"
+    assert str(conv_macs(55, 55, 96, 11, 11, 3)) == "290,400 * 363 = 105,415,200"
+    assert str(linear_weights((6, 6, 256), 4096)) == "6*6*256*4096 = 37,748,736"
+
+
+def test_symbolic_working_keeps_its_parentheses():
+    """A sum inside a product is parenthesised: (H - 2)*(W - 2)*16, not H - 2*W - 2*16."""
+    from archcalc.dims import parse_dim
+    from archcalc.working import times
+
+    height, width = parse_dim("H - 2"), parse_dim("W - 2")
+    assert times(height, width, 16).text == "(H - 2)*(W - 2)*16"
+    assert times(8, parse_dim("3*C"), spaced=True).text == "8 * 3*C"  # a product needs none
 
 
 torch = pytest.importorskip("torch")

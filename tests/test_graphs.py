@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from archcalc import analyze, load_spec, parse_spec
 from archcalc.cli import main
-from archcalc.comparison import compare
+from archcalc.comparison import build_comparison
 from archcalc.engine import collapse
 from archcalc.errors import ShapeError, SpecError
 
@@ -139,7 +139,7 @@ def test_collapsed_rows_still_sum_to_the_totals():
 
 def test_comparison_matrix_reproduces_and_audits_the_seed():
     seeds = ["alexnet", "vgg19", "googlenet", "resnet152"]
-    matrix = compare([analyze(load_spec(name)) for name in seeds])
+    matrix = build_comparison([analyze(load_spec(name)) for name in seeds])
     rows = {row.key: row for row in matrix.rows}
     # the seed's table, row by row
     assert rows["layers"].values == (8, 19, 22, 152)

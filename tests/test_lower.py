@@ -27,10 +27,13 @@ def test_every_shipped_spec_agrees_with_pytorch_and_onnx(name):
 
 def test_the_verifier_can_fail(monkeypatch):
     """Break one engine rule (conv weights off by one) and the verifier must name the layer and exit 1."""
+    from dataclasses import replace
+
     import archcalc.layers.conv as conv
 
     real = conv.conv_weights
-    monkeypatch.setattr(conv, "conv_weights", lambda *args, **kwargs: real(*args, **kwargs) + 1)
+    monkeypatch.setattr(conv, "conv_weights", lambda *args, **kwargs: replace(real(*args, **kwargs),
+                                                                              value=real(*args, **kwargs).value + 1))
     result = CliRunner().invoke(main, ["verify", "lenet5", "--no-onnx", "-f", "json"])
     assert result.exit_code == 1
     record = json.loads(result.stdout)

@@ -155,15 +155,22 @@ def test_grouped_conv_alexnet_conv2():
 
 def test_explain_matches_the_lecture_notation():
     analysis = analyze(load_spec("alexnet_simplified"))
-    text = explain(analysis, ["conv1"])[0].split("\n")[0]
+    text = explain(analysis, ["conv1"])[0].summary
     assert text.startswith("conv1: (227 - 11 + 2*0)/4 + 1 = 55 -> 55x55x96")
     assert "weights (11*11*3)*96 = 34,848, biases 96, params 34,944" in text
     assert "memory 55*55*96 = 290,400" in text and "MACs 290,400 * 363 = 105,415,200" in text
 
 
 def test_explain_a_non_integer_case_says_what_frameworks_do():
-    text = "\n".join(explain(analyze(load_spec("alexnet_torchvision")), ["conv1"]))
+    text = "\n".join(e.text() for e in explain(analyze(load_spec("alexnet_torchvision")), ["conv1"]))
     assert "55.25" in text and "floor to 55" in text and "Caffe's pooling" in text
+
+
+def test_explain_working_is_computed_with_the_value():
+    """A symbolic channel count used to drop the per-output cost from the working (``1,568 *  = 4704*C``):
+    98 outputs x 16 filters, each a dot product over 3*C inputs."""
+    text = explain(analyze(quick_spec("100xC", "conv1d 16 kernel=3")))[1].summary
+    assert "MACs 1,568 * 3*C = 4704*C" in text and "weights (3*C)*16 = 48*C" in text
 
 
 def test_explain_cli_with_a_quick_question():

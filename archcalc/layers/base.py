@@ -1,37 +1,53 @@
-"""What a layer kind is: its fields, and the Step it computes from an input shape.
+"""What a layer kind is. A kind is one object that answers everything about itself:
 
-A kind is registered once by name (see ``archcalc.layers``). It validates its own fields,
-says what the output shape is, how many weights and biases it has, how many multiply-accumulates
-it costs, and how to label it in a table. Adding a kind touches one module.
+* its **fields**, each with a typed coercion (``choice("nearest", "bilinear")``, a dilation, ...);
+* ``infer``: the output shape, weights, biases and MACs, each computed together with its working
+  (a ``Step``), and its receptive-field window;
+* ``label``: how the table names it (``CONV3-64``);
+* ``torch_modules``: the ``torch.nn`` modules that compute it (for ``verify`` and ``export``);
+* ``costs``: what each counting convention adds for it (a table keyed by convention, as fvcore keys
+  its handlers by op);
+* ``traits``: what the comparison matrix reports about it (kernel sizes, LRN, dropout, ...);
+* ``saved_for_backward``: the tensors a training step keeps until the backward pass;
+* ``slips``: the wrong answers students typically give for it, and where they went wrong.
+
+Kinds are registered once by name (``archcalc.layers.register``, or the entry-point group
+``archcalc.kinds`` for plugins). Adding a kind touches its own module.
 """
 from __future__ import annotations
 
 import difflib
 import os
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
-from ..dims import Dim, parse_dim
-from ..errors import Location, ShapeError, SpecError
+from ..dims import Dim, normalize, parse_dim, product
+from ..errors import ArchcalcError, Location, ShapeError, SpecError
+from ..working import ZERO, Worked
 
-Shape = tuple  # (H, W, C) for feature maps, (N,) for vectors; entries are Dims
+Shape = tuple  # (H, W, C) for feature maps, (L, C) for sequences, (N,) for vectors; entries are Dims
 
 MAX_DIMENSION = int(os.environ.get("ARCHCALC_MAX_DIMENSION", 10_000_000))
 REQUIRED = object()
 
 
+class CapabilityError(ArchcalcError):
+    """A kind lacks something a command needs (a plugin kind without a PyTorch lowering, say)."""
+
+
 @dataclass(frozen=True)
 class Layer:
-    """One expanded layer of a spec: its kind, its name, its validated fields, and where it came from."""
+    """One expanded layer of a spec: its kind's name, its name, its validated field values, and
+    where it came from."""
 
     kind: str
     name: str
     index: int
-    params: Mapping[str, Any]
+    fields: Mapping[str, Any]
     location: Location
 
     def __getitem__(self, key: str) -> Any:
-        return self.params[key]
+        return self.fields[key]
 
     def at(self, field_name: str) -> Location:
         return self.location.with_field(field_name)
@@ -51,16 +67,14 @@ class Inexact:
 
 @dataclass(frozen=True)
 class Step:
-    """What one layer does to its input: the output shape and the costs, with the working shown."""
+    """What one layer does to its input: the output shape and the costs, each with its working."""
 
     shape: Shape
+    weights: Worked = ZERO
+    biases: Worked = ZERO
+    macs: Worked = ZERO
     memory: Dim | None = None  # new values this layer stores; None: every output value (a view stores none)
-    weights: Dim = 0
-    biases: Dim = 0
-    macs: Dim = 0
-    working: tuple[str, ...] = ()  # output-size derivations, one per axis
-    weights_formula: str = ""  # "(3*3*3)*64"
-    macs_formula: str = ""  # "224*224*64 * 27"
+    working: tuple[str, ...] = ()  # the output size's derivation, one per axis
     inexact: tuple[Inexact, ...] = ()
     assumptions: tuple[str, ...] = ()  # conditions on symbols the result relies on
     notes: tuple[str, ...] = ()
@@ -69,11 +83,19 @@ class Step:
     # "global" where every output sees the whole input (fc, global pooling); None: element-wise.
     window: tuple | str | None = None
     explanation: tuple[str, ...] = ()  # extra lines of working for `archcalc explain`
+    param_names: tuple[str, str] = ("weights", "biases")  # what the two parameter tensors are called
+    elementwise: Worked = ZERO  # element-wise arithmetic (a residual sum's additions), not MACs
+    elementwise_name: str = ""  # "additions"
+
+    @property
+    def params(self) -> Dim:
+        return normalize(self.weights.value + self.biases.value)
 
 
 @dataclass(frozen=True)
 class TorchModule:
-    """A ``torch.nn`` module as data: the class name and its keyword arguments (no torch import).
+    """A ``torch.nn`` module as data: the class, where it lives, and its keyword arguments (no
+    torch import). ``module`` is ``torch.nn`` for PyTorch's own classes; a plugin names its own.
 
     >>> TorchModule("Conv2d", (("in_channels", 3), ("out_channels", 64))).source()
     'nn.Conv2d(in_channels=3, out_channels=64)'
@@ -81,65 +103,99 @@ class TorchModule:
 
     cls: str
     args: tuple[tuple[str, Any], ...] = ()
+    module: str = "torch.nn"
 
     def source(self) -> str:
-        return f"nn.{self.cls}(" + ", ".join(f"{key}={_literal(value)}" for key, value in self.args) + ")"
+        prefix = "nn." if self.module == "torch.nn" else ""
+        return f"{prefix}{self.cls}(" + ", ".join(f"{key}={_literal(value)}" for key, value in self.args) + ")"
 
 
 def _literal(value: Any) -> str:
     return "float('-inf')" if value == float("-inf") else repr(value)
 
 
-@dataclass(frozen=True)
-class Field:
-    """One field a kind accepts: its name, its type, its default, and one line of help."""
+# --- what conventions, the comparison, the memory model and answer checking ask of a kind ------
 
-    name: str
-    type: str  # count, natural, pair, padding, bool, probability, number, text, shape2
-    default: Any = REQUIRED
-    help: str = ""
+
+@dataclass(frozen=True)
+class Usage:
+    """One layer as a cost rule sees it: the layer, its input shape and what it computed."""
+
+    layer: Layer
+    x: Shape
+    step: Step
 
     @property
-    def required(self) -> bool:
-        return self.default is REQUIRED
+    def inputs(self) -> Dim:
+        return product(self.x)
 
-    def coerce(self, raw: Any, location: Location, variables: Mapping[str, Dim] | None = None) -> Any:
-        """Check a raw TOML value against the field's type; return the typed value.
-
-        Text is read as an expression of ``variables`` (a block's parameters) where the type is a size.
-        """
-        return _COERCERS[self.type](raw, location.with_field(self.name), variables or {})
+    @property
+    def outputs(self) -> Dim:
+        return product(self.step.shape)
 
 
-class LayerKind:
-    """Base of every layer kind. Subclasses set the class attributes and override ``infer``."""
+@dataclass(frozen=True)
+class Cost:
+    """What a counting convention adds for one layer, beyond MACs and parameters."""
 
-    name: str = ""
-    family: str = ""
-    summary: str = ""
-    fields: tuple[Field, ...] = ()
-    positional: str | None = None  # the field a bare number fills in the compact syntax
-    folds: bool = False  # shown in the table row of the layer before (in-place or a view)
-    takes_activation: bool = False  # accepts the `activation = "relu"` shorthand
-    weighted: bool = False  # counts towards depth (conv, fc)
-    convolutional: bool = False  # counts towards the conv-layer depth
+    ops: Dim = 0
+    params: Dim = 0
 
-    def infer(self, layer: Layer, x: Shape) -> Step:
-        raise NotImplementedError
 
-    def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
-        """The PyTorch modules that compute this layer on an input of shape ``x`` (HWC)."""
-        raise NotImplementedError(f"{self.name} has no PyTorch lowering")
+CostRule = Callable[[Usage], Cost]
 
-    def weighted_layers(self, layer: Layer, x: Shape) -> int:
-        """How many weighted layers this is on a path through the network (the papers' depth)."""
-        return 1 if self.weighted else 0
 
-    def label(self, layer: Layer) -> str:
-        return self.name.upper()
+def per_output(ops: int) -> CostRule:
+    """A rule charging ``ops`` per output element (a factory, as fvcore makes families of handlers)."""
+    return lambda usage: Cost(ops=ops * usage.outputs)
 
-    def field_named(self, name: str) -> Field | None:
-        return next((f for f in self.fields if f.name == name), None)
+
+def per_input(ops: int) -> CostRule:
+    """A rule charging ``ops`` per input element."""
+    return lambda usage: Cost(ops=ops * usage.inputs)
+
+
+def bias_adds(usage: Usage) -> Cost:
+    """One addition per output of a layer that adds a bias (ptflops counts them)."""
+    return Cost(ops=usage.outputs if usage.layer.fields.get("bias") is True and usage.step.biases.value else 0)
+
+
+@dataclass(frozen=True)
+class Trait:
+    """A row of the comparison matrix that kinds report: ``combine`` says how a network's layers'
+    values make the row's value ("any": yes/no; "each": every value in order; "distinct": each
+    value once, in order of first use)."""
+
+    key: str  # the row's key in the JSON document
+    title: str
+    combine: str = "any"
+    rank: int = 100  # position among the trait rows (built-in rows are 10..70)
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A tensor a layer keeps for the backward pass. ``what`` is ``input`` or ``output`` where it is
+    one of the layer's own activations (shared with its neighbours), else a name of its own."""
+
+    what: str
+    elements: Dim
+    dtype: str | None = None  # None: the activations' dtype; else fixed ("int64", "float32")
+
+
+@dataclass(frozen=True)
+class Slip:
+    """A typical wrong answer for a cell of the table, and where it went wrong."""
+
+    column: str  # output, memory, weights, biases, params or macs
+    value: Dim
+    diagnosis: str
+
+
+# --- field types ------------------------------------------------------------------------------
+
+
+def _describe(raw: Any) -> str:
+    return f"{raw!r} ({type(raw).__name__})"
 
 
 def nearest(name: str, candidates) -> str:
@@ -152,110 +208,248 @@ def nearest(name: str, candidates) -> str:
     return f"did you mean '{close[0]}'?" if close else ""
 
 
-# --- field coercion -------------------------------------------------------------------------
+class FieldType:
+    """How a raw TOML value becomes a typed field value."""
+
+    description = ""
+
+    def coerce(self, raw: Any, where: Location, variables: Mapping[str, Dim]) -> Any:
+        raise NotImplementedError
 
 
-def _describe(raw: Any) -> str:
-    return f"{raw!r} ({type(raw).__name__})"
+class WholeNumber(FieldType):
+    """A whole number >= ``minimum``, or an expression of a block's parameters (``"4*c"``)."""
 
+    def __init__(self, minimum: int):
+        self.minimum = minimum
+        self.description = f"a whole number >= {minimum}"
 
-def _dimension(raw: Any, where: Location, minimum: int, variables: Mapping[str, Dim]) -> Dim:
-    if isinstance(raw, bool) or not isinstance(raw, (int, str)):
-        raise SpecError(f"expected a whole number, found {_describe(raw)}", where)
-    if isinstance(raw, str):
-        try:
-            value = parse_dim(raw, variables, new_symbols=False)
-        except SpecError as error:
-            raise SpecError(error.message, where, error.hint) from None
-    else:
+    def coerce(self, raw, where, variables) -> Dim:
+        if isinstance(raw, bool) or not isinstance(raw, (int, str)):
+            raise SpecError(f"expected a whole number, found {_describe(raw)}", where)
         value = raw
-    if isinstance(value, int):
-        if value < minimum:
-            raise SpecError(f"expected a whole number >= {minimum}, found {value}", where)
-        if value > MAX_DIMENSION:
-            raise SpecError(f"{value:,} is larger than the limit of {MAX_DIMENSION:,}", where,
-                            "sizes this large are almost certainly a typo; the environment variable "
-                            "ARCHCALC_MAX_DIMENSION raises the limit")
-    return value
+        if isinstance(raw, str):
+            try:
+                value = parse_dim(raw, variables, new_symbols=False)
+            except SpecError as error:
+                raise SpecError(error.message, where, error.hint) from None
+        if isinstance(value, int):
+            if value < self.minimum:
+                raise SpecError(f"expected a whole number >= {self.minimum}, found {value}", where)
+            if value > MAX_DIMENSION:
+                raise SpecError(f"{value:,} is larger than the limit of {MAX_DIMENSION:,}", where,
+                                "sizes this large are almost certainly a typo; the environment variable "
+                                "ARCHCALC_MAX_DIMENSION raises the limit")
+        return value
 
 
-def _count(raw, where, variables):
-    return _dimension(raw, where, 1, variables)
+class Pair(FieldType):
+    """``[h, w]``, or one value for both axes."""
 
+    def __init__(self, element: FieldType):
+        self.element = element
+        self.description = f"{element.description}, or a pair [h, w]"
 
-def _natural(raw, where, variables):
-    return _dimension(raw, where, 0, variables)
-
-
-def _pair_of(element):
-    """A pair [h, w], or one value for both; zero is allowed where the element allows it."""
-    def coerce(raw, where, variables):
+    def coerce(self, raw, where, variables) -> tuple:
         if isinstance(raw, list):
             if len(raw) != 2:
                 raise SpecError(f"expected one number or a pair [h, w], found a list of {len(raw)}", where)
-            return (element(raw[0], where, variables), element(raw[1], where, variables))
-        value = element(raw, where, variables)
+            return (self.element.coerce(raw[0], where, variables), self.element.coerce(raw[1], where, variables))
+        value = self.element.coerce(raw, where, variables)
         return (value, value)
 
-    return coerce
+
+class Dilation(FieldType):
+    """A dilation, numbered as PyTorch numbers it (1 = an ordinary kernel), per spatial axis.
+
+    Zero is read (a course may number dilation from zero: ``--dilation-from-zero`` shifts it) and
+    refused at analysis with that hint, the same way for every kind that dilates.
+    """
+
+    def __init__(self, axes: int):
+        self.axes = axes
+        self.description = "a whole number >= 1" + (", or a pair [h, w]" if axes == 2 else "")
+
+    def coerce(self, raw, where, variables):
+        return PAIR0.coerce(raw, where, variables) if self.axes == 2 else NATURAL.coerce(raw, where, variables)
+
+    def shifted(self, value):
+        """The dilation read from zero (gaps between taps) in PyTorch's numbering."""
+        return tuple(d + 1 for d in value) if self.axes == 2 else value + 1
 
 
-def _padding(raw, where, variables):
-    """int, [ph, pw], [top, bottom, left, right], "same" or "valid" -> "same" or ((t, b), (l, r))."""
-    if raw in ("same", "valid"):
-        return raw if raw == "same" else ((0, 0), (0, 0))
-    if isinstance(raw, list) and len(raw) == 4:
-        top, bottom, left, right = (_natural(v, where, variables) for v in raw)
-        return ((top, bottom), (left, right))
-    if isinstance(raw, list) and len(raw) != 2:
-        raise SpecError(f"expected pad as a number, [ph, pw], [top, bottom, left, right], \"same\" or \"valid\", "
-                        f"found a list of {len(raw)}", where)
-    if isinstance(raw, str) and raw not in ("same", "valid"):
-        try:
-            value = _natural(raw, where, variables)
-        except SpecError:
-            raise SpecError(f"expected pad as a number, [ph, pw], \"same\" or \"valid\", found {raw!r}", where,
-                            nearest(raw, ["same", "valid"]) or None) from None
-        return ((value, value), (value, value))
-    pad_h, pad_w = _pair_of(_natural)(raw, where, variables)
-    return ((pad_h, pad_h), (pad_w, pad_w))
+class Padding(FieldType):
+    """int, ``[ph, pw]``, ``[top, bottom, left, right]``, ``"same"`` or ``"valid"`` -> ``"same"`` or
+    ``((top, bottom), (left, right))``."""
+
+    description = 'P, [Ph, Pw], [top, bottom, left, right], "same" or "valid"'
+
+    def coerce(self, raw, where, variables):
+        if raw == "same":
+            return raw
+        if raw == "valid":
+            return ((0, 0), (0, 0))
+        if isinstance(raw, list) and len(raw) == 4:
+            top, bottom, left, right = (NATURAL.coerce(v, where, variables) for v in raw)
+            return ((top, bottom), (left, right))
+        if isinstance(raw, list) and len(raw) != 2:
+            raise SpecError(f"expected pad as a number, [ph, pw], [top, bottom, left, right], \"same\" or \"valid\", "
+                            f"found a list of {len(raw)}", where)
+        if isinstance(raw, str):
+            try:
+                value = NATURAL.coerce(raw, where, variables)
+            except SpecError:
+                raise SpecError(f"expected pad as a number, [ph, pw], \"same\" or \"valid\", found {raw!r}", where,
+                                nearest(raw, ["same", "valid"]) or None) from None
+            return ((value, value), (value, value))
+        pad_h, pad_w = Pair(NATURAL).coerce(raw, where, variables)
+        return ((pad_h, pad_h), (pad_w, pad_w))
 
 
-def _bool(raw, where, variables):
-    if not isinstance(raw, bool):
-        raise SpecError(f"expected true or false, found {_describe(raw)}", where)
-    return raw
+class Boolean(FieldType):
+    description = "true or false"
+
+    def coerce(self, raw, where, variables) -> bool:
+        if not isinstance(raw, bool):
+            raise SpecError(f"expected true or false, found {_describe(raw)}", where)
+        return raw
 
 
-def _probability(raw, where, variables):
-    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not 0 <= raw < 1:
-        raise SpecError(f"expected a probability in [0, 1), found {_describe(raw)}", where)
-    return float(raw)
+class Probability(FieldType):
+    description = "a probability in [0, 1)"
+
+    def coerce(self, raw, where, variables) -> float:
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not 0 <= raw < 1:
+            raise SpecError(f"expected a probability in [0, 1), found {_describe(raw)}", where)
+        return float(raw)
 
 
-def _number(raw, where, variables):
-    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw < 0:
-        raise SpecError(f"expected a number >= 0, found {_describe(raw)}", where)
-    return raw
+class Number(FieldType):
+    description = "a number >= 0"
+
+    def coerce(self, raw, where, variables):
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw < 0:
+            raise SpecError(f"expected a number >= 0, found {_describe(raw)}", where)
+        return raw
 
 
-def _text(raw, where, variables):
-    if not isinstance(raw, str):
-        raise SpecError(f"expected text, found {_describe(raw)}", where)
-    return raw
+class Choice(FieldType):
+    """One of a fixed set of words (``choice("nearest", "bilinear")``)."""
+
+    def __init__(self, *options: str):
+        self.options = options
+        self.description = "one of " + ", ".join(options)
+
+    def coerce(self, raw, where, variables) -> str:
+        if raw not in self.options:
+            hint = nearest(raw, self.options) if isinstance(raw, str) else ""
+            found = repr(raw) if isinstance(raw, str) else _describe(raw)
+            raise SpecError(f"expected one of {', '.join(self.options)}, found {found}", where, hint or None)
+        return raw
 
 
-_COERCERS = {
-    "count": _count,
-    "natural": _natural,
-    "pair": _pair_of(_count),
-    "pair0": _pair_of(_natural),
-    "padding": _padding,
-    "bool": _bool,
-    "probability": _probability,
-    "number": _number,
-    "text": _text,
-}
+COUNT = WholeNumber(1)
+NATURAL = WholeNumber(0)
+PAIR = Pair(COUNT)
+PAIR0 = Pair(NATURAL)
+DILATION = Dilation(2)
+PADDING = Padding()
+BOOL = Boolean()
+PROBABILITY = Probability()
+NUMBER = Number()
+choice = Choice
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field a kind accepts: its name, its type, its default, and one line of help."""
+
+    name: str
+    type: FieldType
+    default: Any = REQUIRED
+    help: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    def coerce(self, raw: Any, location: Location, variables: Mapping[str, Dim] | None = None) -> Any:
+        """Check a raw TOML value against the field's type; return the typed value.
+
+        Text is read as an expression of ``variables`` (a block's parameters) where the type is a size.
+        """
+        return self.type.coerce(raw, location.with_field(self.name), variables or {})
+
+
+@dataclass(frozen=True)
+class Shorthand:
+    """A key that adds this kind after a conv or fc (``batchnorm = true``), its compact token
+    (``bn``) and the suffix of the layer it makes (``conv1_bn``)."""
+
+    key: str
+    token: str
+    suffix: str
+
+
+# --- the kind -----------------------------------------------------------------------------------
+
+
+class LayerKind:
+    """Base of every layer kind. Subclasses set the class attributes and override ``infer``,
+    ``label`` and whichever capabilities they have."""
+
+    name: str = ""
+    family: str = ""
+    summary: str = ""
+    aliases: tuple[str, ...] = ()  # other names students and tools use (``dense`` for fc)
+    fields: tuple[Field, ...] = ()
+    positional: str | None = None  # the field a bare number fills in the compact syntax
+    folds: bool = False  # shown in the table row of the layer before (in place, or a view)
+    activation: bool = False  # usable as ``activation = "..."`` and as a bare compact token
+    shorthand: Shorthand | None = None  # a key that adds this kind after a conv or fc
+    takes_followers: bool = False  # accepts the activation (and other shorthand) keys
+    weighted: bool = False  # counts towards depth (conv, fc)
+    convolutional: bool = False  # counts towards the conv-layer depth
+    worked_example: bool = False  # a handout works the first layer of this kind through by hand
+    costs: Mapping[str, CostRule] = {}  # convention name -> what that tool adds for this layer
+    reports: tuple[Trait, ...] = ()  # the comparison rows this kind's ``traits`` fill in
+
+    def infer(self, layer: Layer, x: Shape) -> Step:
+        raise NotImplementedError
+
+    def label(self, layer: Layer) -> str:
+        return self.name.upper()
+
+    def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
+        """The PyTorch modules that compute this layer on an input of shape ``x`` (HWC)."""
+        raise CapabilityError(f"layer kind {self.name!r} has no PyTorch lowering (it does not define torch_modules)",
+                              layer.location)
+
+    def weighted_layers(self, layer: Layer, x: Shape) -> int:
+        """How many weighted layers this is on a path through the network (the papers' depth)."""
+        return 1 if self.weighted else 0
+
+    def cost(self, convention: str, usage: Usage) -> Cost:
+        """What ``convention`` adds for this layer beyond MACs and parameters (nothing by default)."""
+        rule = self.costs.get(convention)
+        return rule(usage) if rule else Cost()
+
+    def traits(self, layer: Layer, x: Shape) -> Mapping[Trait, Any]:
+        """What the comparison matrix reports about this layer: a value (or a tuple of values) for
+        some of the traits in ``reports`` (nothing by default)."""
+        return {}
+
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+        """The tensors PyTorch's autograd keeps from this layer until the backward pass."""
+        raise CapabilityError(f"layer kind {self.name!r} does not say what it saves for the backward pass "
+                              f"(it does not define saved_for_backward)", layer.location)
+
+    def slips(self, layer: Layer, x: Shape, step: Step) -> tuple[Slip, ...]:
+        """Typical wrong answers for this layer's cells (none by default)."""
+        return ()
+
+    def field_named(self, name: str) -> Field | None:
+        return next((f for f in self.fields if f.name == name), None)
 
 
 def require_map(layer: Layer, x: Shape) -> None:
@@ -272,3 +466,7 @@ def require_sequence(layer: Layer, x: Shape) -> None:
         raise ShapeError(f"{layer.kind} needs a sequence (L x C), but its input is {found}", layer.location)
 
 
+__all__ = ["BOOL", "COUNT", "DILATION", "NATURAL", "NUMBER", "PADDING", "PAIR", "PAIR0", "PROBABILITY",
+           "CapabilityError", "Choice", "Cost", "CostRule", "Dilation", "Field", "FieldType", "Inexact", "Layer",
+           "LayerKind", "Saved", "Shape", "Shorthand", "Slip", "Step", "TorchModule", "Trait", "Usage", "bias_adds",
+           "choice", "nearest", "per_input", "per_output", "require_map", "require_sequence"]

@@ -1,17 +1,28 @@
-"""Convolution: ``floor((W - D(F-1) - 1 + 2P)/S) + 1`` per axis, ``F*F*C_in/g*C_out`` weights."""
+"""Convolutions: ``floor((W - D(F-1) - 1 + 2P)/S) + 1`` per axis, ``(F*F*C_in/g)*C_out`` weights;
+and the convolutions of homework questions beyond the plain one: transposed, depthwise,
+depthwise separable, and 1-D."""
 from __future__ import annotations
 
-from ..dims import format_dim, normalize
+from ..dims import floor_div, format_dim, normalize, product
 from ..errors import ShapeError
-from ..formulas import conv_macs, conv_macs_per_output, conv_weights, effective_kernel
-from .base import Field, Layer, LayerKind, Shape, Step, TorchModule, require_map
+from ..formulas import conv_macs, conv_weights, effective_kernel, transposed_conv_output_size
+from ..working import divided, given, plus, times
+from .base import (BOOL, COUNT, DILATION, NATURAL, PADDING, PAIR, PAIR0, Dilation, Field, Layer, LayerKind, Saved,
+                   Shape, Slip, Step, TorchModule, Trait, bias_adds, require_map, require_sequence)
 from .registry import register
-from .spatial import resolve_padding, slide_axis
+from .spatial import check_dilation, resolve_padding, slide_axis
+
+KERNEL_SIZES = Trait("kernel_sizes", "conv kernel sizes", "distinct", rank=20)
 
 
 def kernel_text(kernel: tuple) -> str:
     """``3`` for a square kernel, ``1x7`` otherwise (the VGG paper's CONV3-64 naming)."""
     return format_dim(kernel[0]) if kernel[0] == kernel[1] else f"{kernel[0]}x{kernel[1]}"
+
+
+def kernel_size(kernel: tuple):
+    """A kernel as the comparison lists it: ``3``, or ``"1x7"`` where it is not square."""
+    return kernel[0] if kernel[0] == kernel[1] else f"{kernel[0]}x{kernel[1]}"
 
 
 def check_groups(layer: Layer, in_channels, out_channels, groups) -> None:
@@ -38,70 +49,294 @@ def explicit_padding(pad, module: str, fill=None) -> tuple[tuple[TorchModule, ..
     return (TorchModule(module, args),), (0, 0)
 
 
+def stride_suffix(stride: tuple) -> str:
+    return f" s{kernel_text(stride)}" if stride != (1, 1) else ""
+
+
+def slide(layer: Layer, x: Shape, kernel, stride, dilation, pad):
+    """Both axes of a 2-D window: (rows, cols) with their working."""
+    rows = slide_axis(layer, 0, x[0], kernel[0], stride[0], pad[0], dilation[0])
+    cols = slide_axis(layer, 1, x[1], kernel[1], stride[1], pad[1], dilation[1])
+    return rows, cols
+
+
+def axes_step(rows, cols) -> dict:
+    """The Step fields that come from sliding along both axes."""
+    return {"working": (rows.working, cols.working), "inexact": tuple(a.inexact for a in (rows, cols) if a.inexact),
+            "assumptions": rows.assumptions + cols.assumptions}
+
+
 class ConvKind(LayerKind):
-    """What every convolution shares: weighted, convolutional, `filters` first, activation shorthand."""
+    """What every convolution shares: weighted, convolutional, `filters` first, the activation
+    shorthand, a worked example in handouts, ptflops' bias adds, its kernel size in the comparison,
+    and its input kept for the backward pass (to compute the weights' gradient)."""
 
     family = "conv"
     positional = "filters"
-    takes_activation = True
+    takes_followers = True
     weighted = True
     convolutional = True
+    worked_example = True
+    costs = {"ptflops": bias_adds, "ptflops-aten": bias_adds}
+    reports = (KERNEL_SIZES,)
+
+    def kernel(self, layer: Layer) -> tuple:
+        return layer["kernel"]
+
+    def traits(self, layer: Layer, x: Shape) -> dict:
+        return {KERNEL_SIZES: kernel_size(self.kernel(layer))}
+
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+        return (Saved("input", product(x)),)
+
+    def padding(self, layer: Layer, x: Shape):
+        return resolve_padding(layer["pad"], x[0], x[1], layer["kernel"], layer["stride"], layer["dilation"])
 
 
 @register
 class Conv(ConvKind):
     name = "conv"
+    aliases = ("conv2d",)
     summary = "2-D convolution (filters, kernel, stride, pad, dilation, groups, bias)"
     fields = (
-        Field("filters", "count", help="number of filters = output channels"),
-        Field("kernel", "pair", help="F, or [Fh, Fw]"),
-        Field("stride", "pair", 1, "S, or [Sh, Sw]"),
-        Field("pad", "padding", 0, 'P, [Ph, Pw], [top, bottom, left, right], "same" or "valid"'),
-        Field("dilation", "pair0", 1, "D: a dilated kernel spans D(F-1)+1 inputs"),
-        Field("groups", "count", 1, "split channels into groups (AlexNet's two towers: 2)"),
-        Field("bias", "bool", True, "one bias per filter"),
+        Field("filters", COUNT, help="number of filters = output channels"),
+        Field("kernel", PAIR, help="F, or [Fh, Fw]"),
+        Field("stride", PAIR, 1, "S, or [Sh, Sw]"),
+        Field("pad", PADDING, 0, 'P, [Ph, Pw], [top, bottom, left, right], "same" or "valid"'),
+        Field("dilation", DILATION, 1, "D: a dilated kernel spans D(F-1)+1 inputs"),
+        Field("groups", COUNT, 1, "split channels into groups (AlexNet's two towers: 2)"),
+        Field("bias", BOOL, True, "one bias per filter"),
     )
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         require_map(layer, x)
-        height, width, channels = x
+        channels = x[2]
         kernel, stride, dilation = layer["kernel"], layer["stride"], layer["dilation"]
         filters, groups = layer["filters"], layer["groups"]
         check_groups(layer, channels, filters, groups)
-        pad = resolve_padding(layer["pad"], height, width, kernel, stride, dilation)
-        rows = slide_axis(layer, 0, height, kernel[0], stride[0], pad[0], dilation[0])
-        cols = slide_axis(layer, 1, width, kernel[1], stride[1], pad[1], dilation[1])
-        per_group = format_dim(channels) if groups == 1 else f"{channels}/{groups}"
-        per_output = conv_macs_per_output(kernel[0], kernel[1], channels, groups)
+        pad = self.padding(layer, x)
+        rows, cols = slide(layer, x, kernel, stride, dilation, pad)
         return Step(
             shape=(rows.size, cols.size, filters),
             weights=conv_weights(kernel[0], kernel[1], channels, filters, groups),
-            biases=filters if layer["bias"] else 0,
+            biases=given(filters if layer["bias"] else 0),
             macs=conv_macs(rows.size, cols.size, filters, kernel[0], kernel[1], channels, groups),
-            working=(rows.working, cols.working),
-            weights_formula=f"({kernel[0]}*{kernel[1]}*{per_group})*{filters}",
-            macs_formula=f"{format_dim(normalize(rows.size * cols.size * filters), True)} * {format_dim(per_output, True)}",
-            inexact=tuple(a.inexact for a in (rows, cols) if a.inexact),
-            assumptions=rows.assumptions + cols.assumptions,
-            window=windows(kernel, stride, pad, dilation),
-        )
+            window=windows(kernel, stride, pad, dilation), **axes_step(rows, cols))
 
     def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
-        pad = resolve_padding(layer["pad"], x[0], x[1], layer["kernel"], layer["stride"], layer["dilation"])
-        explicit, padding = explicit_padding(pad, "ZeroPad2d")
+        explicit, padding = explicit_padding(self.padding(layer, x), "ZeroPad2d")
         conv = TorchModule("Conv2d", (
             ("in_channels", x[2]), ("out_channels", layer["filters"]), ("kernel_size", layer["kernel"]),
             ("stride", layer["stride"]), ("padding", padding), ("dilation", layer["dilation"]),
             ("groups", layer["groups"]), ("bias", layer["bias"])))
         return explicit + (conv,)
 
+    def slips(self, layer: Layer, x: Shape, step: Step) -> tuple[Slip, ...]:
+        groups = layer["groups"]
+        if groups == 1 or not isinstance(groups, int):
+            return ()
+        diagnosis = "diverges at the groups: each filter sees only C_in/groups channels"
+        ungrouped = normalize(step.weights.value * groups)
+        return (Slip("weights", ungrouped, diagnosis), Slip("params", ungrouped, diagnosis),
+                Slip("params", normalize(ungrouped + step.biases.value), diagnosis))
+
     def label(self, layer: Layer) -> str:
-        text = f"CONV{kernel_text(layer['kernel'])}-{layer['filters']}"
-        stride = layer["stride"]
-        if stride != (1, 1):
-            text += f" s{kernel_text(stride)}"
+        text = f"CONV{kernel_text(layer['kernel'])}-{layer['filters']}" + stride_suffix(layer["stride"])
         if layer["dilation"] != (1, 1):
             text += f" d{kernel_text(layer['dilation'])}"
         if layer["groups"] != 1:
             text += f" g{layer['groups']}"
         return text
+
+
+@register
+class TransposedConv(ConvKind):
+    name = "deconv"
+    aliases = ("convtranspose", "transposedconv", "conv_transpose")
+    summary = "transposed convolution: (W-1)S - 2P + D(F-1) + output_padding + 1"
+    fields = (
+        Field("filters", COUNT, help="output channels"),
+        Field("kernel", PAIR, help="F, or [Fh, Fw]"),
+        Field("stride", PAIR, 1, "S"),
+        Field("pad", PAIR0, 0, "P (removed from both sides of the output)"),
+        Field("output_padding", PAIR0, 0, "extra rows/columns on one side (less than S or D)"),
+        Field("dilation", DILATION, 1, "D"),
+        Field("groups", COUNT, 1, "groups"),
+        Field("bias", BOOL, True, "one bias per filter"),
+    )
+
+    def infer(self, layer: Layer, x: Shape) -> Step:
+        require_map(layer, x)
+        channels, filters, groups = x[2], layer["filters"], layer["groups"]
+        check_groups(layer, channels, filters, groups)
+        kernel, stride, pad = layer["kernel"], layer["stride"], layer["pad"]
+        dilation, extra = layer["dilation"], layer["output_padding"]
+        for axis in (0, 1):
+            check_dilation(layer, dilation[axis])
+            if isinstance(extra[axis], int) and extra[axis] >= max(stride[axis], dilation[axis]):
+                raise ShapeError(f"output_padding {extra[axis]} must be smaller than the stride or the dilation",
+                                 layer.at("output_padding"))
+        sizes, working = [], []
+        for axis in (0, 1):
+            out = transposed_conv_output_size(x[axis], kernel[axis], stride[axis], 2 * pad[axis], dilation[axis],
+                                              extra[axis])
+            if isinstance(out, int) and out < 1:
+                raise ShapeError(f"the output would be {out} wide", layer.at("pad"))
+            sizes.append(out)
+            working.append(f"({x[axis]} - 1)*{stride[axis]} - 2*{pad[axis]} + {dilation[axis]}*({kernel[axis]} - 1)"
+                           f" + {extra[axis]} + 1 = {format_dim(out)}")
+        per_input = normalize(kernel[0] * kernel[1] * floor_div(filters, groups))  # outputs each input reaches
+        return Step(
+            shape=(sizes[0], sizes[1], filters), weights=conv_weights(kernel[0], kernel[1], channels, filters, groups),
+            biases=given(filters if layer["bias"] else 0),
+            macs=times(normalize(x[0] * x[1] * channels), per_input, spaced=True, thousands=True),
+            working=tuple(working),
+            window=tuple((effective_kernel(kernel[a], dilation[a]), ("up", stride[a]), pad[a]) for a in (0, 1)),
+        )
+
+    def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
+        return (TorchModule("ConvTranspose2d", (
+            ("in_channels", x[2]), ("out_channels", layer["filters"]), ("kernel_size", layer["kernel"]),
+            ("stride", layer["stride"]), ("padding", layer["pad"]), ("output_padding", layer["output_padding"]),
+            ("groups", layer["groups"]), ("bias", layer["bias"]), ("dilation", layer["dilation"]))),)
+
+    def label(self, layer: Layer) -> str:
+        return f"DECONV{kernel_text(layer['kernel'])}-{layer['filters']}" + stride_suffix(layer["stride"])
+
+
+DEPTHWISE_FIELDS = (
+    Field("kernel", PAIR, help="F, or [Fh, Fw]"),
+    Field("stride", PAIR, 1, "S, or [Sh, Sw]"),
+    Field("pad", PADDING, 0, 'P, [Ph, Pw], [top, bottom, left, right], "same" or "valid"'),
+    Field("dilation", DILATION, 1, "D: a dilated kernel spans D(F-1)+1 inputs"),
+    Field("multiplier", COUNT, 1, "filters per input channel"),
+)
+
+
+class DepthwiseKind(ConvKind):
+    """Shared by depthwise and separable convolution: the per-channel spatial part."""
+
+    def depthwise(self, layer: Layer, x: Shape):
+        require_map(layer, x)
+        pad = self.padding(layer, x)
+        rows, cols = slide(layer, x, layer["kernel"], layer["stride"], layer["dilation"], pad)
+        return rows, cols, pad
+
+    def depthwise_module(self, layer: Layer, x: Shape, out_channels, bias: bool) -> tuple[TorchModule, ...]:
+        explicit, padding = explicit_padding(self.padding(layer, x), "ZeroPad2d")
+        return explicit + (TorchModule("Conv2d", (
+            ("in_channels", x[2]), ("out_channels", out_channels), ("kernel_size", layer["kernel"]),
+            ("stride", layer["stride"]), ("padding", padding), ("dilation", layer["dilation"]), ("groups", x[2]),
+            ("bias", bias))),)
+
+
+@register
+class DepthwiseConv(DepthwiseKind):
+    name = "dwconv"
+    aliases = ("depthwise",)
+    summary = "depthwise convolution: one F x F filter per input channel (groups = C_in), times a multiplier"
+    fields = DEPTHWISE_FIELDS + (Field("bias", BOOL, True, "one bias per output channel"),)
+    positional = "kernel"
+
+    def infer(self, layer: Layer, x: Shape) -> Step:
+        rows, cols, pad = self.depthwise(layer, x)
+        channels = normalize(x[2] * layer["multiplier"])
+        kernel = layer["kernel"]
+        return Step(
+            shape=(rows.size, cols.size, channels),
+            weights=times(times(kernel[0], kernel[1], 1), channels), biases=given(channels if layer["bias"] else 0),
+            macs=times(normalize(rows.size * cols.size * channels), normalize(kernel[0] * kernel[1]), spaced=True,
+                       thousands=True),
+            window=windows(kernel, layer["stride"], pad, layer["dilation"]), **axes_step(rows, cols))
+
+    def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
+        return self.depthwise_module(layer, x, x[2] * layer["multiplier"], layer["bias"])
+
+    def label(self, layer: Layer) -> str:
+        return f"DWCONV{kernel_text(layer['kernel'])}" + stride_suffix(layer["stride"])
+
+
+@register
+class SeparableConv(DepthwiseKind):
+    name = "sepconv"
+    aliases = ("separable",)
+    summary = "depthwise separable convolution: depthwise F x F, then pointwise 1x1 to `filters` (MobileNet, Xception)"
+    fields = (Field("filters", COUNT, help="output channels of the pointwise 1x1"),) + DEPTHWISE_FIELDS + (
+        Field("bias", BOOL, True, "one bias per output channel (on the pointwise conv, as in Keras)"),)
+
+    def infer(self, layer: Layer, x: Shape) -> Step:
+        rows, cols, pad = self.depthwise(layer, x)
+        kernel, filters = layer["kernel"], layer["filters"]
+        middle = normalize(x[2] * layer["multiplier"])
+        depthwise, pointwise = times(kernel[0], kernel[1], middle), times(middle, filters)
+        standard = times(kernel[0], kernel[1], x[2], filters)
+        return Step(
+            shape=(rows.size, cols.size, filters),
+            weights=plus(depthwise, pointwise), biases=given(filters if layer["bias"] else 0),
+            macs=times(normalize(rows.size * cols.size), plus(depthwise.value, pointwise.value, thousands=True),
+                       spaced=True, thousands=True),
+            window=windows(kernel, layer["stride"], pad, layer["dilation"]),
+            explanation=(f"a standard {kernel[0]}x{kernel[1]} conv would have {standard.text} = "
+                         f"{format_dim(standard.value, True)} weights",),
+            **axes_step(rows, cols))
+
+    def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
+        middle = x[2] * layer["multiplier"]
+        return self.depthwise_module(layer, x, middle, False) + (
+            TorchModule("Conv2d", (("in_channels", middle), ("out_channels", layer["filters"]), ("kernel_size", 1),
+                                   ("bias", layer["bias"]))),)
+
+    def weighted_layers(self, layer: Layer, x: Shape) -> int:
+        return 2  # MobileNet counts depthwise and pointwise as separate layers
+
+    def traits(self, layer: Layer, x: Shape) -> dict:
+        return {KERNEL_SIZES: (kernel_size(layer["kernel"]), 1)}
+
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+        middle = normalize(step.shape[0] * step.shape[1] * x[2] * layer["multiplier"])
+        return (Saved("input", product(x)), Saved("depthwise output", middle))
+
+    def label(self, layer: Layer) -> str:
+        return f"SEPCONV{kernel_text(layer['kernel'])}-{layer['filters']}" + stride_suffix(layer["stride"])
+
+
+@register
+class Conv1d(ConvKind):
+    name = "conv1d"
+    summary = "1-D convolution over an L x C sequence"
+    fields = (
+        Field("filters", COUNT, help="output channels"),
+        Field("kernel", COUNT, help="F"),
+        Field("stride", COUNT, 1, "S"),
+        Field("pad", NATURAL, 0, "P on both ends"),
+        Field("dilation", Dilation(1), 1, "D"),
+        Field("groups", COUNT, 1, "groups"),
+        Field("bias", BOOL, True, "one bias per filter"),
+    )
+
+    def kernel(self, layer: Layer) -> tuple:
+        return (layer["kernel"], layer["kernel"])
+
+    def infer(self, layer: Layer, x: Shape) -> Step:
+        require_sequence(layer, x)
+        length, channels = x
+        filters, groups, kernel = layer["filters"], layer["groups"], layer["kernel"]
+        check_groups(layer, channels, filters, groups)
+        axis = slide_axis(layer, 1, length, kernel, layer["stride"], (layer["pad"], layer["pad"]), layer["dilation"])
+        per_group = channels if groups == 1 else divided(channels, groups)
+        return Step(
+            shape=(axis.size, filters), biases=given(filters if layer["bias"] else 0),
+            weights=times(times(kernel, per_group), filters),
+            macs=conv_macs(axis.size, 1, filters, kernel, 1, channels, groups), working=(axis.working,),
+            inexact=(axis.inexact,) if axis.inexact else (), assumptions=axis.assumptions,
+            window=((effective_kernel(kernel, layer["dilation"]), layer["stride"], layer["pad"]),),
+        )
+
+    def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
+        return (TorchModule("Conv1d", (
+            ("in_channels", x[1]), ("out_channels", layer["filters"]), ("kernel_size", layer["kernel"]),
+            ("stride", layer["stride"]), ("padding", layer["pad"]), ("dilation", layer["dilation"]),
+            ("groups", layer["groups"]), ("bias", layer["bias"]))),)
+
+    def label(self, layer: Layer) -> str:
+        return f"CONV1D{layer['kernel']}-{layer['filters']}" + (f" s{layer['stride']}" if layer["stride"] != 1 else "")

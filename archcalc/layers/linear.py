@@ -2,45 +2,49 @@
 from __future__ import annotations
 
 from ..dims import format_dim, product
-from ..formulas import linear_weights
-from .base import Field, Layer, LayerKind, Shape, Step, TorchModule
+from ..formulas import linear_macs, linear_weights
+from ..working import given
+from .base import BOOL, COUNT, Field, Layer, LayerKind, Saved, Shape, Step, TorchModule, Trait, bias_adds
 from .registry import register
+
+FC_LAYERS = Trait("fc_layers", "fc layers (widths)", "each", rank=10)
 
 
 @register
 class FullyConnected(LayerKind):
     name = "fc"
+    aliases = ("linear", "dense")
     family = "linear"
     summary = "fully connected (units, bias); flattens a feature map first"
     fields = (
-        Field("units", "count", help="number of output neurons"),
-        Field("bias", "bool", True, "one bias per unit"),
+        Field("units", COUNT, help="number of output neurons"),
+        Field("bias", BOOL, True, "one bias per unit"),
     )
     positional = "units"
-    takes_activation = True
+    takes_followers = True
     weighted = True
+    worked_example = True
+    costs = {"ptflops": bias_adds, "ptflops-aten": bias_adds}
+    reports = (FC_LAYERS,)
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         in_features = product(x)
         units = layer["units"]
-        inputs_text = "*".join(format_dim(d) for d in x)
         notes = (f"flattens {'x'.join(format_dim(d) for d in x)} = {format_dim(in_features, True)} inputs",) \
             if len(x) > 1 else ()
-        return Step(
-            shape=(units,),
-            weights=linear_weights(in_features, units),
-            biases=units if layer["bias"] else 0,
-            macs=linear_weights(in_features, units),
-            weights_formula=f"{inputs_text}*{units}",
-            macs_formula=f"{format_dim(units, True)} * {format_dim(in_features, True)}",
-            notes=notes,
-            window="global",
-        )
+        return Step(shape=(units,), weights=linear_weights(x, units), biases=given(units if layer["bias"] else 0),
+                    macs=linear_macs(in_features, units), notes=notes, window="global")
 
     def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
         flatten = (TorchModule("Flatten"),) if len(x) > 1 else ()
         return flatten + (TorchModule("Linear", (("in_features", product(x)), ("out_features", layer["units"]),
                                                  ("bias", layer["bias"]))),)
+
+    def traits(self, layer: Layer, x: Shape) -> dict:
+        return {FC_LAYERS: layer["units"]}
+
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+        return (Saved("input", product(x)),)  # to compute the weights' gradient
 
     def label(self, layer: Layer) -> str:
         return f"FC-{layer['units']}"

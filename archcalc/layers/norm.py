@@ -1,23 +1,37 @@
 """Normalisation layers: LRN (no parameters) and batch norm (a scale and a shift per channel)."""
 from __future__ import annotations
 
-from ..formulas import batchnorm_params
-from .base import Field, Layer, LayerKind, Shape, Step, TorchModule
+from ..dims import normalize, product
+from ..working import given
+from .base import (BOOL, COUNT, NUMBER, Cost, Field, Layer, LayerKind, Saved, Shape, Shorthand, Step, TorchModule,
+                   Trait, Usage)
 from .registry import register
+
+LRN = Trait("lrn", "LRN", rank=30)
+BATCH_NORM = Trait("batchnorm", "batch norm", rank=40)
+
+
+def lrn_ptflops(usage: Usage) -> Cost:
+    """ptflops times the average pooling PyTorch runs inside LRN, (C + n - 1)*H*W, plus 3 per element."""
+    x = usage.x
+    return Cost(ops=normalize((x[-1] + usage.layer["size"] - 1) * product(x[:-1]) + 3 * usage.outputs))
 
 
 @register
 class LocalResponseNorm(LayerKind):
     name = "lrn"
+    aliases = ("norm",)
     family = "norm"
     summary = "local response normalisation across channels (AlexNet's NORM); no parameters"
     fields = (
-        Field("size", "count", 5, "channels in the window (n)"),
-        Field("alpha", "number", 1e-4, "alpha"),
-        Field("beta", "number", 0.75, "beta"),
-        Field("k", "number", 1.0, "k (AlexNet uses 2; PyTorch's default is 1)"),
+        Field("size", COUNT, 5, "channels in the window (n)"),
+        Field("alpha", NUMBER, 1e-4, "alpha"),
+        Field("beta", NUMBER, 0.75, "beta"),
+        Field("k", NUMBER, 1.0, "k (AlexNet uses 2; PyTorch's default is 1)"),
     )
     positional = "size"
+    costs = {"ptflops": lrn_ptflops}
+    reports = (LRN,)
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         return Step(shape=x)
@@ -27,30 +41,68 @@ class LocalResponseNorm(LayerKind):
         return (TorchModule("LocalResponseNorm", (("size", layer["size"]), ("alpha", layer["alpha"]),
                                                   ("beta", layer["beta"]), ("k", layer["k"]))),)
 
+    def traits(self, layer: Layer, x: Shape) -> dict:
+        return {LRN: True}
+
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+        """PyTorch composes LRN of element-wise ops and an average pool over the squared input padded
+        along the channels; their backward passes keep the input, that padded square, and the
+        denominator before and after its power."""
+        elements = product(x)
+        padded = normalize((x[-1] + layer["size"] - 1) * product(x[:-1]))
+        return (Saved("input", elements), Saved("padded squares", padded), Saved("k + alpha*mean", elements),
+                Saved("denominator", elements))
+
     def label(self, layer: Layer) -> str:
         return "NORM"
+
+
+def batchnorm_costs(per_element_affine: int, per_element_plain: int):
+    """A convention that charges per output element of a batch norm (more where it is affine)."""
+    return lambda usage: Cost(ops=(per_element_affine if usage.layer["affine"] else per_element_plain) * usage.outputs)
+
+
+def moving_statistics(usage: Usage) -> Cost:
+    """Keras also counts a batch norm's moving mean and variance (non-trainable): 2 per channel."""
+    return Cost(params=2 * usage.step.shape[-1])
 
 
 @register
 class BatchNorm(LayerKind):
     name = "batchnorm"
+    aliases = ("bn",)
     family = "norm"
     summary = "batch normalisation: gamma and beta per channel (running statistics are buffers)"
     fields = (
-        Field("eps", "number", 1e-5, "epsilon"),
-        Field("momentum", "number", 0.1, "running-statistics momentum"),
-        Field("affine", "bool", True, "learn gamma (counted as weights) and beta (as biases)"),
+        Field("eps", NUMBER, 1e-5, "epsilon"),
+        Field("momentum", NUMBER, 0.1, "running-statistics momentum"),
+        Field("affine", BOOL, True, "learn gamma (counted as weights) and beta (as biases)"),
     )
+    shorthand = Shorthand(key="batchnorm", token="bn", suffix="bn")
+    costs = {"fvcore": batchnorm_costs(2, 1), "ptflops": batchnorm_costs(2, 1), "thop": batchnorm_costs(4, 2),
+             "keras": moving_statistics}
+    reports = (BATCH_NORM,)
 
     def infer(self, layer: Layer, x: Shape) -> Step:
-        channels = x[-1]
-        gamma, beta = batchnorm_params(channels) if layer["affine"] else (0, 0)
-        return Step(shape=x, weights=gamma, biases=beta, weights_formula=f"{channels}")
+        channels = x[-1] if layer["affine"] else 0
+        return Step(shape=x, weights=given(channels), biases=given(channels), param_names=("gamma", "beta"))
 
     def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
         return (TorchModule("BatchNorm2d" if len(x) == 3 else "BatchNorm1d", (
             ("num_features", x[-1]), ("eps", layer["eps"]), ("momentum", layer["momentum"]),
             ("affine", layer["affine"]))),)
 
+    def traits(self, layer: Layer, x: Shape) -> dict:
+        return {BATCH_NORM: True}
+
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+        return batchnorm_saved(x)
+
     def label(self, layer: Layer) -> str:
         return "BN"
+
+
+def batchnorm_saved(x: Shape) -> tuple[Saved, ...]:
+    """In training, batch norm keeps its input and the batch's mean and inverse standard deviation
+    per channel (float32)."""
+    return (Saved("input", product(x)), Saved("mean", x[-1], "float32"), Saved("invstd", x[-1], "float32"))

@@ -1,28 +1,37 @@
-"""Pooling: the conv output formula with no weights; floor by default, PyTorch's ceil_mode on request."""
+"""Pooling: the conv output formula with no weights; floor by default, PyTorch's ceil_mode on
+request. Adaptive and global pooling fix the output size instead; 1-D pooling slides along L."""
 from __future__ import annotations
 
+from ..dims import product
 from ..errors import ShapeError
-from .base import Field, Layer, LayerKind, Shape, Step, TorchModule, require_map
+from .base import (BOOL, COUNT, DILATION, NATURAL, PADDING, PAIR, Cost, Field, Layer, LayerKind, Saved, Shape, Step,
+                   TorchModule, Usage, per_input, per_output, require_map, require_sequence)
 from .conv import explicit_padding, kernel_text, windows
 from .registry import register
 from .spatial import resolve_padding, slide_axis
+
+
+def pooling_indices(step: Step) -> Saved:
+    """Max pooling keeps the position of each maximum (int64) for its backward pass."""
+    return Saved("indices", product(step.shape), "int64")
 
 
 class WindowPool(LayerKind):
     family = "pool"
     prefix = ""
     fields = (
-        Field("kernel", "pair", help="F, or [Fh, Fw]"),
-        Field("stride", "pair", None, "S (default: the kernel size, as in PyTorch)"),
-        Field("pad", "padding", 0, 'P, [Ph, Pw], "same" or "valid" (at most half the kernel)'),
-        Field("ceil", "bool", False, "PyTorch's ceil_mode (Caffe's rounding)"),
+        Field("kernel", PAIR, help="F, or [Fh, Fw]"),
+        Field("stride", PAIR, None, "S (default: the kernel size, as in PyTorch)"),
+        Field("pad", PADDING, 0, 'P, [Ph, Pw], "same" or "valid" (at most half the kernel)'),
+        Field("ceil", BOOL, False, "PyTorch's ceil_mode (Caffe's rounding)"),
     )
     positional = "kernel"
+    worked_example = True
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         require_map(layer, x)
         height, width, channels = x
-        kernel, stride, dilation = layer["kernel"], self.stride(layer), layer.params.get("dilation", (1, 1))
+        kernel, stride, dilation = layer["kernel"], self.stride(layer), self.dilation(layer)
         pad = resolve_padding(layer["pad"], height, width, kernel, stride, dilation)
         self.check_pad(layer, kernel, pad)
         rows = slide_axis(layer, 0, height, kernel[0], stride[0], pad[0], dilation[0], layer["ceil"])
@@ -35,19 +44,11 @@ class WindowPool(LayerKind):
             window=windows(kernel, stride, pad, dilation),
         )
 
-    def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
-        stride = self.stride(layer)
-        pad = resolve_padding(layer["pad"], x[0], x[1], layer["kernel"], stride, layer.params.get("dilation", (1, 1)))
-        if self.name == "maxpool":
-            explicit, padding = explicit_padding(pad, "ConstantPad2d", float("-inf"))
-            extra = (("dilation", layer["dilation"]),)
-        else:
-            explicit, padding = explicit_padding(pad, "ZeroPad2d")
-            extra = (("count_include_pad", layer["count_include_pad"]),)
-        pool = TorchModule("MaxPool2d" if self.name == "maxpool" else "AvgPool2d", (
-            ("kernel_size", layer["kernel"]), ("stride", stride), ("padding", padding)) + extra
-            + (("ceil_mode", layer["ceil"]),))
-        return explicit + (pool,)
+    def dilation(self, layer: Layer) -> tuple:
+        return (1, 1)
+
+    def padding(self, layer: Layer, x: Shape):
+        return resolve_padding(layer["pad"], x[0], x[1], layer["kernel"], self.stride(layer), self.dilation(layer))
 
     @staticmethod
     def stride(layer: Layer) -> tuple:
@@ -73,18 +74,43 @@ class WindowPool(LayerKind):
 @register
 class MaxPool(WindowPool):
     name = "maxpool"
+    aliases = ("pool", "max")
     summary = "max pooling (kernel, stride, pad, dilation, ceil)"
-    fields = WindowPool.fields + (Field("dilation", "pair0", 1, "D, as in PyTorch's MaxPool2d"),)
+    fields = WindowPool.fields + (Field("dilation", DILATION, 1, "D, as in PyTorch's MaxPool2d"),)
+    costs = {"ptflops": per_input(2)}
+
+    def dilation(self, layer: Layer) -> tuple:
+        return layer["dilation"]
+
+    def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
+        explicit, padding = explicit_padding(self.padding(layer, x), "ConstantPad2d", float("-inf"))
+        return explicit + (TorchModule("MaxPool2d", (
+            ("kernel_size", layer["kernel"]), ("stride", self.stride(layer)), ("padding", padding),
+            ("dilation", layer["dilation"]), ("ceil_mode", layer["ceil"]))),)
+
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+        return (Saved("input", product(x)), pooling_indices(step))
 
 
 @register
 class AvgPool(WindowPool):
     name = "avgpool"
+    aliases = ("avg",)
     prefix = "AVG"
     summary = "average pooling (kernel, stride, pad, ceil, count_include_pad)"
     fields = WindowPool.fields + (
-        Field("count_include_pad", "bool", True, "average over the padding too (PyTorch's default)"),
+        Field("count_include_pad", BOOL, True, "average over the padding too (PyTorch's default)"),
     )
+    costs = {"ptflops": per_input(2), "thop": per_output(1)}
+
+    def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
+        explicit, padding = explicit_padding(self.padding(layer, x), "ZeroPad2d")
+        return explicit + (TorchModule("AvgPool2d", (
+            ("kernel_size", layer["kernel"]), ("stride", self.stride(layer)), ("padding", padding),
+            ("count_include_pad", layer["count_include_pad"]), ("ceil_mode", layer["ceil"]))),)
+
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+        return (Saved("input", product(x)),)
 
 
 def adaptive_window(size, out) -> tuple:
@@ -94,10 +120,22 @@ def adaptive_window(size, out) -> tuple:
     return (-(-size // out), size // out, 0)
 
 
+def thop_adaptive(usage: Usage) -> Cost:
+    """thop charges (window + 1) per output of adaptive pooling, the window being input/output positions."""
+    x, out = usage.x, usage.step.shape
+    window = product(x[:-1]) // product(out[:-1]) if all(isinstance(d, int) for d in x) else 0
+    return Cost(ops=(window + 1) * usage.outputs)
+
+
+ADAPTIVE_COSTS = {"fvcore": per_input(1), "ptflops": per_input(2), "thop": thop_adaptive}
+
+
 class AdaptivePool(LayerKind):
     family = "pool"
-    fields = (Field("output", "pair", help="the output size, Oh or [Oh, Ow]"),)
+    fields = (Field("output", PAIR, help="the output size, Oh or [Oh, Ow]"),)
     positional = "output"
+    costs = ADAPTIVE_COSTS
+    torch_class = ""
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         require_map(layer, x)
@@ -106,8 +144,7 @@ class AdaptivePool(LayerKind):
                     window=tuple(adaptive_window(size, out) for size, out in ((x[0], out_h), (x[1], out_w))))
 
     def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
-        cls = "AdaptiveAvgPool2d" if self.name == "adaptiveavgpool" else "AdaptiveMaxPool2d"
-        return (TorchModule(cls, (("output_size", layer["output"]),)),)
+        return (TorchModule(self.torch_class, (("output_size", layer["output"]),)),)
 
     def label(self, layer: Layer) -> str:
         return f"{self.name.upper().replace('POOL', ' POOL')} {kernel_text(layer['output'])}"
@@ -117,23 +154,33 @@ class AdaptivePool(LayerKind):
 class AdaptiveAvgPool(AdaptivePool):
     name = "adaptiveavgpool"
     summary = "adaptive average pooling to a fixed output size (torchvision's AlexNet, VGG)"
+    torch_class = "AdaptiveAvgPool2d"
+
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+        # PyTorch computes a 1x1 output as a mean, whose backward needs only the input's size
+        return () if tuple(step.shape[:2]) == (1, 1) else (Saved("input", product(x)),)
 
 
 @register
 class AdaptiveMaxPool(AdaptivePool):
     name = "adaptivemaxpool"
     summary = "adaptive max pooling to a fixed output size"
+    torch_class = "AdaptiveMaxPool2d"
+
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+        return (Saved("input", product(x)), pooling_indices(step))
 
 
 class GlobalPool(LayerKind):
     family = "pool"
+    costs = ADAPTIVE_COSTS
+    torch_class = ""
 
     def label(self, layer: Layer) -> str:
         return f"GLOBAL {self.name.removeprefix('global').upper()}"
 
     def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
-        cls = "AdaptiveAvgPool2d" if self.name == "globalavgpool" else "AdaptiveMaxPool2d"
-        return (TorchModule(cls, (("output_size", 1),)),)
+        return (TorchModule(self.torch_class, (("output_size", 1),)),)
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         require_map(layer, x)
@@ -143,10 +190,68 @@ class GlobalPool(LayerKind):
 @register
 class GlobalAvgPool(GlobalPool):
     name = "globalavgpool"
+    aliases = ("gap",)
     summary = "average over the whole map: H x W x C -> 1 x 1 x C"
+    torch_class = "AdaptiveAvgPool2d"
+
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+        return ()  # a mean: its backward needs only the input's size
 
 
 @register
 class GlobalMaxPool(GlobalPool):
     name = "globalmaxpool"
     summary = "max over the whole map: H x W x C -> 1 x 1 x C"
+    torch_class = "AdaptiveMaxPool2d"
+
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+        return (Saved("input", product(x)), pooling_indices(step))
+
+
+class Pool1d(LayerKind):
+    family = "pool"
+    fields = (
+        Field("kernel", COUNT, help="F"),
+        Field("stride", COUNT, None, "S (default: the kernel)"),
+        Field("pad", NATURAL, 0, "P on both ends (at most half the kernel)"),
+        Field("ceil", BOOL, False, "PyTorch's ceil_mode"),
+    )
+    positional = "kernel"
+    torch_class = ""
+
+    def infer(self, layer: Layer, x: Shape) -> Step:
+        require_sequence(layer, x)
+        stride = layer["stride"] or layer["kernel"]
+        if isinstance(layer["kernel"], int) and 2 * layer["pad"] > layer["kernel"]:
+            raise ShapeError(f"pad {layer['pad']} is more than half the kernel {layer['kernel']}", layer.at("pad"))
+        axis = slide_axis(layer, 1, x[0], layer["kernel"], stride, (layer["pad"], layer["pad"]), 1, layer["ceil"])
+        return Step(shape=(axis.size, x[1]), working=(axis.working,), inexact=(axis.inexact,) if axis.inexact else (),
+                    assumptions=axis.assumptions, window=((layer["kernel"], stride, layer["pad"]),))
+
+    def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
+        return (TorchModule(self.torch_class, (("kernel_size", layer["kernel"]),
+                                               ("stride", layer["stride"] or layer["kernel"]),
+                                               ("padding", layer["pad"]), ("ceil_mode", layer["ceil"]))),)
+
+    def label(self, layer: Layer) -> str:
+        return f"{self.name.upper().replace('POOL1D', 'POOL1D ')}{layer['kernel']}"
+
+
+@register
+class MaxPool1d(Pool1d):
+    name = "maxpool1d"
+    summary = "1-D max pooling over an L x C sequence"
+    torch_class = "MaxPool1d"
+
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+        return (Saved("input", product(x)), pooling_indices(step))
+
+
+@register
+class AvgPool1d(Pool1d):
+    name = "avgpool1d"
+    summary = "1-D average pooling over an L x C sequence"
+    torch_class = "AvgPool1d"
+
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+        return (Saved("input", product(x)),)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..dims import normalize
-from .base import Field, Layer, LayerKind, Shape, Step, TorchModule, require_map
+from .base import PADDING, PAIR, Field, Layer, LayerKind, Saved, Shape, Step, TorchModule, choice, require_map
 from .registry import register
 
 
@@ -11,7 +11,8 @@ class Upsample(LayerKind):
     name = "upsample"
     family = "resample"
     summary = "upsampling by an integer factor (nearest or bilinear): H*s x W*s x C, no parameters"
-    fields = (Field("scale", "pair", help="s, or [sh, sw]"), Field("mode", "text", "nearest", "nearest or bilinear"))
+    fields = (Field("scale", PAIR, help="s, or [sh, sw]"),
+              Field("mode", choice("nearest", "bilinear"), "nearest", "nearest or bilinear"))
     positional = "scale"
 
     def infer(self, layer: Layer, x: Shape) -> Step:
@@ -26,6 +27,9 @@ class Upsample(LayerKind):
         return (TorchModule("Upsample", (("scale_factor", tuple(float(s) for s in layer["scale"])),
                                          ("mode", layer["mode"])) + extra),)
 
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+        return ()  # its backward needs only the sizes
+
     def label(self, layer: Layer) -> str:
         return f"UPSAMPLE x{layer['scale'][0]}"
 
@@ -35,7 +39,7 @@ class ZeroPad(LayerKind):
     name = "zeropad"
     family = "resample"
     summary = "zero padding: H + top + bottom x W + left + right x C"
-    fields = (Field("pad", "padding", help="P, [Ph, Pw] or [top, bottom, left, right]"),)
+    fields = (Field("pad", PADDING, help="P, [Ph, Pw] or [top, bottom, left, right]"),)
     positional = "pad"
 
     def infer(self, layer: Layer, x: Shape) -> Step:
@@ -48,6 +52,9 @@ class ZeroPad(LayerKind):
     def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
         (top, bottom), (left, right) = layer["pad"]
         return (TorchModule("ZeroPad2d", (("padding", (left, right, top, bottom)),)),)
+
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+        return ()
 
     def label(self, layer: Layer) -> str:
         return "ZEROPAD"

@@ -2,13 +2,29 @@
 1x1 projection (option B) or parameter-free subsampling with zero-padded channels (option A)."""
 from __future__ import annotations
 
-from ..dims import ceil_div, format_dim, normalize
-from ..errors import ShapeError, SpecError
+from ..dims import ceil_div, format_dim, normalize, product
+from ..errors import ShapeError
 from ..formulas import conv_macs, conv_weights
-from .base import Field, Layer, LayerKind, Shape, Step, TorchModule, require_map
+from ..working import given, labelled, plus
+from .base import BOOL, COUNT, Cost, Field, Layer, LayerKind, Saved, Shape, Step, TorchModule, Usage, choice, require_map
+from .conv import KERNEL_SIZES
+from .norm import BATCH_NORM, batchnorm_saved
 from .registry import register
 
-MODES = ("auto", "projection", "pad", "identity")
+
+def _normalised_projection(usage: Usage) -> bool:
+    return bool(usage.layer["batchnorm"] and usage.step.weights.value)
+
+
+def _shortcut_costs(bias: int, norm: int, norm_params: int = 0):
+    """Like a conv's (``bias`` per biased output) and a batch norm's (``norm`` per element, and
+    ``norm_params`` per channel) where the projection has them."""
+    def rule(usage: Usage) -> Cost:
+        biased = usage.layer["bias"] and usage.step.biases.value
+        normalised = _normalised_projection(usage)
+        return Cost(ops=(bias * usage.outputs if biased else 0) + (norm * usage.outputs if normalised else 0),
+                    params=norm_params * usage.step.shape[-1] if normalised else 0)
+    return rule
 
 
 @register
@@ -17,20 +33,22 @@ class Shortcut(LayerKind):
     family = "merge"
     summary = "residual shortcut: identity, 1x1 projection (option B) or zero-padding (option A)"
     fields = (
-        Field("filters", "count", help="channels the shortcut must deliver (the residual branch's output)"),
-        Field("stride", "count", 1, "the residual branch's stride"),
-        Field("mode", "text", "auto", "auto (identity where shapes match, else projection), projection, pad, identity"),
-        Field("batchnorm", "bool", False, "batch norm after a projection (torchvision, the paper's ImageNet models)"),
-        Field("bias", "bool", False, "bias on a projection"),
+        Field("filters", COUNT, help="channels the shortcut must deliver (the residual branch's output)"),
+        Field("stride", COUNT, 1, "the residual branch's stride"),
+        Field("mode", choice("auto", "projection", "pad", "identity"), "auto",
+              "auto (identity where shapes match, else projection), projection, pad, identity"),
+        Field("batchnorm", BOOL, False, "batch norm after a projection (torchvision, the paper's ImageNet models)"),
+        Field("bias", BOOL, False, "bias on a projection"),
     )
     positional = "filters"
     convolutional = True
+    costs = {"ptflops": _shortcut_costs(1, 2), "ptflops-aten": _shortcut_costs(1, 0),
+             "fvcore": _shortcut_costs(0, 2), "thop": _shortcut_costs(0, 4), "keras": _shortcut_costs(0, 0, 2)}
+    reports = (KERNEL_SIZES, BATCH_NORM)
 
     def resolve(self, layer: Layer, x: Shape) -> str:
         """The mode that applies on this input: auto becomes identity or projection."""
         mode = layer["mode"]
-        if mode not in MODES:
-            raise SpecError(f"mode must be one of {', '.join(MODES)}, found {mode!r}", layer.at("mode"))
         same = layer["stride"] == 1 and x[2] == layer["filters"]
         if mode == "auto":
             return "identity" if same else "projection"
@@ -49,21 +67,21 @@ class Shortcut(LayerKind):
             return Step(shape=x, memory=0, label="IDENTITY")
         if mode == "pad":  # x[:, ::s, ::s] with zero channels appended: no parameters
             shape = (ceil_div(height, stride), ceil_div(width, stride), filters)
-            return Step(shape=shape, label=f"ZERO-PAD s{stride}", window=((1, stride, 0), (1, stride, 0)), working=(f"ceil({height}/{stride}) = {format_dim(shape[0])}",
-                                              f"ceil({width}/{stride}) = {format_dim(shape[1])}"))
+            return Step(shape=shape, label=f"ZERO-PAD s{stride}", window=((1, stride, 0), (1, stride, 0)),
+                        working=(f"ceil({height}/{stride}) = {format_dim(shape[0])}",
+                                 f"ceil({width}/{stride}) = {format_dim(shape[1])}"))
         out_h = normalize((height - 1) // stride + 1) if isinstance(height, int) else ceil_div(height, stride)
         out_w = normalize((width - 1) // stride + 1) if isinstance(width, int) else ceil_div(width, stride)
-        norm = filters if layer["batchnorm"] else 0
+        weights = conv_weights(1, 1, channels, filters)
+        norm = layer["batchnorm"]
         return Step(
             shape=(out_h, out_w, filters),
             label=f"PROJ1-{format_dim(filters)}" + (f" s{stride}" if stride != 1 else "") + (" + BN" if norm else ""),
             window=((1, stride, 0), (1, stride, 0)),
-            weights=normalize(conv_weights(1, 1, channels, filters) + norm),
-            biases=normalize((filters if layer["bias"] else 0) + norm),
+            weights=plus(weights, labelled(filters, "BN gamma")) if norm else weights,
+            biases=given((filters if layer["bias"] else 0) + (filters if norm else 0)),
             macs=conv_macs(out_h, out_w, filters, 1, 1, channels),
             working=(f"({height} - 1)/{stride} + 1 = {format_dim(out_h)}", f"({width} - 1)/{stride} + 1 = {format_dim(out_w)}"),
-            weights_formula=f"(1*1*{channels})*{filters}" + (f" + {filters} (BN gamma)" if norm else ""),
-            macs_formula=f"{format_dim(normalize(out_h * out_w * filters), True)} * {format_dim(channels, True)}",
         )
 
     def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
@@ -71,8 +89,8 @@ class Shortcut(LayerKind):
         if mode == "identity":
             return (TorchModule("Identity"),)
         if mode == "pad":
-            return (TorchModule("archcalc:ZeroPadShortcut", (("stride", layer["stride"]),
-                                                            ("extra_channels", layer["filters"] - x[2]))),)
+            return (TorchModule("ZeroPadShortcut", (("stride", layer["stride"]), ("extra_channels", layer["filters"] - x[2])),
+                                "archcalc.lower.modules"),)
         conv = TorchModule("Conv2d", (("in_channels", x[2]), ("out_channels", layer["filters"]), ("kernel_size", 1),
                                       ("stride", layer["stride"]), ("bias", layer["bias"])))
         norm = (TorchModule("BatchNorm2d", (("num_features", layer["filters"]),)),) if layer["batchnorm"] else ()
@@ -80,6 +98,20 @@ class Shortcut(LayerKind):
 
     def weighted_layers(self, layer: Layer, x: Shape) -> int:
         return 1 if self.resolve(layer, x) == "projection" else 0
+
+    def traits(self, layer: Layer, x: Shape) -> dict:
+        if self.resolve(layer, x) != "projection":
+            return {}
+        return {KERNEL_SIZES: 1, **({BATCH_NORM: True} if layer["batchnorm"] else {})}
+
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+        if self.resolve(layer, x) != "projection":
+            return ()  # a view of the input, then padding: the backward needs only sizes
+        convolution = (Saved("input", product(x)),)
+        if not layer["batchnorm"]:
+            return convolution
+        _, mean, invstd = batchnorm_saved(step.shape)  # the batch norm's input is the 1x1 conv's output
+        return convolution + (Saved("projection output", product(step.shape)), mean, invstd)
 
     def label(self, layer: Layer) -> str:
         return f"SHORTCUT ({layer['mode']})" if layer["mode"] != "auto" else "SHORTCUT"

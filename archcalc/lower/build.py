@@ -2,20 +2,22 @@
 or branch, each named after its node, so that a row's name is also its module's path."""
 from __future__ import annotations
 
+import importlib
 import inspect
 import re
 from dataclasses import dataclass
 from typing import Union
 
 from ..dims import is_symbolic
-from ..engine import Analysis, analyze
+from ..engine import Analysis, analysis_of
 from ..errors import LoweringError
 from ..expand import Block, Parallel
-from ..layers import KINDS, Layer
+from ..layers import KINDS, MERGES, Layer
 from ..layers.base import TorchModule
+
 from ..spec import ModelSpec
 
-LOCAL = "archcalc:"  # TorchModule classes with this prefix live in archcalc.lower.modules
+LOCAL = "archcalc.lower.modules"  # the modules torch.nn lacks: their source goes into an exported file
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ class LoweredSequence:
 
 @dataclass(frozen=True)
 class LoweredBranches:
-    merge: str  # concat, add, side
+    combine: str | None  # how the outputs combine (Branches' "cat" or "sum"); None: a side output
     branches: tuple[tuple[str, LoweredSequence], ...]
 
 
@@ -70,7 +72,7 @@ def plan(spec: ModelSpec, analysis: Analysis | None = None) -> Plan:
     if any(is_symbolic(d) for d in spec.input_shape):
         raise LoweringError("a symbolic spec cannot run: give concrete sizes with --input (e.g. 224x224x3)")
     paths: dict[str, str] = {}
-    tree = _sequence(spec.layers, analysis or analyze(spec), "", paths)
+    tree = _sequence(spec.layers, analysis or analysis_of(spec), "", paths)
     return Plan(tree, paths)
 
 
@@ -94,10 +96,11 @@ def _sequence(nodes, analysis: Analysis, path: str, paths: dict[str, str]) -> Lo
 
 
 def _branches(node: Parallel, analysis: Analysis, here: str, paths: dict[str, str]) -> LoweredBranches:
-    if node.merge == "side":
-        return LoweredBranches("side", (("", _sequence(node.branches[0], analysis, here + ".", paths)),))
-    return LoweredBranches(node.merge, tuple((f"b{i}", _sequence(branch, analysis, f"{here}.b{i}.", paths))
-                                             for i, branch in enumerate(node.branches, start=1)))
+    merge = MERGES[node.merge]
+    if merge.passes_input:
+        return LoweredBranches(None, (("", _sequence(node.branches[0], analysis, here + ".", paths)),))
+    return LoweredBranches(merge.torch_combine, tuple((f"b{i}", _sequence(branch, analysis, f"{here}.b{i}.", paths))
+                                                      for i, branch in enumerate(node.branches, start=1)))
 
 
 def instantiate(lowered: Lowered):
@@ -108,20 +111,22 @@ def instantiate(lowered: Lowered):
     from . import modules as local
 
     if isinstance(lowered, LoweredLayer):
-        built = [_module_class(m, torch, local)(**dict(m.args)) for m in lowered.modules]
+        built = [module_class(m)(**dict(m.args)) for m in lowered.modules]
         return built[0] if len(built) == 1 else torch.nn.Sequential(*built)
     if isinstance(lowered, LoweredSequence):
         return torch.nn.Sequential(OrderedDict((name, instantiate(child)) for name, child in lowered.children))
-    if lowered.merge == "side":
+    if lowered.combine is None:
         inner = lowered.branches[0][1]
         return local.SideOutput(OrderedDict((name, instantiate(child)) for name, child in inner.children))
-    return local.Branches(lowered.merge, OrderedDict((name, instantiate(branch)) for name, branch in lowered.branches))
+    return local.Branches(lowered.combine, OrderedDict((name, instantiate(branch)) for name, branch in lowered.branches))
 
 
-def _module_class(module: TorchModule, torch, local):
-    if module.cls.startswith(LOCAL):
-        return getattr(local, module.cls[len(LOCAL):])
-    return getattr(torch.nn, module.cls)
+def module_class(module: TorchModule):
+    """The class a TorchModule names: from torch.nn, archcalc's own modules, or a plugin's module."""
+    try:
+        return getattr(importlib.import_module(module.module), module.cls)
+    except (ImportError, AttributeError) as error:
+        raise LoweringError(f"cannot find the module class {module.module}.{module.cls}: {error}") from None
 
 
 def build(spec: ModelSpec, analysis: Analysis | None = None):
@@ -143,33 +148,42 @@ def example_input(spec: ModelSpec, batch: int, device: str = "cpu"):
 
 
 def module_source(spec: ModelSpec) -> str:
-    """A self-contained Python file that builds the network with torch.nn."""
-    body = _source(plan(spec).tree, 2)
-    used = sorted(set(re.findall(r"\b(Branches|SideOutput|ZeroPadShortcut)\(", body)))
-    helpers = []
-    if used:
-        from . import modules as local  # noqa: F401  (only for its source text; needs torch)
-
-        helpers = [inspect.getsource(getattr(local, name)) for name in used]
+    """A Python file that builds the network with torch.nn: archcalc's own helper modules are
+    copied in (the file stands alone); a plugin's modules are imported from its package."""
+    tree = plan(spec).tree
+    body = _source(tree, 2)
+    used = sorted(_classes_used(tree))
+    helpers = [inspect.getsource(module_class(TorchModule(cls, (), module))) for module, cls in used if module == LOCAL]
+    imports = [f"from {module} import {cls}" for module, cls in used if module not in (LOCAL, "torch.nn")]
     lines = [f'"""{spec.title}: generated by archcalc from {spec.file}."""',
-             "from collections import OrderedDict", "", "import torch", "from torch import nn", "", ""]
+             "from collections import OrderedDict", "", "import torch", "from torch import nn", *imports, "", ""]
     lines += [helper + "\n" for helper in helpers]
     lines += ["def build() -> nn.Sequential:", f"    return {body}", "", "",
               'if __name__ == "__main__":', "    print(build())", ""]
     return "\n".join(lines)
 
 
+def _classes_used(lowered: Lowered) -> set[tuple[str, str]]:
+    """Every (module, class) the tree builds, the merge helpers included."""
+    if isinstance(lowered, LoweredLayer):
+        return {(m.module, m.cls) for m in lowered.modules}
+    if isinstance(lowered, LoweredSequence):
+        return set().union(*(_classes_used(child) for _, child in lowered.children))
+    helper = (LOCAL, "SideOutput" if lowered.combine is None else "Branches")
+    return {helper}.union(*(_classes_used(branch) for _, branch in lowered.branches))
+
+
 def _source(lowered: Lowered, indent: int) -> str:
     pad = "    " * indent
     if isinstance(lowered, LoweredLayer):
-        parts = [m.source().replace(f"nn.{LOCAL}", "") for m in lowered.modules]
+        parts = [m.source() for m in lowered.modules]
         return parts[0] if len(parts) == 1 else "nn.Sequential(" + ", ".join(parts) + ")"
     if isinstance(lowered, LoweredSequence):
         items = "".join(f'{pad}("{name}", {_source(child, indent + 1)}),\n' for name, child in lowered.children)
         return f"nn.Sequential(OrderedDict([\n{items}{pad[:-4]}]))"
-    if lowered.merge == "side":
+    if lowered.combine is None:
         inner = lowered.branches[0][1]
         items = "".join(f'{pad}("{name}", {_source(child, indent + 1)}),\n' for name, child in inner.children)
         return f"SideOutput(OrderedDict([\n{items}{pad[:-4]}]))"
     items = "".join(f'{pad}("{name}", {_source(branch, indent + 1)}),\n' for name, branch in lowered.branches)
-    return f'Branches("{lowered.merge}", OrderedDict([\n{items}{pad[:-4]}]))'
+    return f'Branches("{lowered.combine}", OrderedDict([\n{items}{pad[:-4]}]))'

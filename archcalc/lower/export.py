@@ -1,27 +1,28 @@
-"""ONNX export to a file, written atomically like every other output."""
+"""Export of the lowered network: a readable PyTorch source file, or an ONNX model."""
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
-from ..errors import ArchcalcError
+from ..files import write_output
 from ..spec import ModelSpec
-from .build import build, example_input, require_torch
+from .build import build, example_input, module_source, require_torch
 
 
-def write_onnx(spec: ModelSpec, path: str, force: bool = False) -> None:
+def write_torch_source(spec: ModelSpec, path: str, force: bool = False) -> Path:
+    """A self-contained Python file that builds the network (``python FILE`` prints it)."""
+    return write_output(path, module_source(spec), force)
+
+
+def write_onnx(spec: ModelSpec, path: str, force: bool = False) -> Path:
     """Export the lowered network (batch 1) to ``path``; nothing is left behind on failure."""
     torch = require_torch()
-    target = Path(path)
-    if target.exists() and not force:
-        raise ArchcalcError(f"{target} exists; pass --force to overwrite it")
     network, x = build(spec), example_input(spec, 1)
-    with tempfile.TemporaryDirectory(dir=target.parent) as folder:
-        temporary = Path(folder) / target.name
+
+    def export(temporary: Path) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(network, (x,), str(temporary), dynamo=False, input_names=["input"],
                               output_names=["output"])
-        os.replace(temporary, target)
+
+    return write_output(path, export, force)

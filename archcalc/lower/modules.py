@@ -1,26 +1,27 @@
-"""The few modules torch.nn lacks: branches merged by concat or add, a side output, and the
+"""The few modules torch.nn lacks: branches merged by concatenation or a sum, a side output, and the
 parameter-free zero-padding shortcut (option A of He et al.). Imported only by the lowering."""
 import torch
 from torch import nn
 
 
 class Branches(nn.Module):
-    """Runs every branch on the same input and concatenates (channels) or adds their outputs."""
+    """Runs every branch on the same input and combines their outputs: "cat" concatenates the
+    channels, "sum" adds them."""
 
-    def __init__(self, merge: str, branches: dict):
+    def __init__(self, combine: str, branches: dict):
         super().__init__()
-        self.merge = merge
+        self.combine = combine
         for name, branch in branches.items():
             self.add_module(name, branch)
 
     def forward(self, x):
         outputs = [branch(x) for branch in self.children()]
-        if self.merge == "concat":
+        if self.combine == "cat":
             return torch.cat(outputs, dim=1)
         return torch.stack(outputs).sum(dim=0)
 
     def extra_repr(self) -> str:
-        return f"merge={self.merge!r}"
+        return f"combine={self.combine!r}"
 
 
 class SideOutput(nn.Sequential):

@@ -13,11 +13,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..engine import Analysis, analyze
+from ..engine import Analysis, analysis_of
+from ..layers import MERGES
 from ..spec import ModelSpec
 from .build import example_input, instantiate, plan, require_torch
-
-MERGE_KINDS = ("concat", "add")
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,7 @@ def verify(spec: ModelSpec, device: str = "cpu", batch: int = 2, with_onnx: bool
            analysis: Analysis | None = None) -> VerifyReport:
     """Check every row of ``analysis`` (by default, the engine's) against the lowered network."""
     torch = require_torch()
-    analysis = analysis or analyze(spec)
+    analysis = analysis or analysis_of(spec)
     lowering = plan(spec, analysis)
     network = instantiate(lowering.tree).eval().to(device)
     module_of = lowering.paths
@@ -81,7 +80,7 @@ def verify(spec: ModelSpec, device: str = "cpu", batch: int = 2, with_onnx: bool
     layers = [LayerChecks("input", {"shape": Check(list(analysis.rows[0].shape), _hwc(x.shape))})]
     for row in analysis.rows[1:]:
         shape = Check(list(row.shape), outputs.get(row.name, failure))
-        if row.kind in MERGE_KINDS:  # the merge module holds its branches: only its output is its own
+        if row.kind in MERGES:  # the merge module holds its branches: only its output is its own
             layers.append(LayerChecks(row.name, {"shape": shape}))
             continue
         child = network.get_submodule(module_of[row.name])

@@ -2,24 +2,48 @@
 
     conv1: (227 - 11 + 2*0)/4 + 1 = 55 -> 55x55x96; weights (11*11*3)*96 = 34,848, biases 96,
     params 34,944; memory 55*55*96 = 290,400; MACs 290,400 * 363 = 105,415,200
+
+Every piece of working comes from the row's ``Step``, computed with the value it explains.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..dims import format_dim, normalize
 from ..engine import Analysis, Row
+from ..errors import SpecError
 from ..layers.base import Inexact
 from ..layers.spatial import merged_axes
+from ..working import times
 from .numbers import exact
 from .table import receptive_cells
 
 
-def explain(analysis: Analysis, selected: list[str] | None = None) -> list[str]:
-    """One paragraph per row (all rows, or those named or numbered in ``selected``)."""
+@dataclass(frozen=True)
+class Explanation:
+    """One row's working: its name, the parts of the derivation, and notes below it."""
+
+    name: str
+    parts: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> str:
+        """The derivation on one line: ``conv1: (227 - 11 + 2*0)/4 + 1 = 55 -> 55x55x96; ...``."""
+        return f"{self.name}: " + "; ".join(self.parts)
+
+    def text(self) -> str:
+        return self.summary + "".join(f"\n    {note}" for note in self.notes)
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+def explain(analysis: Analysis, selected: list[str] | None = None) -> list[Explanation]:
+    """The working of every row (or of those named or numbered in ``selected``)."""
     rows = [row for row in analysis.rows if not selected or _matches(row, selected)]
     missing = [item for item in selected or [] if not any(_matches(row, [item]) for row in analysis.rows)]
     if missing:
-        from ..errors import SpecError
-
         names = ", ".join(row.name for row in analysis.rows[:12])
         raise SpecError(f"no layer called {', '.join(map(repr, missing))} in {analysis.spec.name} "
                         f"(layers: {names}{', ...' if len(analysis.rows) > 12 else ''}; or give a row number)")
@@ -30,64 +54,52 @@ def _matches(row: Row, selected: list[str]) -> bool:
     return row.name in selected or str(row.index) in selected or row.name.split("/")[-1] in selected
 
 
-def explain_row(row: Row) -> str:
+def explain_row(row: Row) -> Explanation:
     """The working for one row."""
     shape = "x".join(format_dim(d) for d in row.shape)
-    parts = [f"{row.name}: {_size_working(row)}{shape}"]
+    size = f"{_size_working(row)}{shape}"
     if row.folded:
-        parts[0] += f" (then {', '.join(row.folded)}: same shape, no parameters)"
-    parts.append(_params_working(row))
-    parts.append(_memory_working(row))
-    macs = _macs_working(row)
-    if macs:
-        parts.append(macs)
+        size += f" (then {', '.join(row.folded)}: same shape, no parameters)"
+    parts = [size, _params_working(row), _memory_working(row), _ops_working(row)]
     rf = receptive_cells(row)
     if rf["rf"]:
         parts.append(f"receptive field {rf['rf']} (jump {rf['jump']}, start {rf['start']})")
-    text = "; ".join(part for part in parts if part)
     notes = []
     if row.step:
         notes += [_frameworks(item) for item in merged_axes(row.step.inexact)]
         notes += list(row.step.notes) + list(row.step.explanation)
-    return text + "".join(f"\n    {note}" for note in notes)
+    return Explanation(row.name, tuple(part for part in parts if part), tuple(notes))
 
 
 def _size_working(row: Row) -> str:
     if row.kind == "input":
         return "input "
-    if row.kind == "concat":
-        return f"{row.label.split(' ', 1)[1]} channels -> "
-    if row.kind == "add":
-        return "element-wise sum of the branches -> "
     working = row.step.working if row.step else ()
     if not working:
         return ""
-    unique = list(dict.fromkeys(working))
-    return (" and ".join(unique)) + " -> "
+    return " and ".join(dict.fromkeys(working)) + " -> "
 
 
 def _params_working(row: Row) -> str:
     if not row.params:
         return "no parameters"
-    formula = row.step.weights_formula if row.step else ""
-    if row.kind == "batchnorm":
-        return f"gamma {exact(row.weights)} + beta {exact(row.biases)} = params {exact(row.params)}"
-    weights = f"weights {formula} = {exact(row.weights)}" if formula else f"weights {exact(row.weights)}"
-    return f"{weights}, biases {exact(row.biases)}, params {exact(row.params)}"
+    if not row.step:
+        return f"weights {exact(row.weights)}, biases {exact(row.biases)}, params {exact(row.params)}"
+    weights_name, biases_name = row.step.param_names
+    return f"{weights_name} {row.step.weights}, {biases_name} {row.step.biases}, params {exact(row.params)}"
 
 
 def _memory_working(row: Row) -> str:
     if row.memory == 0:
         return "memory 0 (a view of its input)"
-    factors = "*".join(format_dim(d) for d in row.shape)
-    return f"memory {factors} = {exact(row.memory)}" if len(row.shape) > 1 else f"memory {exact(row.memory)}"
+    return f"memory {times(*row.shape).text} = {exact(row.memory)}" if len(row.shape) > 1 else f"memory {exact(row.memory)}"
 
 
-def _macs_working(row: Row) -> str:
-    if row.macs and row.step and row.step.macs_formula:
-        return f"MACs {row.step.macs_formula} = {exact(row.macs)}"
-    if row.kind == "add":
-        return f"{exact(row.memory)} additions (not multiply-accumulates)"
+def _ops_working(row: Row) -> str:
+    if row.macs and row.step and row.step.macs.text:
+        return f"MACs {row.step.macs}"
+    if row.step and row.step.elementwise.value:
+        return f"{row.step.elementwise} {row.step.elementwise_name} (not multiply-accumulates)"
     return ""
 
 

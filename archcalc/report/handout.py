@@ -10,14 +10,14 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..comparison import compare
+from ..comparison import build_comparison
 from ..engine import Analysis, collapse
+from ..layers import kind_of
 from .explain import explain_row
 from .matrix import comparison_model
 from .render import render_html, render_markdown
 from .table import TableModel, TableOptions, build_table
 
-KEY_KINDS = ("conv", "maxpool", "avgpool", "fc", "concat", "add", "deconv", "sepconv", "dwconv")
 STUDENT_BLANKS = ("output", "memory", "params")
 
 STYLE = """
@@ -76,7 +76,7 @@ def build_handout(analyses: list[Analysis], comparison: list[Analysis], name: st
         body.append(_network_html(analysis, model, student, picture))
     pages = 2 * len(analyses)  # the first network shares its page with the title
     if len(comparison) > 1:
-        matrix = comparison_model(compare(comparison))
+        matrix = comparison_model(build_comparison(comparison))
         picture = _comparison_png(comparison) if plots else None
         image_name = f"{name}_comparison.png"
         if picture:
@@ -101,10 +101,11 @@ def _blank(model: TableModel, student: bool) -> TableModel:
 
 
 def key_rows(analysis: Analysis):
-    """The first row of each kind worth working through by hand."""
+    """The first row of each kind worth working through by hand (the kinds say which they are)."""
     seen, rows = set(), []
     for row in analysis.rows:
-        if row.kind in KEY_KINDS and row.kind not in seen:
+        kind = kind_of(row.kind)
+        if kind is not None and kind.worked_example and row.kind not in seen:
             seen.add(row.kind)
             rows.append(row)
     return rows
@@ -119,7 +120,7 @@ def _network_markdown(analysis, model, student, image) -> list[str]:
     lines = [f"## {analysis.spec.title}", "", f"*{_source(analysis)}*", "", render_markdown(model)]
     if not student:
         lines += ["### Worked derivations", ""] + [f"    {line}" for row in key_rows(analysis)
-                                                  for line in explain_row(row).splitlines()] + [""]
+                                                  for line in explain_row(row).text().splitlines()] + [""]
     else:
         lines += ["### Questions", "", "Fill in the output size, memory and parameters of every layer, "
                   "showing (W - F + 2P)/S + 1 for each conv and pool.", ""]
@@ -135,7 +136,7 @@ def _network_html(analysis, model, student, picture) -> str:
         parts.append("<h3>Questions</h3><p>Fill in the output size, memory and parameters of every layer, "
                      "showing (W - F + 2P)/S + 1 for each conv and pool.</p>")
     else:
-        text = "\n".join(explain_row(row) for row in key_rows(analysis))
+        text = "\n".join(explain_row(row).text() for row in key_rows(analysis))
         parts.append(f'<h3>Worked derivations</h3><pre class="derivation">{html.escape(text)}</pre>')
     if picture:
         parts.append(_img(picture, f"{analysis.spec.name}: memory, parameters and MACs per layer"))
@@ -171,11 +172,28 @@ def _png(draw) -> bytes | None:
         return path.read_bytes()
 
 
+def find_chromium() -> str:
+    """The headless browser that prints PDFs, or an error that says how to install one."""
+    import shutil
+
+    from ..errors import ArchcalcError
+
+    found = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if not found:
+        raise ArchcalcError("--pdf needs Chromium (Debian: apt-get install chromium)")
+    return found
+
+
 def print_pdf(html_path: Path, pdf_path: Path, chromium: str) -> None:
     """Print the HTML to PDF with headless Chromium."""
     import subprocess
 
-    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
-                    "--disable-background-networking", "--disable-component-update", "--no-first-run",
-                    f"--print-to-pdf={pdf_path}", html_path.resolve().as_uri()],
-                   check=True, capture_output=True, timeout=120)
+    from ..errors import ArchcalcError
+
+    try:
+        subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+                        "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                        f"--print-to-pdf={pdf_path}", html_path.resolve().as_uri()],
+                       check=True, capture_output=True, timeout=120)
+    except (subprocess.SubprocessError, OSError) as error:
+        raise ArchcalcError(f"Chromium could not print {html_path.name} to PDF: {error}") from None

@@ -48,16 +48,27 @@ def compact(value: Dim, digits: int = 3, exact_below: int = 10_000, kilo: int = 
     return str(value)
 
 
+def byte_sizes(count: Dim) -> tuple[str, str]:
+    """A byte count in decimal and binary units: ``("61 MB", "58.1 MiB")``.
+
+    >>> byte_sizes(60950432)
+    ('61 MB', '58.1 MiB')
+    """
+    if not isinstance(count, int):
+        text = f"({format_dim(count)}) bytes"
+        return text, text
+    decimal = next(((size, suffix) for size, suffix in ((10**9, "GB"), (10**6, "MB"), (10**3, "KB"))
+                    if count >= size), (1, "B"))
+    binary = next(((size, suffix) for size, suffix in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"))
+                   if count >= size), (1, "B"))
+    return (f"{significant(count / decimal[0], 3)} {decimal[1]}", f"{significant(count / binary[0], 3)} {binary[1]}")
+
+
 def byte_size(count: Dim) -> str:
     """``61 MB (58.1 MiB)``: decimal and binary units side by side.
 
     >>> byte_size(60950432)
     '61 MB (58.1 MiB)'
     """
-    if not isinstance(count, int):
-        return f"({format_dim(count)}) bytes"
-    decimal = next(((size, suffix) for size, suffix in ((10**9, "GB"), (10**6, "MB"), (10**3, "KB"))
-                    if count >= size), (1, "B"))
-    binary = next(((size, suffix) for size, suffix in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"))
-                   if count >= size), (1, "B"))
-    return f"{significant(count / decimal[0], 3)} {decimal[1]} ({significant(count / binary[0], 3)} {binary[1]})"
+    decimal, binary = byte_sizes(count)
+    return decimal if decimal == binary else f"{decimal} ({binary})"

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from ..dims import Dim, format_dim, normalize
 from ..engine import Analysis, Row
 from ..receptive import number_text
-from .numbers import DTYPE_BYTES, byte_size, compact, exact
+from ..working import times
+from .numbers import DTYPE_BYTES, byte_sizes, compact, exact
 
 
 @dataclass(frozen=True)
@@ -93,10 +94,10 @@ def _cells(row: Row, options: TableOptions) -> dict[str, str]:
     params = exact(row.params)
     macs = exact(row.macs) if options.exact else compact(row.macs)
     if options.working:
-        memory = f"{'*'.join(format_dim(d) for d in row.shape)} = {memory}" if len(row.shape) > 1 else memory
+        memory = f"{times(*row.shape).text} = {memory}" if len(row.shape) > 1 else memory
         params = _params_working(row) or params
-        if row.step and row.step.macs_formula and row.macs:
-            macs = f"{row.step.macs_formula} = {macs}"
+        if row.step and row.step.macs.text and row.macs:
+            macs = f"{row.step.macs.text} = {macs}"
     return {"name": row.name, "layer": layer_text(row), "output": shape_text(row.shape),
             "memory": memory, "params": params, "macs": macs,
             **(receptive_cells(row) if options.receptive_field else {})}
@@ -116,12 +117,10 @@ def receptive_cells(row: Row) -> dict[str, str]:
 
 def _params_working(row: Row) -> str:
     """``(3*3*3)*64 + 64 = 1,792``, as on the slide (which leaves the biases out)."""
-    if not row.step or not row.step.weights_formula or not row.params:
+    if not row.step or not row.params:
         return ""
-    if row.kind == "batchnorm":
-        return f"2*{row.step.weights_formula} = {exact(row.params)}"
-    bias = f" + {format_dim(row.biases)}" if row.biases else ""
-    return f"{row.step.weights_formula}{bias} = {exact(row.params)}"
+    bias = f" + {row.step.biases.shown}" if row.biases else ""
+    return f"{row.step.weights.shown}{bias} = {exact(row.params)}"
 
 
 def totals_lines(analysis: Analysis, options: TableOptions) -> tuple[str, ...]:
@@ -132,8 +131,8 @@ def totals_lines(analysis: Analysis, options: TableOptions) -> tuple[str, ...]:
     memory_bytes = normalize(totals.memory * size * options.batch)
     params_bytes = normalize(totals.params * size)
     macs = normalize(totals.macs * options.batch)
-    memory_text, memory_binary = _units(byte_size(memory_bytes))
-    params_text, params_binary = _units(byte_size(params_bytes))
+    memory_text, memory_binary = byte_sizes(memory_bytes)
+    params_text, params_binary = byte_sizes(params_bytes)
     return (
         f"TOTAL memory: {compact(totals.memory)} values x {size} bytes"
         + (f" x {options.batch}" if options.batch != 1 else "")
@@ -142,12 +141,6 @@ def totals_lines(analysis: Analysis, options: TableOptions) -> tuple[str, ...]:
         f" + {exact(totals.biases)} biases) = {params_text} as {options.dtype} ({params_binary})",
         f"TOTAL MACs: {compact(macs)} {per} ({_flops(macs)} FLOPs at 2 per multiply-add)",
     ) + _convention_line(analysis, options)
-
-
-def _units(text: str) -> tuple[str, str]:
-    """``61 MB (58.1 MiB)`` -> (``61 MB``, ``58.1 MiB``)."""
-    decimal, _, binary = text.partition(" (")
-    return decimal, binary.rstrip(")") or decimal
 
 
 def _convention_line(analysis: Analysis, options: TableOptions) -> tuple[str, ...]:

@@ -1,0 +1,100 @@
+"""How parallel branches merge (``{concat = [...]}``, ``{add = [...]}``, ``{side = [...]}``): each
+merge is one object that knows its output shape, its working, its label, how the lowering
+combines the branches, and what the comparison reports about it."""
+from __future__ import annotations
+
+from ..dims import Dim, format_dim, is_zero, normalize, product
+from ..errors import Location, ShapeError
+from ..working import given
+from .base import Saved, Shape, Step, Trait
+
+INCEPTION = Trait("inception", "inception (concatenated branches)", rank=60)
+RESIDUAL = Trait("residual", "residual (added branches)", rank=70)
+
+
+class MergeKind:
+    """Base of the ways branches merge."""
+
+    name = ""
+    summary = ""
+    passes_input = False  # the branch is an extra output, and the input passes on unchanged
+    worked_example = False
+    torch_combine: str | None = None  # how archcalc.lower.modules.Branches combines the outputs
+    trait: Trait | None = None
+
+    def combine(self, name: str, location: Location, outputs: list[Shape], assumptions: list[str]) -> Step:
+        raise NotImplementedError
+
+    def saved_for_backward(self, outputs: list[Shape], step: Step) -> tuple[Saved, ...]:
+        return ()  # concatenation and addition need only sizes for their backward pass
+
+
+MERGES: dict[str, MergeKind] = {}
+
+
+def register_merge(cls: type[MergeKind]) -> type[MergeKind]:
+    MERGES[cls.name] = cls()
+    return cls
+
+
+def shape_text(shape: Shape) -> str:
+    return "x".join(format_dim(d) for d in shape)
+
+
+def _same(a: Dim, b: Dim, assumptions: list[str], what: str) -> bool:
+    verdict = is_zero(normalize(a - b))
+    if verdict is None:
+        assumptions.append(what)
+        return True
+    return verdict
+
+
+@register_merge
+class Concat(MergeKind):
+    name = "concat"
+    summary = "channel concatenation: spatial sizes must agree; channels add up (Inception)"
+    worked_example = True
+    torch_combine = "cat"
+    trait = INCEPTION
+
+    def combine(self, name, location, outputs, assumptions) -> Step:
+        first = outputs[0]
+        for number, shape in enumerate(outputs[1:], start=2):
+            if len(shape) != len(first) or not all(
+                    _same(a, b, assumptions, f"{name}: branch sizes {shape_text(first)} and {shape_text(shape)} "
+                                             f"are assumed equal") for a, b in zip(first[:-1], shape[:-1])):
+                raise ShapeError(f"cannot concatenate the branches of {name}: branch 1 gives "
+                                 f"{shape_text(first)} but branch {number} gives {shape_text(shape)} "
+                                 f"(all but the channels must match)", location)
+        channels = normalize(sum((shape[-1] for shape in outputs), 0))
+        parts = "+".join(format_dim(shape[-1]) for shape in outputs)
+        return Step(shape=first[:-1] + (channels,), label=f"CONCAT {parts} = {format_dim(channels)}",
+                    working=(f"{parts} = {format_dim(channels)} channels",))
+
+
+@register_merge
+class Add(MergeKind):
+    name = "add"
+    summary = "element-wise addition (a residual connection): every branch gives the same shape"
+    worked_example = True
+    torch_combine = "sum"
+    trait = RESIDUAL
+
+    def combine(self, name, location, outputs, assumptions) -> Step:
+        first = outputs[0]
+        for number, shape in enumerate(outputs[1:], start=2):
+            if len(shape) != len(first) or not all(
+                    _same(a, b, assumptions, f"{name}: {shape_text(first)} and {shape_text(shape)} are assumed equal")
+                    for a, b in zip(first, shape)):
+                raise ShapeError(f"cannot add the branches of {name}: branch 1 gives {shape_text(first)} but "
+                                 f"branch {number} gives {shape_text(shape)}", location,
+                                 "a shortcut must match the residual branch: use a projection or set its stride")
+        return Step(shape=first, label="ADD", working=("element-wise sum of the branches",),
+                    elementwise=given(normalize((len(outputs) - 1) * product(first))), elementwise_name="additions")
+
+
+@register_merge
+class Side(MergeKind):
+    name = "side"
+    summary = "a side output (an auxiliary classifier): computed, then the input passes on unchanged"
+    passes_input = True

@@ -1,0 +1,81 @@
+"""The layer kind is the one place that knows about itself: no module outside archcalc/layers/
+names a kind, and every kind answers every question the commands ask of it."""
+import ast
+from pathlib import Path
+
+import pytest
+
+from archcalc import analyze, parse_spec
+from archcalc.layers import KINDS, MERGES, LayerKind, Usage
+from archcalc.layers.base import CapabilityError
+
+PACKAGE = Path(__file__).parent.parent / "archcalc"
+
+
+def string_literals(path: Path):
+    """Every string constant in a module, the pieces of f-strings included, with its line."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            yield node.lineno, node.value
+
+
+def test_no_kind_is_named_outside_its_own_module():
+    """The issue's measure: a string literal that is a kind's (or a merge's) name, anywhere in the package
+    outside archcalc/layers/, means a decision made on the kind's name instead of asking the kind."""
+    names = {kind.name for kind in KINDS.values()} | set(MERGES)
+    found = [f"{path.relative_to(PACKAGE.parent)}:{line}: {text!r}"
+             for path in sorted(PACKAGE.rglob("*.py")) if "layers" not in path.relative_to(PACKAGE).parts
+             for line, text in string_literals(path) if text.strip().lower() in names]
+    assert not found, "\n".join(found)
+
+
+def test_the_literal_check_can_fail(tmp_path):
+    module = tmp_path / "offender.py"
+    module.write_text('if row.kind == "conv":\n    pass\nlabel = f"{x}conv"\n')
+    assert [text for _, text in string_literals(module)] == ["conv", "conv"]
+
+
+def one_layer(line: str, input_shape: str = "12x12x4"):
+    analysis = analyze(parse_spec(f'input = "{input_shape}"\nlayers = ["{line}"]'))
+    layer = analysis.spec.leaves()[0]
+    return KINDS[layer.kind], layer, analysis.inputs[layer.name], analysis.steps[layer.name]
+
+
+EXAMPLES = {  # one small use of every built-in kind
+    "conv": "conv 8 3x3 p1", "deconv": "deconv 8 4x4 s2 pad=1", "dwconv": "dwconv 3x3 p1", "sepconv": "sepconv 8 3x3 p1",
+    "maxpool": "maxpool 2", "avgpool": "avgpool 2", "adaptiveavgpool": "adaptiveavgpool 3",
+    "adaptivemaxpool": "adaptivemaxpool 3", "globalavgpool": "globalavgpool", "globalmaxpool": "globalmaxpool",
+    "fc": "fc 10", "lrn": "lrn 3", "batchnorm": "batchnorm", "dropout": "dropout 0.5", "flatten": "flatten",
+    "upsample": "upsample 2", "zeropad": "zeropad 1", "shortcut": "shortcut 8 stride=2",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS), ids=sorted(KINDS))
+def test_every_kind_answers_every_question(kind):
+    """Shape, costs with their working, label, lowering, conventions, traits, backward memory, slips."""
+    line = EXAMPLES.get(kind, kind)
+    shape = "20x6" if kind.endswith("1d") else "12x12x4"
+    line = {"conv1d": "conv1d 8 kernel=3", "maxpool1d": "maxpool1d 2", "avgpool1d": "avgpool1d 2"}.get(kind, line)
+    kind_object, layer, x, step = one_layer(line, shape)
+    assert isinstance(kind_object, LayerKind) and kind_object.name == kind and kind_object.summary
+    assert step.shape and kind_object.label(layer)
+    if step.macs.value:
+        assert step.macs.text, "MACs computed without their working"
+    assert kind_object.torch_modules(layer, x)
+    for convention in ("fvcore", "ptflops", "thop", "keras", "archcalc"):
+        kind_object.cost(convention, Usage(layer, x, step))
+    assert set(kind_object.traits(layer, x)) <= set(kind_object.reports)
+    for saved in kind_object.saved_for_backward(layer, x, step):
+        assert saved.elements >= 0
+    kind_object.slips(layer, x, step)
+
+
+def test_a_kind_without_a_capability_says_which():
+    class Bare(LayerKind):
+        name = "bare"
+
+    layer = one_layer("relu")[1]
+    with pytest.raises(CapabilityError, match="'bare' has no PyTorch lowering"):
+        Bare().torch_modules(layer, (4, 4, 1))
+    with pytest.raises(CapabilityError, match="does not say what it saves"):
+        Bare().saved_for_backward(layer, (4, 4, 1), None)
