@@ -11,7 +11,7 @@ import importlib
 __version__ = "0.1.0"
 _API = ("analyze", "check", "compare", "conventions", "explain", "export", "handout", "kinds", "load", "plot",
         "shipped", "sizes", "solve", "verify", "worksheet", "write_output", "Result", "ComparisonResult",
-        "ConventionsResult", "Marked", "SizesResult", "Worksheet")
+        "ConventionsResult", "Explained", "Marked", "SizesResult", "Solutions", "Verified", "Worksheet")
 _PUBLIC = {
     **{name: "api" for name in _API},
     "Analysis": "engine", "Row": "engine", "Totals": "engine", "collapse": "engine",

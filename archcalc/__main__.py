@@ -1,4 +1,4 @@
-"""``python -m archcalc`` runs the command line."""
+"""``python -m archcalc``: the command line."""
 from .cli import main
 
-main()
+main(prog_name="archcalc")

@@ -96,7 +96,7 @@ def analyze(spec: SpecSource | None = None, input: str | tuple | None = None, la
             strict: bool = False) -> Result:
     """Analyse a network: a shipped spec by name, a .toml path, a ModelSpec, or ``input`` and
     ``layers`` in the compact syntax. ``depth`` collapses blocks nested deeper into one row each."""
-    from .conventions import PROFILES
+    from .counting import PROFILES
     from .report.numbers import DTYPE_BYTES
 
     if dtype not in DTYPE_BYTES:
@@ -151,19 +151,28 @@ def compare(specs: Iterable, input: str | tuple | None = None) -> ComparisonResu
     return ComparisonResult(build_comparison([s if isinstance(s, Analysis) else analyze(s, input) for s in specs]))
 
 
+class Explained(tuple):
+    """The working of the rows asked for (``Explanation`` objects), renderable as text, Markdown or JSON."""
+
+    def render(self, fmt: str = "text") -> str:
+        from .report.explain import render_explanations
+
+        return render_explanations(list(self), fmt)
+
+
 def explain(spec: SpecSource | None = None, layer_names: Iterable[str] = (), input: str | tuple | None = None,
-            layers: str | None = None, no_bias: bool = False, strict: bool = False):
+            layers: str | None = None, no_bias: bool = False, strict: bool = False) -> Explained:
     """The working of every row (or of the rows named or numbered in ``layer_names``)."""
     from .report.explain import explain as explain_rows
 
-    return explain_rows(analyze(spec, input, layers, no_bias=no_bias, strict=strict), list(layer_names))
+    return Explained(explain_rows(analyze(spec, input, layers, no_bias=no_bias, strict=strict), list(layer_names)))
 
 
 class ConventionsResult:
     """A network's totals as each counting convention states them."""
 
     def __init__(self, analysis: Analysis):
-        from .conventions import all_conventions
+        from .counting import all_conventions
 
         self.analysis, self.totals = analysis, all_conventions(analysis)
 
@@ -189,15 +198,32 @@ class SizesResult:
     """Square input sizes that run and that divide exactly; and, at one size, what floors."""
 
     spec: ModelSpec
-    found: object  # archcalc.solve.InputSizes
+    found: object  # archcalc.inverse.InputSizes
     at: int | None = None
     at_warnings: tuple[str, ...] = ()
+
+    def render(self) -> str:
+        found, model = self.found, self.spec
+        shown = ", ".join(map(str, found.exact[:12])) + (", ..." if len(found.exact) > 12 else "")
+        lines = [f"{model.name}, square inputs 1..{found.maximum} with {model.input_shape[-1]} channels:"]
+        lines.append(f"  smallest input that runs (flooring where needed): {found.runs[0]}" if found.runs else
+                     "  no size in the range runs: some kernel is always larger than its input")
+        if found.exact:
+            form = f" = {found.exact[0]} + {found.period}k" if found.period and len(found.exact) > 1 else ""
+            lines += [f"  every layer divides exactly at: {shown}{form}", f"  smallest exact input: {found.exact[0]}"]
+        else:
+            lines.append("  no size in the range divides exactly at every layer")
+        if self.at:
+            lines.append(f"at {self.at}: " + (f"{len(self.at_warnings)} layer(s) round:" if self.at_warnings
+                                               else "every layer divides exactly"))
+            lines += [f"  {warning}" for warning in self.at_warnings]
+        return "\n".join(lines) + "\n"
 
 
 def sizes(spec: SpecSource, maximum: int = 512, at: int | None = None) -> SizesResult:
     """The input sizes at which every conv and pool divides exactly, the smallest that runs, and (with
     ``at``) what floors at that size."""
-    from .solve import input_sizes
+    from .inverse import input_sizes
 
     model = load(spec)
     found = input_sizes(model, maximum)
@@ -208,18 +234,45 @@ def sizes(spec: SpecSource, maximum: int = 512, at: int | None = None) -> SizesR
     return SizesResult(model, found, at, warnings)
 
 
+class Solutions(tuple):
+    """Solutions of an inverse question, exact ones first; ``render`` shows ``limit`` of each sort."""
+
+    size: int = 0
+    target: int | str = 0
+
+    def render(self, limit: int = 10) -> str:
+        if not self:
+            return f"no solution: nothing within the searched ranges turns {self.size} into {self.target}\n"
+        lines = []
+        exact = [s for s in self if s.exact]
+        for title, group in (("exact", exact), ("only with floor (the last inputs are unused)",
+                                                [s for s in self if not s.exact])):
+            if group:
+                lines.append(f"{title}: {len(group)} solution(s)")
+                lines += [f"  kernel {s.kernel}, stride {s.stride}, pad {s.pad}"
+                          + (f", dilation {s.dilation}" if s.dilation != 1 else "") + f": {s.working}"
+                          for s in group[:limit]]
+                if len(group) > limit:
+                    lines.append(f"  ... and {len(group) - limit} more (--limit)")
+        if not exact:
+            lines.append("no exact solution")
+        return "\n".join(lines) + "\n"
+
+
 def solve(size: int, target: int | str, kernel: int | None = None, stride: int | None = None, pad: int | None = None,
-          dilation: int = 1, transposed: bool = False):
+          dilation: int = 1, transposed: bool = False) -> Solutions:
     """Every kernel, stride and padding (those not fixed) that turns ``size`` into ``target``
     (a number, or ``"same"``), exact solutions first."""
     from .errors import SpecError
-    from .solve import solve_window
+    from .inverse import solve_window
 
     if isinstance(target, str) and target != "same":
         if not target.isdigit():
             raise SpecError(f"--target must be a whole number or \"same\", found {target!r}")
         target = int(target)
-    return solve_window(size, target, kernel, stride, pad, dilation, transposed)
+    solutions = Solutions(solve_window(size, target, kernel, stride, pad, dilation, transposed))
+    solutions.size, solutions.target = size, target
+    return solutions
 
 
 BLANKABLE = ("output", "memory", "weights", "biases", "params", "macs")
@@ -244,7 +297,7 @@ class Worksheet:
 def worksheet(spec: SpecSource | None = None, input: str | tuple | None = None, layers: str | None = None,
               blank: Iterable[str] | str = ("output", "memory", "params"), no_bias: bool = False) -> Worksheet:
     """A worksheet with the ``blank`` columns left empty (``"output,memory"`` or a list), and its key."""
-    from .check import sheet_csv, worksheet_rows
+    from .marking import sheet_csv, worksheet_rows
     from .errors import SpecError
 
     columns = tuple(c.strip() for c in (blank.split(",") if isinstance(blank, str) else blank) if c.strip())
@@ -260,7 +313,7 @@ def worksheet(spec: SpecSource | None = None, input: str | tuple | None = None, 
 class Marked:
     """A marked answer sheet: the marks, and how to show them."""
 
-    result: object  # archcalc.check.CheckResult
+    result: object  # archcalc.marking.CheckResult
     sheet: str
     kilo: int
 
@@ -269,7 +322,7 @@ class Marked:
         return self.result.ok
 
     def render(self, fmt: str = "text") -> str:
-        from .check import render_check
+        from .marking import render_check
         from .report.models import check_model
         from .report.render import render
 
@@ -279,7 +332,7 @@ class Marked:
 def check(spec: SpecSource, answers: str | Path, input: str | tuple | None = None, no_bias: bool = False,
           k1024: bool = False) -> Marked:
     """Mark a filled answer sheet (CSV or TOML) against ``spec``."""
-    from .check import check_answers, read_answers
+    from .marking import check_answers, read_answers
     from .errors import SpecError
 
     path = Path(answers)
@@ -292,29 +345,47 @@ def check(spec: SpecSource, answers: str | Path, input: str | tuple | None = Non
     return Marked(result, path.name, kilo)
 
 
+class Verified(list):
+    """The verification reports of several networks; ``ok`` when every check of every one agrees."""
+
+    @property
+    def ok(self) -> bool:
+        return all(report.ok for report in self)
+
+    def render(self, fmt: str = "text") -> str:
+        from .lower.verify import render_reports
+
+        return render_reports(list(self), fmt)
+
+
 def verify(specs: Iterable[SpecSource] = (), all_specs: bool = False, device: str = "cpu", batch: int = 2,
-           input: str | tuple | None = None, no_onnx: bool = False, progress=None) -> list:
-    """Run each network in PyTorch (and ONNX) and check every number of its analysis. ``progress``
-    wraps the list of names (the CLI passes a progress bar)."""
+           input: str | tuple | None = None, layers: str | None = None, no_onnx: bool = False,
+           progress=None) -> Verified:
+    """Run each network (or the one given by ``input`` and ``layers``) in PyTorch (and ONNX) and
+    check every number of its analysis. ``progress`` wraps the list of networks (the CLI passes a
+    progress bar)."""
     from .lower.verify import verify as run_verify
     from .spec import shipped_spec_names
 
     names = list(specs) + (shipped_spec_names() if all_specs else [])
-    if not names:
-        raise ArchcalcError("name a spec, or pass --all")
-    return [run_verify(load(name, input), device=device, batch=batch, with_onnx=not no_onnx)
-            for name in (progress(names) if progress else names)]
+    if layers and names:
+        raise ArchcalcError("give SPECs or --layers, not both")
+    models = [load(input=input, layers=layers)] if layers else [load(name, input) for name in names]
+    if not models:
+        raise ArchcalcError("name a spec, or pass --all (or --input and --layers)")
+    return Verified(run_verify(model, device=device, batch=batch, with_onnx=not no_onnx)
+                    for model in (progress(models) if progress else models))
 
 
-def export(spec: SpecSource, onnx_path: str | None = None, torch_path: str | None = None,
-           input: str | tuple | None = None, force: bool = False) -> list[Path]:
+def export(spec: SpecSource | None = None, onnx_path: str | None = None, torch_path: str | None = None,
+           input: str | tuple | None = None, layers: str | None = None, force: bool = False) -> list[Path]:
     """Write the network as readable PyTorch source and/or an ONNX model."""
     from .lower.export import write_onnx, write_torch_source
 
     if not onnx_path and not torch_path:
         raise ArchcalcError("give --onnx FILE and/or --torch FILE")
     check_targets([p for p in (torch_path, onnx_path) if p], force)
-    model = load(spec, input)
+    model = load(spec, input, layers)
     written = [write_torch_source(model, torch_path, force)] if torch_path else []
     return written + ([write_onnx(model, onnx_path, force)] if onnx_path else [])
 
@@ -382,6 +453,7 @@ def shipped() -> list[ModelSpec]:
     return [load_spec(name) for name in shipped_spec_names()]
 
 
-__all__ = ["BLANKABLE", "ComparisonResult", "ConventionsResult", "Marked", "Result", "SizesResult", "Worksheet",
+__all__ = ["BLANKABLE", "ComparisonResult", "ConventionsResult", "Explained", "Marked", "Result", "SizesResult",
+           "Solutions", "Verified", "Worksheet",
            "analyze", "check", "compare", "conventions", "explain", "export", "handout", "kinds", "load", "plot",
            "shipped", "sizes", "solve", "verify", "worksheet", "write_output"]

@@ -13,7 +13,7 @@ from .errors import ArchcalcError
 DTYPES = ("float32", "float16", "bfloat16", "float64", "int8", "uint8")
 FORMATS = ("text", "markdown", "latex", "html", "csv", "json")
 CONVENTIONS = ("archcalc", "torchvision", "slide", "paper-k1024", "flops", "fvcore", "ptflops", "ptflops-aten",
-               "thop", "keras")  # archcalc.conventions.PROFILES, kept here so that --help stays fast (a test checks)
+               "thop", "keras")  # archcalc.counting.PROFILES, kept here so that --help stays fast (a test checks)
 
 
 def reports_errors(command):
@@ -166,11 +166,11 @@ def layers_command():
 @click.option("--all", "all_specs", is_flag=True, help="Verify every shipped spec.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, or cuda (adds latency and peak memory).")
 @click.option("--batch", type=click.IntRange(1, 4096), default=2, show_default=True, help="Batch of random inputs.")
-@options("input")
+@options("input", "layers")
 @click.option("--no-onnx", is_flag=True, help="Skip the ONNX export and onnxruntime run.")
 @options("format", "output", "force", formats=("text", "json"))
 @reports_errors
-def verify_command(specs, all_specs, device, batch, input, no_onnx, fmt, output, force):
+def verify_command(specs, all_specs, device, batch, input, layers, no_onnx, fmt, output, force):
     """Run SPEC in PyTorch (and ONNX) and check every number of the analysis; exit 1 if any differs.
 
     \b
@@ -178,35 +178,28 @@ def verify_command(specs, all_specs, device, batch, input, no_onnx, fmt, output,
       archcalc verify vgg16
       archcalc verify resnet50 --device cuda
       archcalc verify --all
+      archcalc verify --input 32x32x3 --layers "conv 10 5x5 p2; maxpool 2"
     """
-    import json
-
     from .api import verify
-    from .lower.verify import render_report
 
-    def progress(names):
-        with click.progressbar(names, label="verifying", file=sys.stderr, show_pos=True,
-                               item_show_func=lambda n: n or "") as bar:
+    def progress(models):
+        with click.progressbar(models, label="verifying", file=sys.stderr, show_pos=True,
+                               item_show_func=lambda model: model.name if model else "") as bar:
             yield from bar
 
-    reports = verify(specs, all_specs, device, batch, input, no_onnx, progress)
-    if fmt == "json":
-        records = [report.record() for report in reports]
-        text = json.dumps(records[0] if len(records) == 1 else records, indent=2) + "\n"
-    else:
-        text = "".join(render_report(report) for report in reports)
-    emit(text, output, force)
-    if not all(report.ok for report in reports):
+    reports = verify(specs, all_specs, device, batch, input, layers, no_onnx, progress)
+    emit(reports.render(fmt), output, force)
+    if not reports.ok:
         sys.exit(1)
 
 
 @main.command(name="export")
-@click.argument("spec")
+@click.argument("spec", required=False)
 @click.option("--onnx", "onnx_path", type=click.Path(dir_okay=False), help="Write an ONNX model here.")
 @click.option("--torch", "torch_path", type=click.Path(dir_okay=False), help="Write a readable nn.Module source here.")
-@options("input", "force")
+@options("input", "layers", "force")
 @reports_errors
-def export_command(spec, onnx_path, torch_path, input, force):
+def export_command(spec, onnx_path, torch_path, input, layers, force):
     """Export SPEC as an ONNX model or as PyTorch source.
 
     \b
@@ -216,7 +209,7 @@ def export_command(spec, onnx_path, torch_path, input, force):
     """
     from .api import export
 
-    for path in export(spec, onnx_path, torch_path, input, force):
+    for path in export(spec, onnx_path, torch_path, input, layers, force):
         click.echo(f"wrote {path}")
 
 
@@ -249,22 +242,14 @@ def explain_command(spec, layer_names, input, layers, no_bias, strict, fmt, outp
     \b
     Examples:
       archcalc explain alexnet_simplified conv1
-      archcalc explain --input 32x32x3 --layers "conv 10 5x5 s1 p2"
+      archcalc explain --input 32x32x3 --layers "conv 10 5x5 s1 p2; maxpool 2" conv1
       archcalc explain vgg16 conv1_1 fc6
     """
-    import json
-
     from .api import explain
 
-    explanations = explain(spec, layer_names, input, layers, no_bias, strict)
-    if fmt == "json":
-        text = json.dumps([{"layer": e.name, "working": e.text()} for e in explanations], indent=2) + "\n"
-    elif fmt == "markdown":
-        text = "\n".join(f"- `{e.name}`: " + "; ".join(e.parts) + "".join(f"\n  - {note}" for note in e.notes)
-                         for e in explanations) + "\n"
-    else:
-        text = "\n".join(e.text() for e in explanations) + "\n"
-    emit(text, output, force)
+    if layers and spec:  # with --layers there is no SPEC: the first name is a layer's
+        spec, layer_names = None, (spec,) + layer_names
+    emit(explain(spec, layer_names, input, layers, no_bias, strict).render(fmt), output, force)
 
 
 @main.command(name="sizes")
@@ -283,25 +268,7 @@ def sizes_command(spec, maximum, at):
     """
     from .api import sizes
 
-    result = sizes(spec, maximum, at)
-    found, model = result.found, result.spec
-    shown = lambda values: ", ".join(map(str, values[:12])) + (", ..." if len(values) > 12 else "")  # noqa: E731
-    click.echo(f"{model.name}, square inputs 1..{maximum} with {model.input_shape[-1]} channels:")
-    if not found.runs:
-        click.echo("  no size in the range runs: some kernel is always larger than its input")
-    else:
-        click.echo(f"  smallest input that runs (flooring where needed): {found.runs[0]}")
-    if found.exact:
-        form = f" = {found.exact[0]} + {found.period}k" if found.period and len(found.exact) > 1 else ""
-        click.echo(f"  every layer divides exactly at: {shown(found.exact)}{form}")
-        click.echo(f"  smallest exact input: {found.exact[0]}")
-    else:
-        click.echo("  no size in the range divides exactly at every layer")
-    if at:
-        click.echo(f"at {at}: " + ("every layer divides exactly" if not result.at_warnings else
-                                   f"{len(result.at_warnings)} layer(s) round:"))
-        for warning in result.at_warnings:
-            click.echo(f"  {warning}")
+    click.echo(sizes(spec, maximum, at).render(), nl=False)
 
 
 @main.command(name="solve")
@@ -325,22 +292,7 @@ def solve_command(size, target, kernel, stride, pad, dilation, transposed, limit
     """
     from .api import solve
 
-    solutions = solve(size, target, kernel, stride, pad, dilation, transposed)
-    if not solutions:
-        click.echo(f"no solution: nothing within the searched ranges turns {size} into {target}")
-        return
-    exact = [s for s in solutions if s.exact]
-    for title, group in (("exact", exact), ("only with floor (the last inputs are unused)",
-                                            [s for s in solutions if not s.exact])):
-        if group:
-            click.echo(f"{title}: {len(group)} solution(s)")
-            for item in group[:limit]:
-                click.echo(f"  kernel {item.kernel}, stride {item.stride}, pad {item.pad}"
-                           + (f", dilation {item.dilation}" if item.dilation != 1 else "") + f": {item.working}")
-            if len(group) > limit:
-                click.echo(f"  ... and {len(group) - limit} more (--limit)")
-    if not exact:
-        click.echo("no exact solution")
+    click.echo(solve(size, target, kernel, stride, pad, dilation, transposed).render(limit), nl=False)
 
 
 @main.command(name="worksheet")

@@ -83,7 +83,7 @@ def peers(runs: int) -> list[tuple[str, float | None, str]]:
 GRADER = """
 import sys, pathlib
 from archcalc import analyze, load_spec
-from archcalc.check import check_answers, read_answers
+from archcalc.marking import check_answers, read_answers
 analysis = analyze(load_spec("vgg16"))
 wrong = 0
 for path in sorted(pathlib.Path(sys.argv[1]).glob("*.csv")):

@@ -9,7 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from archcalc import analyze, load_spec  # noqa: E402
-from archcalc.conventions import apply  # noqa: E402
+from archcalc.counting import apply  # noqa: E402
 from archcalc.lower.build import build, example_input  # noqa: E402
 
 NETWORKS = ["resnet18", "vgg16_bn", "googlenet_torchvision", "alexnet_torchvision", "googlenet", "lenet5",

@@ -35,6 +35,13 @@ def test_the_literal_check_can_fail(tmp_path):
     assert [text for _, text in string_literals(module)] == ["conv", "conv"]
 
 
+def example(kind: str) -> tuple[str, str]:
+    """A one-layer spec line for ``kind`` and an input it accepts."""
+    line = {"conv1d": "conv1d 8 kernel=3", "maxpool1d": "maxpool1d 2", "avgpool1d": "avgpool1d 2"}.get(
+        kind, EXAMPLES.get(kind, kind))
+    return line, "20x6" if kind.endswith("1d") else "12x12x4"
+
+
 def one_layer(line: str, input_shape: str = "12x12x4"):
     analysis = analyze(parse_spec(f'input = "{input_shape}"\nlayers = ["{line}"]'))
     layer = analysis.spec.leaves()[0]
@@ -53,10 +60,7 @@ EXAMPLES = {  # one small use of every built-in kind
 @pytest.mark.parametrize("kind", sorted(KINDS), ids=sorted(KINDS))
 def test_every_kind_answers_every_question(kind):
     """Shape, costs with their working, label, lowering, conventions, traits, backward memory, slips."""
-    line = EXAMPLES.get(kind, kind)
-    shape = "20x6" if kind.endswith("1d") else "12x12x4"
-    line = {"conv1d": "conv1d 8 kernel=3", "maxpool1d": "maxpool1d 2", "avgpool1d": "avgpool1d 2"}.get(kind, line)
-    kind_object, layer, x, step = one_layer(line, shape)
+    kind_object, layer, x, step = one_layer(*example(kind))
     assert isinstance(kind_object, LayerKind) and kind_object.name == kind and kind_object.summary
     assert step.shape and kind_object.label(layer)
     if step.macs.value:
@@ -79,3 +83,35 @@ def test_a_kind_without_a_capability_says_which():
         Bare().torch_modules(layer, (4, 4, 1))
     with pytest.raises(CapabilityError, match="does not say what it saves"):
         Bare().saved_for_backward(layer, (4, 4, 1), None)
+
+
+BYTES = {None: 4, "float32": 4, "int64": 8}  # float32 activations
+
+
+@pytest.mark.parametrize("line, shape", [example(kind) for kind in sorted(KINDS)] + [
+    ("shortcut 8 stride=2 batchnorm=true", "12x12x4"), ("upsample 2 mode=bilinear", "12x12x4"),
+    ("maxpool 3 s2 p1 ceil", "13x13x4"), ("deconv 4 3x3 s2 g2", "9x9x4")], ids=lambda value: value)
+@pytest.mark.parametrize("batch", [1, 3])
+def test_saved_for_backward_is_what_pytorch_saves(line, shape, batch):
+    """What each kind says it keeps for the backward pass, against what PyTorch's autograd packs
+    (torch.autograd.graph.saved_tensors_hooks; distinct storages; parameters and buffers excluded),
+    on the CPU in training mode."""
+    torch = pytest.importorskip("torch")
+    from archcalc.lower.build import example_input, instantiate, plan
+
+    kind, layer, x, step = one_layer(line, shape)
+    example_spec = parse_spec(f'input = "{shape}"\nlayers = ["{line}"]')
+    network = instantiate(plan(example_spec).tree).train()
+    skip = {t.data_ptr() for t in list(network.parameters()) + list(network.buffers())}
+    packed = {}
+
+    def pack(tensor):
+        if tensor.data_ptr() not in skip:
+            packed[tensor.untyped_storage().data_ptr()] = tensor.untyped_storage().nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        network(example_input(example_spec, batch).requires_grad_(True))
+    declared = sum(s.elements * (batch if s.per_image else 1) * BYTES[s.dtype]
+                   for s in kind.saved_for_backward(layer, x, step))
+    assert declared == sum(packed.values())

@@ -6,11 +6,11 @@ import pytest
 from click.testing import CliRunner
 
 from archcalc import analyze, load_spec
-from archcalc.check import check_answers, parse_number, read_answers
+from archcalc.marking import check_answers, parse_number, read_answers
 from archcalc.cli import main
 from archcalc.errors import ShapeError
 from archcalc.report.explain import explain
-from archcalc.solve import input_sizes, solve_window
+from archcalc.inverse import input_sizes, solve_window
 from archcalc.spec import quick_spec
 
 
@@ -244,7 +244,7 @@ def test_caffe_pooling_convention():
 
 def test_keras_counts_batch_norm_statistics():
     # Keras' ResNet50 summary: "Non-trainable params: 53,120" (moving mean and variance of every BN)
-    from archcalc.conventions import apply
+    from archcalc.counting import apply
 
     analysis = analyze(load_spec("resnet50_torchvision"))
     assert apply(analysis, "keras").params - analysis.totals.params == 53_120
@@ -280,7 +280,7 @@ def test_mobilenet_v1():
     # Howard et al. 2017: Table 2, 569 million mult-adds and 4.2 million parameters; Section 3.2,
     # "MobileNet has 28 layers" (depthwise and pointwise counted separately); Keras' MobileNet
     # summary: 4,231,976 trainable parameters, 4,253,864 in all (with the batch-norm statistics)
-    from archcalc.conventions import apply
+    from archcalc.counting import apply
 
     analysis = analyze(load_spec("mobilenet_v1"))
     assert round(analysis.totals.macs / 1e6) == 569

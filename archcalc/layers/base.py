@@ -180,6 +180,7 @@ class Saved:
     what: str
     elements: Dim
     dtype: str | None = None  # None: the activations' dtype; else fixed ("int64", "float32")
+    per_image: bool = True  # False for per-channel statistics, which do not grow with the batch
 
 
 @dataclass(frozen=True)

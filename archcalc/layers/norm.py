@@ -105,4 +105,5 @@ class BatchNorm(LayerKind):
 def batchnorm_saved(x: Shape) -> tuple[Saved, ...]:
     """In training, batch norm keeps its input and the batch's mean and inverse standard deviation
     per channel (float32)."""
-    return (Saved("input", product(x)), Saved("mean", x[-1], "float32"), Saved("invstd", x[-1], "float32"))
+    return (Saved("input", product(x)), Saved("mean", x[-1], "float32", per_image=False),
+            Saved("invstd", x[-1], "float32", per_image=False))

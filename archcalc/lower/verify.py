@@ -252,3 +252,13 @@ def render_report(report: VerifyReport) -> str:
                      f"{cuda['peak_memory_bytes']:,} bytes vs engine estimate {cuda['engine_total_bytes']:,} "
                      f"(params {cuda['engine_params_bytes']:,} + activations {cuda['engine_activation_bytes']:,})")
     return "\n".join(lines) + "\n"
+
+
+def render_reports(reports: list[VerifyReport], fmt: str = "text") -> str:
+    """Several reports as text (one block each) or JSON (one record, or a list of them)."""
+    if fmt == "json":
+        import json
+
+        records = [report.record() for report in reports]
+        return json.dumps(records[0] if len(records) == 1 else records, indent=2) + "\n"
+    return "".join(render_report(report) for report in reports)

@@ -116,3 +116,17 @@ def _frameworks(item: Inexact) -> str:
             f"{item.kept}, leaving the last {item.unused} {'padded-' if item.padded else ''}input position(s) unused; "
             f"Caffe's pooling (and PyTorch's ceil_mode) would give {normalize(item.kept + 1)} "
             f"(unless that window would start in the padding); a lecture calls such a stride invalid (--strict)")
+
+
+def render_explanations(explanations: list[Explanation], fmt: str = "text") -> str:
+    """The working as text (one paragraph per row), Markdown (a list) or JSON."""
+    if fmt == "json":
+        import json
+
+        return json.dumps([{"layer": e.name, "working": e.text()} for e in explanations], indent=2) + "\n"
+    if fmt == "markdown":
+        return "\n".join(f"- `{e.name}`: " + "; ".join(e.parts) + "".join(f"\n  - {note}" for note in e.notes)
+                         for e in explanations) + "\n"
+    if fmt != "text":
+        raise SpecError(f"unknown format {fmt!r} for explanations: use text, markdown or json")
+    return "\n".join(e.text() for e in explanations) + "\n"

@@ -1,7 +1,7 @@
 """Table models for the other commands' outputs (conventions, check), rendered like every table."""
 from __future__ import annotations
 
-from ..check import CheckResult
+from ..marking import CheckResult
 from ..dims import to_json
 from .numbers import compact
 from .table import Column, TableModel

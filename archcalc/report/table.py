@@ -25,7 +25,7 @@ class TableOptions:
     working: bool = False  # show the slide's products (224*224*64 = 3.2M) in the cells
     exact: bool = False  # exact numbers everywhere instead of the slide's compact memory and MACs
     receptive_field: bool = False  # add the RF, jump and start columns
-    convention: str = "archcalc"  # how the totals count params and ops (archcalc.conventions)
+    convention: str = "archcalc"  # how the totals count params and ops (archcalc.counting)
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ def totals_lines(analysis: Analysis, options: TableOptions) -> tuple[str, ...]:
 def _convention_line(analysis: Analysis, options: TableOptions) -> tuple[str, ...]:
     if options.convention == "archcalc":
         return ()
-    from ..conventions import apply
+    from ..counting import apply
 
     result = apply(analysis, options.convention)
     kilo = result.profile.kilo
