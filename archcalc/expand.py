@@ -34,7 +34,7 @@ LAYER_KEYS = ("kind", "name", "repeat", "activation")  # and each kind's shortha
 def shorthand_kinds() -> list[LayerKind]:
     """Kinds that a key on a conv or fc adds after it (batch norm's ``batchnorm = true``), in order,
     among the kinds registered so far (a key that is not found loads the plugins: see validate_fields)."""
-    return [kind for kind in KINDS.registered() if kind.shorthand]
+    return KINDS.shorthands()
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,9 @@ def write_output(path: str | os.PathLike, content: Content, force: bool = False)
     target = Path(path)
     check_targets([target], force)
     folder = target.parent
+    in_the_way = next((part for part in (folder, *folder.parents) if part.exists() and not part.is_dir()), None)
+    if in_the_way:
+        raise ArchcalcError(f"cannot create the folder {folder} for {target}: {in_the_way} is a file, not a folder")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:

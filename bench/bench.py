@@ -1,8 +1,9 @@
 """archcalc's benchmark: whole-process timings, medians of several runs, as ratios against
 baselines measured in the same run. Standard library only.
 
-    python bench/bench.py            # print the table
-    python bench/bench.py --write    # also write bench/RESULTS.md
+    python bench/bench.py                    # print the table
+    python bench/bench.py --write            # also write bench/RESULTS.md
+    python bench/bench.py --baseline HEAD~3  # also time the same commands on another revision
 
 Targets (issue 8): table vgg16 <= 2x the floor (python -c "import click, tabulate, tomllib"),
 table resnet152 <= 2.5x, --help <= 1.5x; 10,000 layers in < 1 s and <= 12x 1,000 layers;
@@ -30,10 +31,10 @@ ARCHCALC = [shutil.which("archcalc")] if shutil.which("archcalc") else [PYTHON, 
 FLOOR = [PYTHON, "-c", "import click, tabulate, tomllib"]
 
 
-def run_once(command: list[str]) -> float:
+def run_once(command: list[str], env: dict | None = None) -> float:
     """Seconds of one whole process."""
     start = time.perf_counter()
-    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=env)
     return time.perf_counter() - start
 
 
@@ -119,10 +120,43 @@ def compile_package() -> None:
     subprocess.run([PYTHON, "-m", "compileall", "-q", str(Path(archcalc.__file__).parent)], check=True)
 
 
+CLI_IN_TREE = [PYTHON, "-c", "import sys; from archcalc.cli import main; sys.exit(main())"]
+
+
+def against_baseline(revision: str, folder: Path, runs: int) -> list[tuple[str, float, float]]:
+    """The same commands on this tree and on ``revision`` (a git worktree), run alternately so that
+    both see the same machine: (title, this tree's median, the baseline's median)."""
+    baseline = folder / "baseline"
+    subprocess.run(["git", "-C", str(HERE.parent), "worktree", "add", "--detach", str(baseline), revision],
+                   check=True, capture_output=True)
+    try:
+        subprocess.run([PYTHON, "-m", "compileall", "-q", str(baseline / "archcalc")], check=True)
+        trees = [{**os.environ, "PYTHONPATH": str(tree)} for tree in (HERE.parent, baseline)]
+        commands = {"--help": ["--help"], "table vgg16": ["table", "vgg16"], "table resnet152": ["table", "resnet152"],
+                    "table, generated 10,000 layers": ["table", str(generated_spec(folder, 10_000)), "-f", "csv"],
+                    "table resnet152 --input HxWx3": ["table", "resnet152", "--input", "HxWx3"],
+                    "explain googlenet": ["explain", "googlenet"], "compare (4 networks)":
+                        ["compare", "alexnet", "vgg19", "googlenet", "resnet152"]}
+        rows = []
+        for title, arguments in commands.items():
+            timings: list[list[float]] = [[], []]
+            for env in trees:
+                run_once(CLI_IN_TREE + arguments, env)  # warm the file cache
+            for _ in range(runs):
+                for number, env in enumerate(trees):
+                    timings[number].append(run_once(CLI_IN_TREE + arguments, env))
+            rows.append((title, statistics.median(timings[0]), statistics.median(timings[1])))
+        return rows
+    finally:
+        subprocess.run(["git", "-C", str(HERE.parent), "worktree", "remove", "--force", str(baseline)],
+                       capture_output=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="archcalc benchmark")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--write", action="store_true", help="write bench/RESULTS.md")
+    parser.add_argument("--baseline", metavar="REV", help="also time the same commands on this git revision")
     args = parser.parse_args()
     compile_package()
     rows = []
@@ -149,7 +183,8 @@ def main() -> int:
         rows.append(("check: 1,000 vgg16 answer sheets", sheets, None, note))
         rss_mb = _rss(ARCHCALC + ["table", "resnet152"]) / 1024
         peer_rows = peers(args.runs)
-    text = report(rows, rss_mb, peer_rows, args.runs)
+        compared = against_baseline(args.baseline, folder, args.runs) if args.baseline else []
+    text = report(rows, rss_mb, peer_rows, args.runs) + baseline_report(compared, args.baseline)
     print(text)
     if args.write:
         (HERE / "RESULTS.md").write_text(text)
@@ -173,6 +208,16 @@ def report(rows, rss_mb: float, peer_rows, runs: int) -> str:
               "| tool | median (s) | note |", "| --- | ---: | --- |"]
     for title, seconds, note in peer_rows:
         lines.append(f"| {title} | {'' if seconds is None else f'{seconds:.2f}'} | {note} |")
+    return "\n".join(lines) + "\n"
+
+
+def baseline_report(compared, revision: str | None) -> str:
+    if not compared:
+        return ""
+    lines = ["", f"Against the baseline `{revision}`, measured alternately in the same run "
+                 "(`python -c 'from archcalc.cli import main; main()'` on each tree):", "",
+             "| command | this tree (s) | baseline (s) | ratio |", "| --- | ---: | ---: | ---: |"]
+    lines += [f"| {title} | {ours:.3f} | {theirs:.3f} | {ours / theirs:.2f} |" for title, ours, theirs in compared]
     return "\n".join(lines) + "\n"
 
 

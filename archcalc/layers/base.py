@@ -63,6 +63,7 @@ class Inexact:
     unused: Dim
     rounding: str  # "floor" or "ceil"
     padded: bool = False  # whether the unused positions may include padding
+    both_axes: bool = False  # one finding for the rows and the columns alike (see merged_axes)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ class Registry:
     def __init__(self) -> None:
         self._kinds: dict[str, LayerKind] = {}
         self._aliases: dict[str, str] = {}
+        self._shorthands: list[LayerKind] = []
         self._plugins_loaded = False
 
     def add(self, kind: LayerKind) -> None:
@@ -35,6 +36,8 @@ class Registry:
                 raise ValueError(f"layer kind name {name!r} registered twice")
         self._kinds[kind.name] = kind
         self._aliases.update({alias: kind.name for alias in kind.aliases})
+        if kind.shorthand:
+            self._shorthands.append(kind)
 
     def find(self, name: str) -> LayerKind | None:
         """The kind called ``name`` (any case, or an alias), loading plugins if it is not known yet."""
@@ -73,6 +76,10 @@ class Registry:
         """Every kind, plugins included, in registration order."""
         self.load_plugins()
         return self.registered()
+
+    def shorthands(self) -> list[LayerKind]:
+        """The kinds registered so far that a key on a conv or fc adds after it, in order."""
+        return self._shorthands
 
     def registered(self) -> list[LayerKind]:
         """The kinds registered so far, in registration order (plugins are not loaded for this)."""

@@ -108,13 +108,13 @@ def merged_axes(inexact) -> tuple[Inexact, ...]:
     """Rows and columns with the same working are one finding ("the last row and column")."""
     inexact = tuple(inexact)
     if len(inexact) == 2 and inexact[0].working == inexact[1].working:
-        return (replace(inexact[0], axis="row and column"),)
+        return (replace(inexact[0], axis="row and column", both_axes=True),)
     return inexact
 
 
 def describe_inexact(layer_name: str, inexact: Inexact) -> str:
     """``conv1: (224 - 11 + 2*0)/4 + 1 = 54.25; floor keeps 54, the last 1 input column is unused``."""
-    both = " and " in inexact.axis
+    both = inexact.both_axes
     if inexact.rounding == "ceil":
         along = "rows and columns" if both else f"{inexact.axis}s"
         return (f"{layer_name}: {inexact.working}; ceil mode keeps {inexact.kept} "

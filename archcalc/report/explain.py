@@ -104,7 +104,7 @@ def _ops_working(row: Row) -> str:
 
 
 def _axes(item: Inexact) -> str:
-    return "rows and columns" if " and " in item.axis else f"{item.axis}s"
+    return "rows and columns" if item.both_axes else f"{item.axis}s"
 
 
 def _frameworks(item: Inexact) -> str:
