@@ -49,6 +49,18 @@ def _same(a: Dim, b: Dim, assumptions: list[str], what: str) -> bool:
     return verdict
 
 
+def first_mismatch(name: str, outputs: list[Shape], assumptions: list[str], with_channels: bool) -> int | None:
+    """The number of the first branch whose shape differs from branch 1's (in every dimension, or in all
+    but the channels); sizes that only the symbols decide are assumed equal, and the assumption noted."""
+    first = outputs[0]
+    for number, shape in enumerate(outputs[1:], start=2):
+        pairs = zip(first, shape) if with_channels else zip(first[:-1], shape[:-1])
+        note = f"{name}: branch sizes {shape_text(first)} and {shape_text(shape)} are assumed equal"
+        if len(shape) != len(first) or not all(_same(a, b, assumptions, note) for a, b in pairs):
+            return number
+    return None
+
+
 @register_merge
 class Concat(MergeKind):
     name = "concat"
@@ -59,13 +71,11 @@ class Concat(MergeKind):
 
     def combine(self, name, location, outputs, assumptions) -> Step:
         first = outputs[0]
-        for number, shape in enumerate(outputs[1:], start=2):
-            if len(shape) != len(first) or not all(
-                    _same(a, b, assumptions, f"{name}: branch sizes {shape_text(first)} and {shape_text(shape)} "
-                                             f"are assumed equal") for a, b in zip(first[:-1], shape[:-1])):
-                raise ShapeError(f"cannot concatenate the branches of {name}: branch 1 gives "
-                                 f"{shape_text(first)} but branch {number} gives {shape_text(shape)} "
-                                 f"(all but the channels must match)", location)
+        number = first_mismatch(name, outputs, assumptions, with_channels=False)
+        if number:
+            raise ShapeError(f"cannot concatenate the branches of {name}: branch 1 gives {shape_text(first)} but "
+                             f"branch {number} gives {shape_text(outputs[number - 1])} (all but the channels must "
+                             f"match)", location)
         channels = normalize(sum((shape[-1] for shape in outputs), 0))
         parts = "+".join(format_dim(shape[-1]) for shape in outputs)
         return Step(shape=first[:-1] + (channels,), label=f"CONCAT {parts} = {format_dim(channels)}",
@@ -82,13 +92,11 @@ class Add(MergeKind):
 
     def combine(self, name, location, outputs, assumptions) -> Step:
         first = outputs[0]
-        for number, shape in enumerate(outputs[1:], start=2):
-            if len(shape) != len(first) or not all(
-                    _same(a, b, assumptions, f"{name}: {shape_text(first)} and {shape_text(shape)} are assumed equal")
-                    for a, b in zip(first, shape)):
-                raise ShapeError(f"cannot add the branches of {name}: branch 1 gives {shape_text(first)} but "
-                                 f"branch {number} gives {shape_text(shape)}", location,
-                                 "a shortcut must match the residual branch: use a projection or set its stride")
+        number = first_mismatch(name, outputs, assumptions, with_channels=True)
+        if number:
+            raise ShapeError(f"cannot add the branches of {name}: branch 1 gives {shape_text(first)} but "
+                             f"branch {number} gives {shape_text(outputs[number - 1])}", location,
+                             "a shortcut must match the residual branch: use a projection or set its stride")
         return Step(shape=first, label="ADD", working=("element-wise sum of the branches",),
                     elementwise=given(normalize((len(outputs) - 1) * product(first))), elementwise_name="additions")
 

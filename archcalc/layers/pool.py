@@ -11,9 +11,18 @@ from .registry import register
 from .spatial import resolve_padding, slide_axis
 
 
-def pooling_indices(step: Step) -> Saved:
-    """Max pooling keeps the position of each maximum (int64) for its backward pass."""
-    return Saved("indices", product(step.shape), "int64")
+class KeepsMaxima:
+    """Max pooling keeps its input, and the position of each maximum (int64), for its backward pass."""
+
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+        return (Saved("input", product(x)), Saved("indices", product(step.shape), "int64"))
+
+
+class KeepsInput:
+    """Average pooling's backward spreads each gradient over its window; PyTorch keeps the input for it."""
+
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+        return (Saved("input", product(x)),)
 
 
 class WindowPool(LayerKind):
@@ -72,7 +81,7 @@ class WindowPool(LayerKind):
 
 
 @register
-class MaxPool(WindowPool):
+class MaxPool(KeepsMaxima, WindowPool):
     name = "maxpool"
     aliases = ("pool", "max")
     summary = "max pooling (kernel, stride, pad, dilation, ceil)"
@@ -88,12 +97,9 @@ class MaxPool(WindowPool):
             ("kernel_size", layer["kernel"]), ("stride", self.stride(layer)), ("padding", padding),
             ("dilation", layer["dilation"]), ("ceil_mode", layer["ceil"]))),)
 
-    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
-        return (Saved("input", product(x)), pooling_indices(step))
-
 
 @register
-class AvgPool(WindowPool):
+class AvgPool(KeepsInput, WindowPool):
     name = "avgpool"
     aliases = ("avg",)
     prefix = "AVG"
@@ -108,9 +114,6 @@ class AvgPool(WindowPool):
         return explicit + (TorchModule("AvgPool2d", (
             ("kernel_size", layer["kernel"]), ("stride", self.stride(layer)), ("padding", padding),
             ("count_include_pad", layer["count_include_pad"]), ("ceil_mode", layer["ceil"]))),)
-
-    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
-        return (Saved("input", product(x)),)
 
 
 def adaptive_window(size, out) -> tuple:
@@ -151,24 +154,21 @@ class AdaptivePool(LayerKind):
 
 
 @register
-class AdaptiveAvgPool(AdaptivePool):
+class AdaptiveAvgPool(KeepsInput, AdaptivePool):
     name = "adaptiveavgpool"
     summary = "adaptive average pooling to a fixed output size (torchvision's AlexNet, VGG)"
     torch_class = "AdaptiveAvgPool2d"
 
     def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
         # PyTorch computes a 1x1 output as a mean, whose backward needs only the input's size
-        return () if tuple(step.shape[:2]) == (1, 1) else (Saved("input", product(x)),)
+        return () if tuple(step.shape[:2]) == (1, 1) else super().saved_for_backward(layer, x, step)
 
 
 @register
-class AdaptiveMaxPool(AdaptivePool):
+class AdaptiveMaxPool(KeepsMaxima, AdaptivePool):
     name = "adaptivemaxpool"
     summary = "adaptive max pooling to a fixed output size"
     torch_class = "AdaptiveMaxPool2d"
-
-    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
-        return (Saved("input", product(x)), pooling_indices(step))
 
 
 class GlobalPool(LayerKind):
@@ -199,13 +199,10 @@ class GlobalAvgPool(GlobalPool):
 
 
 @register
-class GlobalMaxPool(GlobalPool):
+class GlobalMaxPool(KeepsMaxima, GlobalPool):
     name = "globalmaxpool"
     summary = "max over the whole map: H x W x C -> 1 x 1 x C"
     torch_class = "AdaptiveMaxPool2d"
-
-    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
-        return (Saved("input", product(x)), pooling_indices(step))
 
 
 class Pool1d(LayerKind):
@@ -238,20 +235,14 @@ class Pool1d(LayerKind):
 
 
 @register
-class MaxPool1d(Pool1d):
+class MaxPool1d(KeepsMaxima, Pool1d):
     name = "maxpool1d"
     summary = "1-D max pooling over an L x C sequence"
     torch_class = "MaxPool1d"
 
-    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
-        return (Saved("input", product(x)), pooling_indices(step))
-
 
 @register
-class AvgPool1d(Pool1d):
+class AvgPool1d(KeepsInput, Pool1d):
     name = "avgpool1d"
     summary = "1-D average pooling over an L x C sequence"
     torch_class = "AvgPool1d"
-
-    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
-        return (Saved("input", product(x)),)

@@ -75,15 +75,11 @@ class Registry:
     def values(self) -> list[LayerKind]:
         """Every kind, plugins included, in registration order."""
         self.load_plugins()
-        return self.registered()
+        return list(self._kinds.values())
 
     def shorthands(self) -> list[LayerKind]:
         """The kinds registered so far that a key on a conv or fc adds after it, in order."""
         return self._shorthands
-
-    def registered(self) -> list[LayerKind]:
-        """The kinds registered so far, in registration order (plugins are not loaded for this)."""
-        return list(self._kinds.values())
 
     def load_plugins(self) -> bool:
         """Register every kind named in the entry-point group ``archcalc.kinds`` (once). Returns
