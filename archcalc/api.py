@@ -63,13 +63,14 @@ class Result(Analysis):
     dtype: str = "float32"
     convention: str = "archcalc"
 
-    def table(self, working: bool = False, exact: bool = False, rf: bool = False):
+    def table(self, working: bool = False, exact: bool = False, rf: bool = False, connections: bool = False):
         """The table model every format renders (``working``: the products in the cells; ``exact``:
-        every digit; ``rf``: receptive-field columns)."""
+        every digit; ``rf``: receptive-field columns; ``connections``: LeCun's connections column)."""
         from .report.table import TableOptions, build_table
 
         return build_table(self, TableOptions(dtype=self.dtype, batch=self.batch, working=working, exact=exact,
-                                              receptive_field=rf, convention=self.convention))
+                                              receptive_field=rf, convention=self.convention,
+                                              connections=connections))
 
     def to_frame(self):
         """One row per table row with exact values (pandas)."""

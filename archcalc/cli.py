@@ -97,12 +97,14 @@ def main(debug: bool) -> None:
 @click.option("--depth", type=click.IntRange(0, 32), default=None,
               help="Collapse blocks nested deeper than N into one row each (0: one row per top-level block).")
 @click.option("--rf", is_flag=True, help="Add receptive-field columns: size, jump (effective stride), start.")
+@click.option("--connections", is_flag=True,
+              help="Add LeCun's connections column: MACs plus one per biased output unit (LeNet's papers).")
 @click.option("--convention", type=click.Choice(CONVENTIONS), default="archcalc", show_default=True,
               help="Count totals as this tool or source does.")
 @options("format", "output", "force")
 @reports_errors
 def table_command(spec, input, layers, batch, dtype, no_bias, strict, caffe_pooling, dilation_from_zero, working,
-                  exact, depth, rf, convention, fmt, output, force):
+                  exact, depth, rf, connections, convention, fmt, output, force):
     """Print the per-layer table of SPEC (a shipped name or a .toml file; - reads stdin).
 
     \b
@@ -112,6 +114,7 @@ def table_command(spec, input, layers, batch, dtype, no_bias, strict, caffe_pool
       archcalc table my_net.toml --input 256x256x3 --batch 32 --dtype float16
       archcalc table googlenet --depth 0
       archcalc table vgg16 --rf
+      archcalc table lenet5_1998 --connections
       archcalc table --input 32x32x3 --layers "conv 10 5x5 s1 p2; maxpool 2x2 s2"
     """
     from .api import analyze
@@ -120,7 +123,7 @@ def table_command(spec, input, layers, batch, dtype, no_bias, strict, caffe_pool
                      depth, strict)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
-    emit(result.render(fmt, working=working, exact=exact, rf=rf), output, force)
+    emit(result.render(fmt, working=working, exact=exact, rf=rf, connections=connections), output, force)
 
 
 @main.command(name="list")

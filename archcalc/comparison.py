@@ -67,7 +67,7 @@ class Comparison:
 def all_traits() -> list[Trait]:
     """Every trait the kinds and merges report, in the matrix's order."""
     declared = [trait for kind in KINDS.values() for trait in kind.reports]
-    declared += [merge.trait for merge in MERGES.values() if merge.trait]
+    declared += [trait for merge in MERGES.values() for trait in merge.reports]
     return sorted({trait.key: trait for trait in declared}.values(), key=lambda trait: (trait.rank, trait.key))
 
 
@@ -94,8 +94,7 @@ def trait_values(analysis: Analysis) -> dict:
         if isinstance(node, Layer):
             found = KINDS[node.kind].traits(node, analysis.inputs[node.name])
         else:
-            trait = MERGES[node.merge].trait
-            found = {trait: True} if trait else {}
+            found = MERGES[node.merge].traits(node.branches)
         for trait, value in found.items():
             reported.setdefault(trait, []).extend(value if isinstance(value, tuple) else (value,))
     return {trait.key: _combine(trait, values) for trait, values in reported.items()}

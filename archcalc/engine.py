@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Mapping
 
-from .dims import Dim, normalize, product
-from .errors import InexactSize
+from .dims import Dim, format_dim, normalize, product
+from .errors import InexactSize, ShapeError
 from .expand import Block, Parallel
 from .layers import KINDS, MERGES, Layer, Shape, Step
 from .layers.base import Inexact
@@ -38,6 +38,9 @@ class Row:
     level: int = 0  # how deeply nested in blocks and branches
     path: tuple[str, ...] = ()  # the block instances containing this row, outermost first
     rf: tuple[ReceptiveField, ...] | None = None  # per spatial axis; None where sizes are symbolic
+    connections: Dim = 0  # LeCun's connections: MACs plus one per biased output unit
+    frozen: Dim = 0  # parameters of layers marked trainable = false
+    training_only: bool = False  # in a side output, which runs only in training
 
     @property
     def params(self) -> Dim:
@@ -46,14 +49,24 @@ class Row:
 
 @dataclass(frozen=True)
 class Totals:
+    """Sums over the rows. MACs, memory and connections are those of inference: rows of side outputs
+    that run only in training count in the parameters, and their MACs in ``training_only_macs``."""
+
     memory: Dim
     weights: Dim
     biases: Dim
     macs: Dim
+    connections: Dim = 0
+    frozen: Dim = 0
+    training_only_macs: Dim = 0
 
     @property
     def params(self) -> Dim:
         return normalize(self.weights + self.biases)
+
+    @property
+    def trainable_params(self) -> Dim:
+        return normalize(self.params - self.frozen)
 
 
 @dataclass(frozen=True)
@@ -71,6 +84,7 @@ class Analysis:
     inputs: Mapping[str, Shape] = field(default_factory=dict)  # layer name -> the shape it reads
     steps: Mapping[str, Step] = field(default_factory=dict)  # layer or merge name -> what it computed (folded too)
     layers: Mapping[str, Layer] = field(default_factory=dict)  # layer name -> the layer (folded ones too)
+    notes: tuple[str, ...] = ()  # what a reader should know that is not a warning (side outputs, shared weights)
 
 
 def analysis_of(spec: ModelSpec, strict: bool = False) -> Analysis:
@@ -87,7 +101,7 @@ def analysis_of(spec: ModelSpec, strict: bool = False) -> Analysis:
     _, _, depth, conv_depth = walk.sequence(spec.layers, shape, rf, 0, (), start=0)
     rows = walk.rows
     return Analysis(spec, tuple(rows), _totals(rows), tuple(walk.warnings), tuple(dict.fromkeys(walk.assumptions)),
-                    depth, conv_depth, walk.blocks, walk.inputs, walk.steps, walk.layers)
+                    depth, conv_depth, walk.blocks, walk.inputs, walk.steps, walk.layers, tuple(walk.notes))
 
 
 class _Walk:
@@ -100,7 +114,8 @@ class _Walk:
         self.inputs: dict[str, Shape] = {}
         self.steps: dict[str, Step] = {}
         self.layers: dict[str, Layer] = {}
-
+        self.notes: list[str] = []
+        self.training_only = False  # inside a side output
     def sequence(self, nodes, shape: Shape, rf, level: int, path: tuple[str, ...], start: int | None = None):
         """Walk nodes in order; returns the output shape, its receptive field, and the weighted depth
         (all, conv) along the way."""
@@ -125,14 +140,35 @@ class _Walk:
         self.warnings.extend(_inexact_messages(layer, step.inexact, self.strict))
         self.assumptions.extend(step.assumptions)
         rf = _advance(rf, step.window, shape)
+        weights, biases = (0, 0) if layer.share else (step.weights.value, step.biases.value)
+        if layer.share:
+            self.check_share(layer, shape, step)
+        frozen = 0 if layer.trainable else normalize(weights + biases)
         if kind.folds and len(self.rows) > start:
-            self.rows[-1] = replace(self.rows[-1], folded=self.rows[-1].folded + (kind.label(layer),))
+            last = self.rows[-1]
+            self.rows[-1] = replace(last, folded=last.folded + (kind.label(layer),), frozen=normalize(last.frozen + frozen))
         else:
             memory = product(step.shape) if step.memory is None else step.memory
             self.rows.append(Row(layer.index, layer.name, layer.kind, step.label or kind.label(layer), step.shape, memory,
-                                 step.weights.value, step.biases.value, step.macs.value, (), step, level, path, rf))
+                                 weights, biases, step.macs.value, (), step, level, path, rf, step.connection_count,
+                                 frozen, self.training_only))
         weighted = kind.weighted_layers(layer, shape)
         return step.shape, rf, weighted, weighted if kind.convolutional else 0
+
+    def check_share(self, layer: Layer, shape: Shape, step: Step) -> None:
+        """A layer that uses another's parameters must be its twin: the same kind and fields, and
+        parameters of the same sizes."""
+        owner = self.layers[layer.share]
+        twin = self.steps[owner.name]
+        if owner.kind != layer.kind or dict(owner.fields) != dict(layer.fields) or (
+                (twin.weights.value, twin.biases.value) != (step.weights.value, step.biases.value)):
+            raise ShapeError(f"cannot share the parameters of {owner.name}: it is {KINDS[owner.kind].label(owner)} on "
+                             f"{'x'.join(map(format_dim, self.inputs[owner.name]))}, this is "
+                             f"{KINDS[layer.kind].label(layer)} on {'x'.join(map(format_dim, shape))}",
+                             layer.at("share"), "a shared layer needs the same kind, fields and input channels")
+        if twin.params:
+            self.notes.append(f"{layer.name} uses the {format_dim(twin.params, True)} parameters of {owner.name} "
+                              f"(counted once, there); its MACs count at every use")
 
     def block(self, block: Block, shape: Shape, rf, level: int, path):
         self.blocks[block.name] = block.label
@@ -140,28 +176,51 @@ class _Walk:
 
     def parallel(self, node: Parallel, shape: Shape, rf, level: int, path):
         merge = MERGES[node.merge]
+        if merge.passes_input:  # an extra output (an auxiliary classifier) run in training; the input passes on
+            return self.side_output(node, shape, rf, level, path)
         outcomes = [self.sequence(branch, shape, rf, level + 1, path) for branch in node.branches]
-        if merge.passes_input:  # an extra output (e.g. an auxiliary classifier): the input passes on
-            return shape, rf, 0, 0
         step = self.steps[node.name] = merge.combine(node.name, node.location, [o[0] for o in outcomes],
                                                      self.assumptions)
-        merged_rf = self.merge_fields(node, [outcome[1] for outcome in outcomes])
+        merged_rf = self.merge_fields(node, [outcome[1] for outcome in outcomes], merge.aligned,
+                                      [outcome[0] for outcome in outcomes], step.shape)
         self.rows.append(Row(node.location.layer_index, node.name, merge.name, step.label, step.shape,
-                             product(step.shape), step=step, level=level, path=path, rf=merged_rf))
+                             product(step.shape), step=step, level=level, path=path, rf=merged_rf,
+                             training_only=self.training_only))
         return step.shape, merged_rf, max(o[2] for o in outcomes), max(o[3] for o in outcomes)
 
-    def merge_fields(self, node: Parallel, fields: list):
-        """The largest field over the branches, with a warning where they are not aligned."""
+    def side_output(self, node: Parallel, shape: Shape, rf, level: int, path):
+        first, outer = len(self.rows), self.training_only
+        self.training_only = True
+        try:
+            self.sequence(node.branches[0], shape, rf, level + 1, path)
+        finally:
+            self.training_only = outer
+        if not outer:
+            macs = normalize(sum((row.macs for row in self.rows[first:]), 0))
+            self.notes.append(f"{node.name}: a side output that runs only in training; its parameters count, its "
+                              f"{format_dim(macs, True)} MACs are not in the inference totals")
+        return shape, rf, 0, 0
+
+    def merge_fields(self, node: Parallel, fields: list, aligned: bool = True, shapes: list | None = None,
+                     merged_shape: Shape | None = None):
+        """The largest field over the branches, with a warning where they should be aligned and are not.
+
+        A branch broadcast along an axis (a 1 x 1 x C gate over an H x W map) widens the field but does
+        not set the spacing: jump and start come from the branches that span the output."""
         if any(f is None for f in fields):
             return None
         axes = ("rows", "columns") if len(fields[0]) == 2 else ("length",)
         merged, misaligned = [], {}
         for axis, name in enumerate(axes):
             along = [f[axis] for f in fields]
-            if len({(f.jump, f.start) for f in along}) > 1:
+            spanning = [f for f, shape in zip(along, shapes or [None] * len(along))
+                        if shape is None or shape[axis] == merged_shape[axis]] or along
+            if aligned and len({(f.jump, f.start) for f in along}) > 1:
                 detail = "; ".join(f"branch {i}: {f.text()}" for i, f in enumerate(along, start=1))
                 misaligned.setdefault(detail, []).append(name)
-            merged.append(max(along, key=lambda f: f.size))
+            widest = max(along, key=lambda f: f.size)
+            spacing = max(spanning, key=lambda f: f.size)
+            merged.append(replace(spacing, size=widest.size))
         for detail, names in misaligned.items():
             self.warnings.append(f"{node.name}: the branches' receptive fields are misaligned along the "
                                  f"{' and '.join(names)} ({detail}); the largest is reported")
@@ -199,18 +258,24 @@ def collapse(analysis: Analysis, depth: int) -> Analysis:
             rows[-1] = replace(last, shape=row.shape, memory=normalize(last.memory + row.memory),
                                weights=normalize(last.weights + row.weights),
                                biases=normalize(last.biases + row.biases), macs=normalize(last.macs + row.macs),
-                               folded=row.folded)
+                               folded=row.folded, connections=normalize(last.connections + row.connections),
+                               frozen=normalize(last.frozen + row.frozen),
+                               training_only=last.training_only and row.training_only)
         else:
             rows.append(Row(row.index, name, "block", analysis.blocks[name], row.shape, row.memory, row.weights,
-                            row.biases, row.macs, row.folded, None, depth, row.path[:depth]))
+                            row.biases, row.macs, row.folded, None, depth, row.path[:depth], None, row.connections,
+                            row.frozen, row.training_only))
     return replace(analysis, rows=tuple(rows))
 
 
 def _totals(rows: list[Row]) -> Totals:
-    def total(attribute: str) -> Dim:
-        return normalize(sum((getattr(row, attribute) for row in rows), 0))
+    def total(attribute: str, inference: bool = False) -> Dim:
+        counted = [row for row in rows if not (inference and row.training_only)]
+        return normalize(sum((getattr(row, attribute) for row in counted), 0))
 
-    return Totals(total("memory"), total("weights"), total("biases"), total("macs"))
+    training_only_macs = normalize(sum((row.macs for row in rows if row.training_only), 0))
+    return Totals(total("memory", True), total("weights"), total("biases"), total("macs", True),
+                  total("connections", True), total("frozen"), training_only_macs)
 
 
 def _inexact_messages(layer: Layer, inexact: tuple[Inexact, ...], strict: bool) -> list[str]:

@@ -28,7 +28,7 @@ MAX_LAYERS = int(os.environ.get("ARCHCALC_MAX_LAYERS", 100_000))
 MAX_REPEAT = 10_000
 MAX_NESTING = 32
 MAX_ERRORS = 20  # independent errors reported from one spec
-LAYER_KEYS = ("kind", "name", "repeat", "activation")  # and each kind's shorthand key (batchnorm = true)
+LAYER_KEYS = ("kind", "name", "repeat", "activation", "trainable", "share")  # and each kind's shorthand key
 
 
 def shorthand_kinds() -> list[LayerKind]:
@@ -124,6 +124,7 @@ class Expander:
 
     def __init__(self, file: str, blocks: Mapping[str, BlockDefinition]):
         self.file, self.blocks, self.count, self.names = file, blocks, 0, {}
+        self.frozen = False  # inside a block use marked trainable = false
 
     def sequence(self, entries: Any, prefix: str = "", variables: Mapping[str, Dim] | None = None,
                  stack: tuple[str, ...] = ()) -> tuple[Node, ...]:
@@ -135,9 +136,11 @@ class Expander:
         counters.update({f"name:{name}": 0 for name in shared})  # these are numbered across entries
         nodes: list[Node] = []
         errors: list[SpecError] = []
+        words = {name: value for name, value in (variables or {}).items() if isinstance(value, str)}
+        numbers = {name: value for name, value in (variables or {}).items() if not isinstance(value, str)}
         for entry in entries:
             try:
-                nodes.extend(self.entry(entry, prefix, variables or {}, stack, counters))
+                nodes.extend(self.entry(with_words(entry, words), prefix, numbers, stack, counters, words))
             except SpecErrors as several:
                 errors.extend(several.errors)
             except LimitError:
@@ -153,10 +156,10 @@ class Expander:
             raise SpecErrors(errors)
         return tuple(nodes)
 
-    def entry(self, entry: Any, prefix: str, variables, stack, counters) -> list[Node]:
+    def entry(self, entry: Any, prefix: str, variables, stack, counters, words=None) -> list[Node]:
         where = Location(self.file, self.count + 1, _entry_name(entry, prefix))
         if isinstance(entry, dict) and any(key in MERGES for key in entry):
-            return [self.parallel(entry, prefix, variables, stack, counters, where)]
+            return [self.parallel(entry, prefix, {**variables, **(words or {})}, stack, counters, where)]
         table = self.compact(entry, where) if isinstance(entry, str) else entry
         if not isinstance(table, dict):
             raise SpecError(f"a layer must be a table or a compact line, found {entry!r}", where)
@@ -165,7 +168,7 @@ class Expander:
             raise SpecError("missing the layer's kind" if kind_name is None else f"kind must be text, found {kind_name!r}",
                             where.with_field("kind"), f"known kinds: {', '.join(sorted(KINDS))}")
         if kind_name in self.blocks:
-            return self.block_uses(table, prefix, variables, stack, counters, where)
+            return self.block_uses(table, prefix, {**variables, **(words or {})}, stack, counters, where)
         return self.layers(table, prefix, variables, counters, where)
 
     def compact(self, line: str, where: Location) -> dict:
@@ -179,17 +182,30 @@ class Expander:
         values = validate_fields(kind, table, where, variables)
         followers = _followers(kind, table, where)
         name = _name(table, where)
+        trainable = _trainable(table, where) and not self.frozen
+        share = self.shared_layer(table, where)
         layers = []
         for _ in range(repeat):
             short = _copy_name(name, repeat, counters) if name else _next_name(kind.name, counters)
-            layers.append(self.new_layer(kind.name, prefix + short, values))
+            layers.append(self.new_layer(kind.name, prefix + short, values, trainable, share))
             for follower in followers:
                 suffix = follower.shorthand.suffix if follower.shorthand else follower.name
                 layers.append(self.new_layer(follower.name, f"{prefix}{short}_{suffix}",
-                                             validate_fields(follower, {}, where)))
+                                             validate_fields(follower, {}, where), trainable))
         return layers
 
-    def new_layer(self, kind: str, name: str, values: dict) -> Layer:
+    def shared_layer(self, table: dict, where: Location) -> str | None:
+        """``share = "conv1"``: the earlier layer whose parameters this one uses."""
+        share = table.get("share")
+        if share is None:
+            return None
+        if not isinstance(share, str) or share not in self.names:
+            hint = nearest(share, self.names) if isinstance(share, str) else ""
+            raise SpecError(f"share must name an earlier layer, found {share!r}" + (f"; {hint}" if hint else ""),
+                            where.with_field("share"), "a layer can share the parameters of one that comes before it")
+        return share
+
+    def new_layer(self, kind: str, name: str, values: dict, trainable: bool = True, share: str | None = None) -> Layer:
         self.count += 1
         location = Location(self.file, self.count, name)
         if self.count > MAX_LAYERS:
@@ -198,7 +214,7 @@ class Expander:
         if name in self.names:
             raise SpecError(f"the name {name!r} is already used by layer {self.names[name]}", location.with_field("name"))
         self.names[name] = self.count
-        return Layer(kind, name, self.count, values, location)
+        return Layer(kind, name, self.count, values, location, trainable, share)
 
     # --- branches ---
 
@@ -246,12 +262,16 @@ class Expander:
         arguments = self.arguments(definition, table, variables, where)
         repeat = _repeat(table.get("repeat", 1), where)
         name = _name(table, where)
+        frozen, self.frozen = self.frozen, self.frozen or not _trainable(table, where)
         uses = []
-        for _ in range(repeat):
-            short = _copy_name(name, repeat, counters) if name else _next_name(definition.name, counters)
-            body = self.sequence(list(definition.body), f"{prefix}{short}/", arguments, stack + (definition.name,))
-            uses.append(Block(prefix + short, definition.name, _block_label(definition, arguments), body,
-                              Location(self.file, where.layer_index, prefix + short)))
+        try:
+            for _ in range(repeat):
+                short = _copy_name(name, repeat, counters) if name else _next_name(definition.name, counters)
+                body = self.sequence(list(definition.body), f"{prefix}{short}/", arguments, stack + (definition.name,))
+                uses.append(Block(prefix + short, definition.name, _block_label(definition, arguments), body,
+                                  Location(self.file, where.layer_index, prefix + short)))
+        finally:
+            self.frozen = frozen
         return uses
 
     def arguments(self, definition: BlockDefinition, table: dict, variables, where: Location) -> dict[str, Dim]:
@@ -260,7 +280,7 @@ class Expander:
             raise SpecError(f"block {definition.name!r} takes {len(definition.params)} values "
                             f"({', '.join(definition.params)}), found {len(table['_positional'])}", where)
         for key, value in table.items():
-            if key in ("kind", "name", "repeat", "_positional"):
+            if key in ("kind", "name", "repeat", "trainable", "_positional"):
                 continue
             if key not in definition.params:
                 hint = nearest(key, definition.params)
@@ -274,15 +294,37 @@ class Expander:
         return {key: _argument(value, variables, where.with_field(key)) for key, value in values.items()}
 
 
-def _argument(value: Any, variables, where: Location) -> Dim:
+def _argument(value: Any, variables, where: Location) -> Dim | str:
+    """A block parameter's value: a number, an expression of the enclosing block's parameters, or a
+    word (``relu``, ``hardswish``) that replaces the parameter's name where it stands as a whole token."""
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise SpecError(f"a block parameter must be a whole number or an expression, found {value!r}", where)
+        raise SpecError(f"a block parameter must be a whole number, an expression or a word, found {value!r}", where)
     if isinstance(value, int):
         return value
+    if isinstance(variables.get(value), str) or (is_symbol_name(value) and value not in variables):
+        return variables.get(value, value)
+    numbers = {name: dim for name, dim in variables.items() if not isinstance(dim, str)}
     try:
-        return parse_dim(value, variables, new_symbols=False)
+        return parse_dim(value, numbers, new_symbols=False)
     except SpecError as error:
         raise SpecError(error.message, where, error.hint) from None
+
+
+def with_words(entry: Any, words: Mapping[str, str]) -> Any:
+    """An entry of a block's body with its word parameters put in: a whole token of a compact line,
+    or a whole value of a table, that is a parameter's name becomes the parameter's word."""
+    if not words:
+        return entry
+    if isinstance(entry, str):
+        return " ".join(_word_token(token, words) for token in entry.split(" "))
+    if isinstance(entry, dict):
+        return {key: (words.get(value, value) if isinstance(value, str) else value) for key, value in entry.items()}
+    return entry
+
+
+def _word_token(token: str, words: Mapping[str, str]) -> str:
+    key, equals, value = token.rpartition("=")
+    return f"{key}={words.get(value, value)}" if equals else words.get(token, token)
 
 
 def _block_label(definition: BlockDefinition, arguments: dict) -> str:
@@ -344,6 +386,13 @@ def _next_name(kind: str, counters: dict[str, int]) -> str:
     return f"{kind}{counters[kind]}"
 
 
+def _trainable(table: dict, where: Location) -> bool:
+    value = table.get("trainable", True)
+    if not isinstance(value, bool):
+        raise SpecError(f"trainable must be true or false, found {value!r}", where.with_field("trainable"))
+    return value
+
+
 def _repeat(raw: Any, where: Location) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= MAX_REPEAT:
         raise SpecError(f"repeat must be a whole number in 1..{MAX_REPEAT:,}, found {raw!r}",
@@ -354,7 +403,7 @@ def _repeat(raw: Any, where: Location) -> int:
 def _activation(kind: LayerKind, raw: Any, where: Location) -> LayerKind | None:
     if raw is None:
         return None
-    if not kind.takes_followers:
+    if not (kind.takes_followers or kind.takes_activation):
         raise SpecError(f"{kind.name} does not take an activation shorthand", where.with_field("activation"),
                         "add the activation as a layer of its own")
     activation = kind_named(raw, where.with_field("activation")) if isinstance(raw, str) else None

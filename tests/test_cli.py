@@ -39,8 +39,12 @@ def test_json_contract():
     expected = {"name": "conv1_1", "kind": "conv", "shape": [224, 224, 64], "memory": 224 * 224 * 64,
                 "weights": 1728, "biases": 64, "params": 1792, "macs": 224 * 224 * 64 * 27}
     assert {key: data["layers"][1][key] for key in expected} == expected
+    # connections (LeCun's count): every MAC, plus one per output unit of a biased conv or fc
+    biased_outputs = (224 * 224 * 64 * 2 + 112 * 112 * 128 * 2 + 56 * 56 * 256 * 3 + 28 * 28 * 512 * 3
+                      + 14 * 14 * 512 * 3 + 4096 + 4096 + 1000)
     assert data["totals"] == {"memory": 15237608, "weights": 138344128, "biases": 13416,
-                              "params": 138357544, "macs": 15470264320}
+                              "params": 138357544, "trainable_params": 138357544, "macs": 15470264320,
+                              "training_only_macs": 0, "connections": 15470264320 + biased_outputs}
 
 
 def test_symbolic_json_values_are_strings():

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ..dims import product
 from .base import (NUMBER, PROBABILITY, Cost, CostRule, Field, Layer, LayerKind, Saved, Shape, Step, TorchModule,
-                   Trait, Usage, per_output)
+                   Trait, Usage, choice, per_output)
 from .registry import register
 
 DROPOUT = Trait("dropout", "dropout", rank=50)
@@ -42,6 +42,7 @@ ACTIVATIONS = {
     "gelu": Activation("Gaussian error linear unit", "GELU", "input"),
     "silu": Activation("x * sigmoid(x) (swish)", "SiLU", "input"),
     "hardswish": Activation("x * relu6(x + 3) / 6", "Hardswish", "input"),
+    "hardsigmoid": Activation("relu6(x + 3) / 6 (MobileNet v3's gates)", "Hardsigmoid", "input"),
     "sigmoid": Activation("1 / (1 + exp(-x))", "Sigmoid", "output"),
     "tanh": Activation("hyperbolic tangent (LeNet-5)", "Tanh", "output"),
     "softmax": Activation("normalised exponentials over the channels", "Softmax", "output",
@@ -107,6 +108,32 @@ class Dropout(ElementWise):
 
     def label(self, layer: Layer) -> str:
         return f"dropout {layer['p']:g}"
+
+
+@register
+class StochasticDepth(ElementWise):
+    name = "stochasticdepth"
+    aliases = ("droppath",)
+    family = "regularisation"
+    summary = "stochastic depth (drop path): drops a residual branch with probability p in training; the identity at inference"
+    fields = (Field("p", PROBABILITY, 0.0, "probability of dropping the branch in training"),
+              Field("mode", choice("row", "batch"), "row", "row: per sample; batch: the whole batch at once"))
+    positional = "p"
+
+    def infer(self, layer: Layer, x: Shape) -> Step:
+        return Step(shape=x, notes=("stochastic depth is the identity at inference: it changes no shape, "
+                                    "parameter or MAC",))
+
+    def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
+        return (TorchModule("StochasticDepth", (("p", layer["p"]), ("mode", layer["mode"])),
+                            "archcalc.lower.modules"),)
+
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+        # in training, the branch is multiplied by a keep-mask of one value per sample (or per batch)
+        return (Saved("mask", 1, per_image=layer["mode"] == "row"),) if layer["p"] > 0 else ()
+
+    def label(self, layer: Layer) -> str:
+        return f"stochastic depth {layer['p']:g}"
 
 
 @register

@@ -45,6 +45,8 @@ class Layer:
     index: int
     fields: Mapping[str, Any]
     location: Location
+    trainable: bool = True  # false: frozen (its parameters count, but not as trainable)
+    share: str | None = None  # the earlier layer whose parameters this one uses (a Siamese or recurrent net)
 
     def __getitem__(self, key: str) -> Any:
         return self.fields[key]
@@ -87,10 +89,20 @@ class Step:
     param_names: tuple[str, str] = ("weights", "biases")  # what the two parameter tensors are called
     elementwise: Worked = ZERO  # element-wise arithmetic (a residual sum's additions), not MACs
     elementwise_name: str = ""  # "additions"
+    connections: Worked | None = None  # LeNet's "connections" where they are not MACs + biased outputs
 
     @property
     def params(self) -> Dim:
         return normalize(self.weights.value + self.biases.value)
+
+    @property
+    def connection_count(self) -> Dim:
+        """LeCun's "connections": every multiply-accumulate, plus one for each output unit's bias
+        (a layer's own count where it states one, as trainable subsampling does)."""
+        if self.connections is not None:
+            return self.connections.value
+        biased = product(self.shape) if self.biases.value and self.macs.value else 0
+        return normalize(self.macs.value + biased)
 
 
 @dataclass(frozen=True)
@@ -158,7 +170,7 @@ def per_input(ops: int) -> CostRule:
 
 def bias_adds(usage: Usage) -> Cost:
     """One addition per output of a layer that adds a bias (ptflops counts them)."""
-    return Cost(ops=usage.outputs if usage.layer.fields.get("bias") is True and usage.step.biases.value else 0)
+    return Cost(ops=usage.outputs if usage.layer.fields.get("bias") and usage.step.biases.value else 0)
 
 
 @dataclass(frozen=True)
@@ -350,6 +362,34 @@ class Choice(FieldType):
         return raw
 
 
+class Bias(FieldType):
+    """``true``: one bias per filter (per map); ``false``: none; ``"unit"``: one per output unit, every
+    position of every map its own (LeCun et al. 1989; locally connected layers)."""
+
+    description = 'true (one per filter), false, or "unit" (one per output unit)'
+
+    def coerce(self, raw, where, variables):
+        if isinstance(raw, bool) or raw == "unit":
+            return raw
+        raise SpecError(f'expected true, false or "unit", found {_describe(raw)}', where)
+
+
+class ConnectionTable(FieldType):
+    """For each output map, the input maps it sees (LeNet-5's C3): a list of lists of channel numbers."""
+
+    description = "a list, per output map, of the input maps it sees (numbered from 0)"
+
+    def coerce(self, raw, where, variables) -> tuple[tuple[int, ...], ...]:
+        if not isinstance(raw, list) or not raw or not all(isinstance(row, list) and row for row in raw):
+            raise SpecError("expected a list, per output map, of the input maps it sees (e.g. [[0, 1, 2], [1, 2, 3]])",
+                            where)
+        table = tuple(tuple(NATURAL.coerce(value, where, variables) for value in row) for row in raw)
+        for number, row in enumerate(table):
+            if len(set(row)) != len(row):
+                raise SpecError(f"output map {number} lists an input map twice: {list(row)}", where)
+        return table
+
+
 COUNT = WholeNumber(1)
 NATURAL = WholeNumber(0)
 PAIR = Pair(COUNT)
@@ -359,6 +399,8 @@ PADDING = Padding()
 BOOL = Boolean()
 PROBABILITY = Probability()
 NUMBER = Number()
+BIAS = Bias()
+TABLE = ConnectionTable()
 choice = Choice
 
 
@@ -409,7 +451,8 @@ class LayerKind:
     folds: bool = False  # shown in the table row of the layer before (in place, or a view)
     activation: bool = False  # usable as ``activation = "..."`` and as a bare compact token
     shorthand: Shorthand | None = None  # a key that adds this kind after a conv or fc
-    takes_followers: bool = False  # accepts the activation (and other shorthand) keys
+    takes_followers: bool = False  # accepts the shorthand keys (batchnorm = true) and an activation
+    takes_activation: bool = False  # accepts an activation shorthand alone (batch norm before a ReLU)
     weighted: bool = False  # counts towards depth (conv, fc)
     convolutional: bool = False  # counts towards the conv-layer depth
     worked_example: bool = False  # a handout works the first layer of this kind through by hand
@@ -468,7 +511,7 @@ def require_sequence(layer: Layer, x: Shape) -> None:
         raise ShapeError(f"{layer.kind} needs a sequence (L x C), but its input is {found}", layer.location)
 
 
-__all__ = ["BOOL", "COUNT", "DILATION", "NATURAL", "NUMBER", "PADDING", "PAIR", "PAIR0", "PROBABILITY",
+__all__ = ["BIAS", "BOOL", "COUNT", "TABLE", "DILATION", "NATURAL", "NUMBER", "PADDING", "PAIR", "PAIR0", "PROBABILITY",
            "CapabilityError", "Choice", "Cost", "CostRule", "Dilation", "Field", "FieldType", "Inexact", "Layer",
            "LayerKind", "Saved", "Shape", "Shorthand", "Slip", "Step", "TorchModule", "Trait", "Usage", "bias_adds",
            "choice", "nearest", "per_input", "per_output", "require_map", "require_sequence"]

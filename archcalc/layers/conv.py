@@ -7,12 +7,30 @@ from ..dims import floor_div, format_dim, normalize, product
 from ..errors import ShapeError
 from ..formulas import conv_macs, conv_weights, effective_kernel, transposed_conv_output_size
 from ..working import divided, given, plus, times
-from .base import (BOOL, COUNT, DILATION, NATURAL, PADDING, PAIR, PAIR0, Dilation, Field, Layer, LayerKind, Saved,
-                   Shape, Slip, Step, TorchModule, Trait, bias_adds, require_map, require_sequence)
+from .base import (BIAS, BOOL, COUNT, DILATION, NATURAL, PADDING, PAIR, PAIR0, TABLE, Dilation, Field, Layer, LayerKind,
+                   Saved, Shape, Slip, Step, TorchModule, Trait, bias_adds, require_map, require_sequence)
 from .registry import register
 from .spatial import check_dilation, resolve_padding, slide_axis
 
 KERNEL_SIZES = Trait("kernel_sizes", "conv kernel sizes", "distinct", rank=20)
+DEPTHWISE = Trait("depthwise", "depthwise convolution", rank=25)
+LOCAL = "archcalc.lower.modules"
+
+
+def conv_biases(layer: Layer, shape: Shape):
+    """One bias per filter, none, or one per output unit (``bias = "unit"``)."""
+    bias = layer["bias"]
+    if bias == "unit":
+        return times(*shape)
+    return given(shape[-1] if bias else 0)
+
+
+def unit_bias(layer: Layer, shape: Shape) -> tuple[TorchModule, ...]:
+    """The module that adds one bias per output unit, where the layer has them (PyTorch's conv has
+    one per filter: it is built without, and this follows)."""
+    if layer["bias"] != "unit":
+        return ()
+    return (TorchModule("UnitBias", (("shape", (shape[2], shape[0], shape[1])),), LOCAL),)
 
 
 def kernel_text(kernel: tuple) -> str:
@@ -105,7 +123,8 @@ class Conv(ConvKind):
         Field("pad", PADDING, 0, 'P, [Ph, Pw], [top, bottom, left, right], "same" or "valid"'),
         Field("dilation", DILATION, 1, "D: a dilated kernel spans D(F-1)+1 inputs"),
         Field("groups", COUNT, 1, "split channels into groups (AlexNet's two towers: 2)"),
-        Field("bias", BOOL, True, "one bias per filter"),
+        Field("bias", BIAS, True, 'one bias per filter; false for none; "unit" for one per output unit'),
+        Field("connections", TABLE, None, "a sparse connection table: per filter, the input maps it sees"),
     )
 
     def infer(self, layer: Layer, x: Shape) -> Step:
@@ -116,20 +135,43 @@ class Conv(ConvKind):
         check_groups(layer, channels, filters, groups)
         pad = self.padding(layer, x)
         rows, cols = slide(layer, x, kernel, stride, dilation, pad)
-        return Step(
-            shape=(rows.size, cols.size, filters),
-            weights=conv_weights(kernel[0], kernel[1], channels, filters, groups),
-            biases=given(filters if layer["bias"] else 0),
-            macs=conv_macs(rows.size, cols.size, filters, kernel[0], kernel[1], channels, groups),
-            window=windows(kernel, stride, pad, dilation), **axes_step(rows, cols))
+        shape = (rows.size, cols.size, filters)
+        if layer["connections"]:
+            weights, macs, notes = self.table_costs(layer, x, shape)
+        else:
+            weights = conv_weights(kernel[0], kernel[1], channels, filters, groups)
+            macs, notes = conv_macs(rows.size, cols.size, filters, kernel[0], kernel[1], channels, groups), ()
+        return Step(shape=shape, weights=weights, biases=conv_biases(layer, shape), macs=macs, notes=notes,
+                    window=windows(kernel, stride, pad, dilation), **axes_step(rows, cols))
+
+    def table_costs(self, layer: Layer, x: Shape, shape: Shape):
+        """A sparse table: each filter spans only its own input maps, so the weights are F*F times
+        the table's connections, not F*F*C_in*filters."""
+        table, kernel = layer["connections"], layer["kernel"]
+        if len(table) != layer["filters"] or layer["groups"] != 1:
+            raise ShapeError(f"the connection table has {len(table)} rows for {layer['filters']} filters"
+                             + (" (and groups must be 1)" if layer["groups"] != 1 else ""), layer.at("connections"))
+        largest = max(max(row) for row in table)
+        if isinstance(x[2], int) and largest >= x[2]:
+            raise ShapeError(f"the connection table names input map {largest}, but the input has {x[2]} "
+                             f"(numbered from 0)", layer.at("connections"))
+        links = sum(len(row) for row in table)
+        note = f"the connection table joins {links} of the {layer['filters'] * x[2]} (filter, input map) pairs"
+        return (times(kernel[0], kernel[1], links), times(normalize(shape[0] * shape[1]), kernel[0] * kernel[1] * links,
+                                                          spaced=True, thousands=True), (note,))
 
     def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
         explicit, padding = explicit_padding(self.padding(layer, x), "ZeroPad2d")
-        conv = TorchModule("Conv2d", (
-            ("in_channels", x[2]), ("out_channels", layer["filters"]), ("kernel_size", layer["kernel"]),
-            ("stride", layer["stride"]), ("padding", padding), ("dilation", layer["dilation"]),
-            ("groups", layer["groups"]), ("bias", layer["bias"])))
-        return explicit + (conv,)
+        if layer["connections"]:
+            conv = TorchModule("ConnectionTable", (
+                ("table", [list(row) for row in layer["connections"]]), ("kernel_size", layer["kernel"]),
+                ("stride", layer["stride"]), ("padding", padding), ("bias", layer["bias"] is True)), LOCAL)
+        else:
+            conv = TorchModule("Conv2d", (
+                ("in_channels", x[2]), ("out_channels", layer["filters"]), ("kernel_size", layer["kernel"]),
+                ("stride", layer["stride"]), ("padding", padding), ("dilation", layer["dilation"]),
+                ("groups", layer["groups"]), ("bias", layer["bias"] is True)))
+        return explicit + (conv,) + unit_bias(layer, self.infer(layer, x).shape)
 
     def slips(self, layer: Layer, x: Shape, step: Step) -> tuple[Slip, ...]:
         groups = layer["groups"]
@@ -146,7 +188,9 @@ class Conv(ConvKind):
             text += f" d{kernel_text(layer['dilation'])}"
         if layer["groups"] != 1:
             text += f" g{layer['groups']}"
-        return text
+        if layer["connections"]:
+            text += " (table)"
+        return text + (" (bias per unit)" if layer["bias"] == "unit" else "")
 
 
 @register
@@ -215,6 +259,11 @@ DEPTHWISE_FIELDS = (
 
 class DepthwiseKind(ConvKind):
     """Shared by depthwise and separable convolution: the per-channel spatial part."""
+
+    reports = (KERNEL_SIZES, DEPTHWISE)
+
+    def traits(self, layer: Layer, x: Shape) -> dict:
+        return {KERNEL_SIZES: kernel_size(layer["kernel"]), DEPTHWISE: True}
 
     def depthwise(self, layer: Layer, x: Shape):
         require_map(layer, x)
@@ -290,7 +339,7 @@ class SeparableConv(DepthwiseKind):
         return 2  # MobileNet counts depthwise and pointwise as separate layers
 
     def traits(self, layer: Layer, x: Shape) -> dict:
-        return {KERNEL_SIZES: (kernel_size(layer["kernel"]), 1)}
+        return {KERNEL_SIZES: (kernel_size(layer["kernel"]), 1), DEPTHWISE: True}
 
     def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
         middle = normalize(step.shape[0] * step.shape[1] * x[2] * layer["multiplier"])
@@ -340,3 +389,49 @@ class Conv1d(ConvKind):
 
     def label(self, layer: Layer) -> str:
         return f"CONV1D{layer['kernel']}-{layer['filters']}" + (f" s{layer['stride']}" if layer["stride"] != 1 else "")
+
+
+@register
+class LocallyConnected(ConvKind):
+    name = "local"
+    aliases = ("locallyconnected", "unshared")
+    summary = "locally connected: a convolution without weight sharing, every output position its own filters"
+    fields = (
+        Field("filters", COUNT, help="filters at each position = output channels"),
+        Field("kernel", PAIR, help="F, or [Fh, Fw]"),
+        Field("stride", PAIR, 1, "S, or [Sh, Sw]"),
+        Field("pad", PADDING, 0, 'P, [Ph, Pw], [top, bottom, left, right], "same" or "valid"'),
+        Field("bias", BIAS, "unit", '"unit": one per output unit (as Keras); true: one per filter; false'),
+    )
+
+    def padding(self, layer: Layer, x: Shape):
+        return resolve_padding(layer["pad"], x[0], x[1], layer["kernel"], layer["stride"], (1, 1))
+
+    def infer(self, layer: Layer, x: Shape) -> Step:
+        require_map(layer, x)
+        kernel, stride, filters = layer["kernel"], layer["stride"], layer["filters"]
+        pad = self.padding(layer, x)
+        rows, cols = slide(layer, x, kernel, stride, (1, 1), pad)
+        shape = (rows.size, cols.size, filters)
+        shared = conv_weights(kernel[0], kernel[1], x[2], filters)
+        return Step(shape=shape, weights=times(times(rows.size, cols.size), times(kernel[0], kernel[1], x[2]), filters),
+                    biases=conv_biases(layer, shape),
+                    macs=conv_macs(rows.size, cols.size, filters, kernel[0], kernel[1], x[2]),
+                    window=windows(kernel, stride, pad, (1, 1)),
+                    explanation=(f"with shared weights (a conv) it would have {shared}",), **axes_step(rows, cols))
+
+    def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
+        explicit, padding = explicit_padding(self.padding(layer, x), "ZeroPad2d")
+        step = self.infer(layer, x)
+        return explicit + (TorchModule("LocallyConnected2d", (
+            ("in_channels", x[2]), ("out_channels", layer["filters"]), ("output_size", step.shape[:2]),
+            ("kernel_size", layer["kernel"]), ("stride", layer["stride"]), ("padding", padding),
+            ("bias", layer["bias"])), LOCAL),)
+
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+        kernel = layer["kernel"]
+        patches = normalize(step.shape[0] * step.shape[1] * kernel[0] * kernel[1] * x[2])
+        return (Saved("patches", patches),)  # the unfolded input, one column per output position
+
+    def label(self, layer: Layer) -> str:
+        return f"LOCAL{kernel_text(layer['kernel'])}-{layer['filters']}" + stride_suffix(layer["stride"])

@@ -48,3 +48,31 @@ class FullyConnected(LayerKind):
 
     def label(self, layer: Layer) -> str:
         return f"FC-{layer['units']}"
+
+
+@register
+class RadialBasis(LayerKind):
+    name = "rbf"
+    family = "linear"
+    summary = "Euclidean radial basis units (LeNet-5's output): y_i = sum_j (x_j - w_ij)^2, in*units parameters"
+    fields = (Field("units", COUNT, help="number of output units (one centre each)"),)
+    positional = "units"
+    weighted = True
+    worked_example = True
+
+    def infer(self, layer: Layer, x: Shape) -> Step:
+        in_features, units = product(x), layer["units"]
+        return Step(shape=(units,), weights=linear_weights(x, units), macs=linear_macs(in_features, units),
+                    window="global", explanation=("each output is the squared distance of the input from that "
+                                                  "unit's centre: one multiply-accumulate per input",))
+
+    def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
+        flatten = (TorchModule("Flatten"),) if len(x) > 1 else ()
+        return flatten + (TorchModule("RBF", (("in_features", product(x)), ("out_features", layer["units"])),
+                                      "archcalc.lower.modules"),)
+
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+        return (Saved("input", product(x)),)
+
+    def label(self, layer: Layer) -> str:
+        return f"RBF-{layer['units']}"

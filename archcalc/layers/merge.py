@@ -9,7 +9,9 @@ from ..working import given
 from .base import Saved, Shape, Step, Trait
 
 INCEPTION = Trait("inception", "inception (concatenated branches)", rank=60)
+DENSE = Trait("dense", "dense connectivity (input concatenated to output)", rank=65)
 RESIDUAL = Trait("residual", "residual (added branches)", rank=70)
+SQUEEZE_EXCITATION = Trait("squeeze_excitation", "squeeze-and-excitation (channel gates)", rank=75)
 
 
 class MergeKind:
@@ -20,10 +22,15 @@ class MergeKind:
     passes_input = False  # the branch is an extra output, and the input passes on unchanged
     worked_example = False
     torch_combine: str | None = None  # how archcalc.lower.modules.Branches combines the outputs
-    trait: Trait | None = None
+    reports: tuple[Trait, ...] = ()  # the comparison rows this merge fills in
+    aligned = True  # its branches' receptive fields should line up (a gate's whole-map field need not)
 
     def combine(self, name: str, location: Location, outputs: list[Shape], assumptions: list[str]) -> Step:
         raise NotImplementedError
+
+    def traits(self, branches: tuple) -> dict:
+        """What the comparison reports about a merge of these branches (lists of layers)."""
+        return {}
 
     def saved_for_backward(self, outputs: list[Shape], step: Step) -> tuple[Saved, ...]:
         return ()  # concatenation and addition need only sizes for their backward pass
@@ -67,7 +74,13 @@ class Concat(MergeKind):
     summary = "channel concatenation: spatial sizes must agree; channels add up (Inception)"
     worked_example = True
     torch_combine = "cat"
-    trait = INCEPTION
+    reports = (INCEPTION, DENSE)
+
+    def traits(self, branches: tuple) -> dict:
+        """Concatenated branches are Inception's; the input itself concatenated (an empty branch) is
+        DenseNet's dense connectivity."""
+        found = {INCEPTION: True} if sum(1 for branch in branches if branch) > 1 else {}
+        return found | ({DENSE: True} if any(not branch for branch in branches) else {})
 
     def combine(self, name, location, outputs, assumptions) -> Step:
         first = outputs[0]
@@ -88,7 +101,10 @@ class Add(MergeKind):
     summary = "element-wise addition (a residual connection): every branch gives the same shape"
     worked_example = True
     torch_combine = "sum"
-    trait = RESIDUAL
+    reports = (RESIDUAL,)
+
+    def traits(self, branches: tuple) -> dict:
+        return {RESIDUAL: True}
 
     def combine(self, name, location, outputs, assumptions) -> Step:
         first = outputs[0]
@@ -99,6 +115,39 @@ class Add(MergeKind):
                              "a shortcut must match the residual branch: use a projection or set its stride")
         return Step(shape=first, label="ADD", working=("element-wise sum of the branches",),
                     elementwise=given(normalize((len(outputs) - 1) * product(first))), elementwise_name="additions")
+
+
+@register_merge
+class Multiply(MergeKind):
+    name = "multiply"
+    summary = "element-wise product: a 1 x 1 x C gate scales each channel of the map (squeeze-and-excitation)"
+    worked_example = True
+    torch_combine = "mul"
+    reports = (SQUEEZE_EXCITATION,)
+    aligned = False
+
+    def combine(self, name, location, outputs, assumptions) -> Step:
+        ranks = {len(shape) for shape in outputs}
+        shape = tuple(max(sizes, key=lambda d: 0 if d == 1 else 1) for sizes in zip(*outputs)) if len(ranks) == 1 else ()
+        for number, branch in enumerate(outputs, start=1):
+            fits = len(branch) == len(shape) and all(d == 1 or _same(d, s, assumptions, f"{name}: branch sizes "
+                                                                  f"{shape_text(branch)} and {shape_text(shape)} are "
+                                                                  "assumed equal") for d, s in zip(branch, shape))
+            if not fits:
+                raise ShapeError(f"cannot multiply the branches of {name}: branch {number} gives "
+                                 f"{shape_text(branch)}, which does not broadcast to {shape_text(shape or outputs[0])}",
+                                 location, "a gate is 1 x 1 x C for a map of H x W x C")
+        parts = " * ".join(shape_text(branch) for branch in outputs)
+        return Step(shape=shape, label="MULTIPLY", working=(f"{parts} (a 1 broadcasts)",),
+                    elementwise=given(normalize((len(outputs) - 1) * product(shape))),
+                    elementwise_name="multiplications")
+
+    def traits(self, branches: tuple) -> dict:
+        return {SQUEEZE_EXCITATION: True}
+
+    def saved_for_backward(self, outputs: list[Shape], step: Step) -> tuple[Saved, ...]:
+        # each factor's gradient needs the other factors: the product keeps its inputs
+        return tuple(Saved(f"factor {number}", product(shape)) for number, shape in enumerate(outputs, start=1))
 
 
 @register_merge

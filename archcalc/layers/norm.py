@@ -9,6 +9,8 @@ from .registry import register
 
 LRN = Trait("lrn", "LRN", rank=30)
 BATCH_NORM = Trait("batchnorm", "batch norm", rank=40)
+LAYER_NORM = Trait("layernorm", "layer norm", rank=45)
+LOCAL = "archcalc.lower.modules"
 
 
 def lrn_ptflops(usage: Usage) -> Cost:
@@ -79,6 +81,7 @@ class BatchNorm(LayerKind):
         Field("affine", BOOL, True, "learn gamma (counted as weights) and beta (as biases)"),
     )
     shorthand = Shorthand(key="batchnorm", token="bn", suffix="bn")
+    takes_activation = True  # pre-activation networks: batch norm, then ReLU
     costs = {"fvcore": batchnorm_costs(2, 1), "ptflops": batchnorm_costs(2, 1), "thop": batchnorm_costs(4, 2),
              "keras": moving_statistics}
     reports = (BATCH_NORM,)
@@ -107,3 +110,59 @@ def batchnorm_saved(x: Shape) -> tuple[Saved, ...]:
     per channel (float32)."""
     return (Saved("input", product(x)), Saved("mean", x[-1], "float32", per_image=False),
             Saved("invstd", x[-1], "float32", per_image=False))
+
+
+@register
+class LayerNorm(LayerKind):
+    name = "layernorm"
+    aliases = ("ln",)
+    family = "norm"
+    summary = "layer normalisation over the channels at each position (ConvNeXt): gamma and beta per channel"
+    fields = (
+        Field("eps", NUMBER, 1e-5, "epsilon (ConvNeXt uses 1e-6)"),
+        Field("affine", BOOL, True, "learn gamma (counted as weights) and beta (as biases)"),
+    )
+    reports = (LAYER_NORM,)
+    takes_activation = True
+
+    def infer(self, layer: Layer, x: Shape) -> Step:
+        channels = x[-1] if layer["affine"] else 0
+        return Step(shape=x, weights=given(channels), biases=given(channels), param_names=("gamma", "beta"))
+
+    def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
+        return (TorchModule("ChannelLayerNorm", (("normalized_shape", x[-1]), ("eps", layer["eps"]),
+                                                 ("elementwise_affine", layer["affine"])), LOCAL),)
+
+    def traits(self, layer: Layer, x: Shape) -> dict:
+        return {LAYER_NORM: True}
+
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+        """Its input, and the mean and inverse standard deviation at each position (float32)."""
+        positions = product(x[:-1])
+        return (Saved("input", product(x)), Saved("mean", positions, "float32"), Saved("rstd", positions, "float32"))
+
+    def label(self, layer: Layer) -> str:
+        return "LN"
+
+
+@register
+class LayerScale(LayerKind):
+    name = "layerscale"
+    family = "norm"
+    summary = "layer scale (CaiT, ConvNeXt): each channel times a learned factor; C parameters"
+    fields = (Field("init", NUMBER, 1e-6, "the factors' initial value"),)
+    positional = "init"
+
+    def infer(self, layer: Layer, x: Shape) -> Step:
+        return Step(shape=x, weights=given(x[-1]), param_names=("scales", "biases"),
+                    elementwise=given(product(x)), elementwise_name="multiplications")
+
+    def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
+        return (TorchModule("LayerScale", (("channels", x[-1]), ("spatial_dims", len(x) - 1), ("init", layer["init"])),
+                            LOCAL),)
+
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+        return (Saved("input", product(x)),)  # for the factors' gradient
+
+    def label(self, layer: Layer) -> str:
+        return "LAYERSCALE"

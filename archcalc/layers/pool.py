@@ -2,8 +2,9 @@
 request. Adaptive and global pooling fix the output size instead; 1-D pooling slides along L."""
 from __future__ import annotations
 
-from ..dims import product
+from ..dims import normalize, product
 from ..errors import ShapeError
+from ..working import given, times
 from .base import (BOOL, COUNT, DILATION, NATURAL, PADDING, PAIR, Cost, Field, Layer, LayerKind, Saved, Shape, Step,
                    TorchModule, Usage, per_input, per_output, require_map, require_sequence)
 from .conv import explicit_padding, kernel_text, windows
@@ -246,3 +247,37 @@ class AvgPool1d(KeepsInput, Pool1d):
     name = "avgpool1d"
     summary = "1-D average pooling over an L x C sequence"
     torch_class = "AvgPool1d"
+
+
+@register
+class Subsampling(KeepsInput, LayerKind):
+    name = "subsample"
+    family = "pool"
+    summary = "LeNet-5's trainable subsampling: each window's sum times a learned coefficient, plus a bias, per map"
+    fields = (Field("kernel", PAIR, 2, "F, or [Fh, Fw]"), Field("stride", PAIR, None, "S (default: the kernel)"))
+    positional = "kernel"
+
+    def infer(self, layer: Layer, x: Shape) -> Step:
+        require_map(layer, x)
+        kernel, stride = layer["kernel"], WindowPool.stride(layer)
+        rows = slide_axis(layer, 0, x[0], kernel[0], stride[0], (0, 0))
+        cols = slide_axis(layer, 1, x[1], kernel[1], stride[1], (0, 0))
+        shape = (rows.size, cols.size, x[2])
+        window = normalize(kernel[0] * kernel[1])
+        return Step(shape=shape, weights=given(x[2]), biases=given(x[2]), param_names=("coefficients", "biases"),
+                    connections=times(product(shape), window + 1, spaced=True, thousands=True),
+                    working=(rows.working, cols.working), inexact=tuple(a.inexact for a in (rows, cols) if a.inexact),
+                    assumptions=rows.assumptions + cols.assumptions, window=windows(kernel, stride, ((0, 0), (0, 0)), (1, 1)),
+                    explanation=(f"each output is a coefficient times the sum of its {window} inputs, plus a bias: "
+                                 f"{window} + 1 connections, and no MACs as archcalc counts them (pooling arithmetic)",))
+
+    def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
+        return (TorchModule("Subsampling", (("channels", x[2]), ("kernel_size", layer["kernel"]),
+                                            ("stride", WindowPool.stride(layer))), "archcalc.lower.modules"),)
+
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+        # the average pool keeps its input; the product with the coefficients keeps the window sums
+        return super().saved_for_backward(layer, x, step) + (Saved("window sums", product(step.shape)),)
+
+    def label(self, layer: Layer) -> str:
+        return f"SUBSAMPLE{kernel_text(layer['kernel'])}"

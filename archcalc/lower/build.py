@@ -23,6 +23,7 @@ LOCAL = "archcalc.lower.modules"  # the modules torch.nn lacks: their source goe
 @dataclass(frozen=True)
 class LoweredLayer:
     modules: tuple[TorchModule, ...]
+    trainable: bool = True
 
 
 @dataclass(frozen=True)
@@ -50,10 +51,12 @@ def require_torch():
 
 @dataclass(frozen=True)
 class Plan:
-    """The module tree as data, and where each row's module sits in it (a dotted path)."""
+    """The module tree as data, where each row's module sits in it (a dotted path), and which
+    modules use another's parameters (path -> the owner's path)."""
 
     tree: LoweredSequence
     paths: dict[str, str]
+    shared: dict[str, str]
 
 
 def _segment(part: str) -> str:
@@ -73,7 +76,8 @@ def plan(spec: ModelSpec, analysis: Analysis | None = None) -> Plan:
         raise LoweringError("a symbolic spec cannot run: give concrete sizes with --input (e.g. 224x224x3)")
     paths: dict[str, str] = {}
     tree = _sequence(spec.layers, analysis or analysis_of(spec), "", paths)
-    return Plan(tree, paths)
+    shared = {paths[layer.name]: paths[layer.share] for layer in spec.leaves() if layer.share}
+    return Plan(tree, paths, shared)
 
 
 def _sequence(nodes, analysis: Analysis, path: str, paths: dict[str, str]) -> LoweredSequence:
@@ -83,7 +87,7 @@ def _sequence(nodes, analysis: Analysis, path: str, paths: dict[str, str]) -> Lo
         here = f"{path}{name}"
         if isinstance(node, Layer):
             paths[node.name] = here
-            lowered = LoweredLayer(KINDS[node.kind].torch_modules(node, analysis.inputs[node.name]))
+            lowered = LoweredLayer(KINDS[node.kind].torch_modules(node, analysis.inputs[node.name]), node.trainable)
         elif isinstance(node, Block):
             lowered = _sequence(node.body, analysis, here + ".", paths)
         else:
@@ -112,7 +116,8 @@ def instantiate(lowered: Lowered):
 
     if isinstance(lowered, LoweredLayer):
         built = [module_class(m)(**dict(m.args)) for m in lowered.modules]
-        return built[0] if len(built) == 1 else torch.nn.Sequential(*built)
+        module = built[0] if len(built) == 1 else torch.nn.Sequential(*built)
+        return module if lowered.trainable else module.requires_grad_(False)
     if isinstance(lowered, LoweredSequence):
         return torch.nn.Sequential(OrderedDict((name, instantiate(child)) for name, child in lowered.children))
     if lowered.combine is None:
@@ -129,9 +134,21 @@ def module_class(module: TorchModule):
         raise LoweringError(f"cannot find the module class {module.module}.{module.cls}: {error}") from None
 
 
+def materialize(lowering: Plan):
+    """The plan's modules, with shared parameters tied: a module that shares another's uses the very
+    same Parameter objects, so PyTorch counts them once and trains them together."""
+    network = instantiate(lowering.tree)
+    for path, owner_path in lowering.shared.items():
+        module, owner = network.get_submodule(path), network.get_submodule(owner_path)
+        for name, parameter in owner.named_parameters():
+            holder, _, attribute = name.rpartition(".")
+            setattr(module.get_submodule(holder) if holder else module, attribute, parameter)
+    return network
+
+
 def build(spec: ModelSpec, analysis: Analysis | None = None):
     """The spec as a ``torch.nn.Sequential`` in eval mode; ``plan(spec).paths`` says where each row's module is."""
-    return instantiate(plan(spec, analysis).tree).eval()
+    return materialize(plan(spec, analysis)).eval()
 
 
 def example_input(spec: ModelSpec, batch: int, device: str = "cpu"):

@@ -1,12 +1,18 @@
-"""The few modules torch.nn lacks: branches merged by concatenation or a sum, a side output, and the
-parameter-free zero-padding shortcut (option A of He et al.). Imported only by the lowering."""
+"""The modules torch.nn lacks, one per construct the spec language has and PyTorch does not:
+branches merged by concatenation, a sum or a product; a side output; option A's zero-padding
+shortcut; channel slices and shuffles; LayerNorm over the channels of a map; layer scale;
+stochastic depth; sparse connection tables; per-unit biases; locally connected layers; LeNet-5's
+trainable subsampling and its RBF output. Imported only by the lowering (they need torch)."""
+from functools import reduce
+
 import torch
 from torch import nn
+from torch.nn import functional
 
 
 class Branches(nn.Module):
     """Runs every branch on the same input and combines their outputs: "cat" concatenates the
-    channels, "sum" adds them."""
+    channels, "sum" adds them, "mul" multiplies them (a gate of 1 x 1 x C broadcasts over the map)."""
 
     def __init__(self, combine: str, branches: dict):
         super().__init__()
@@ -18,17 +24,21 @@ class Branches(nn.Module):
         outputs = [branch(x) for branch in self.children()]
         if self.combine == "cat":
             return torch.cat(outputs, dim=1)
-        return torch.stack(outputs).sum(dim=0)
+        return reduce(torch.mul if self.combine == "mul" else torch.add, outputs)
 
     def extra_repr(self) -> str:
         return f"combine={self.combine!r}"
 
 
 class SideOutput(nn.Sequential):
-    """An extra output (an auxiliary classifier): computed, then the input passes on unchanged."""
+    """An extra output used only in training (an auxiliary classifier): computed in training mode
+    (or when ``run_in_eval`` is set, as the verifier does), then the input passes on unchanged."""
+
+    run_in_eval = False
 
     def forward(self, x):
-        super().forward(x)
+        if self.training or self.run_in_eval:
+            super().forward(x)
         return x
 
 
@@ -42,3 +52,137 @@ class ZeroPadShortcut(nn.Module):
     def forward(self, x):
         x = x[:, :, ::self.stride, ::self.stride]
         return nn.functional.pad(x, (0, 0, 0, 0, 0, self.extra_channels))
+
+
+class ChannelSlice(nn.Module):
+    """Channels ``start`` to ``start + count`` (a view: ShuffleNet v2's channel split)."""
+
+    def __init__(self, start: int, count: int):
+        super().__init__()
+        self.start, self.count = start, count
+
+    def forward(self, x):
+        return x[:, self.start:self.start + self.count]
+
+
+class ChannelShuffle(nn.Module):
+    """ShuffleNet's channel shuffle: (groups, C/groups) -> (C/groups, groups), as torchvision writes it."""
+
+    def __init__(self, groups: int):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x):
+        batch, channels = x.shape[:2]
+        x = x.view(batch, self.groups, channels // self.groups, *x.shape[2:]).transpose(1, 2).contiguous()
+        return x.view(batch, channels, *x.shape[3:])
+
+
+class ChannelLayerNorm(nn.LayerNorm):
+    """LayerNorm over the channels at each position (ConvNeXt's LayerNorm2d): channels moved last,
+    normalised, moved back."""
+
+    def forward(self, x):
+        last = x.dim() - 1  # positive dimensions: ONNX export refuses a permutation with -1
+        channels_last = functional.layer_norm(x.permute(0, *range(2, x.dim()), 1), self.normalized_shape, self.weight,
+                                              self.bias, self.eps)
+        return channels_last.permute(0, last, *range(1, last))
+
+
+class LayerScale(nn.Module):
+    """ConvNeXt's layer scale: a learned factor per channel, initialised small."""
+
+    def __init__(self, channels: int, spatial_dims: int, init: float):
+        super().__init__()
+        self.weight = nn.Parameter(torch.full((channels,) + (1,) * spatial_dims, float(init)))
+
+    def forward(self, x):
+        return self.weight * x
+
+
+class StochasticDepth(nn.Module):
+    """Drops a whole residual branch per sample ("row") or per batch with probability ``p`` in
+    training, scaling what survives by 1/(1-p); the identity at inference (Huang et al. 2016)."""
+
+    def __init__(self, p: float, mode: str):
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        shape = (x.shape[0],) + (1,) * (x.dim() - 1) if self.mode == "row" else (1,) * x.dim()
+        noise = torch.empty(shape, dtype=x.dtype, device=x.device).bernoulli_(1 - self.p).div_(1 - self.p)
+        return x * noise
+
+
+class UnitBias(nn.Module):
+    """One bias per output unit (every position of every map), as LeCun et al. 1989 have it."""
+
+    def __init__(self, shape: tuple):
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(shape))
+
+    def forward(self, x):
+        return x + self.bias
+
+
+class ConnectionTable(nn.Module):
+    """A convolution whose output maps each see only some input maps (LeNet-5's C3): one small
+    convolution per output map over its own inputs, so that parameters and MACs follow the table."""
+
+    def __init__(self, table: list, kernel_size, stride, padding, bias: bool):
+        super().__init__()
+        self.table = [list(inputs) for inputs in table]
+        self.maps = nn.ModuleList(nn.Conv2d(len(inputs), 1, kernel_size, stride, padding, bias=bias)
+                                  for inputs in self.table)
+
+    def forward(self, x):
+        return torch.cat([conv(x[:, inputs]) for conv, inputs in zip(self.maps, self.table)], dim=1)
+
+
+class LocallyConnected2d(nn.Module):
+    """A convolution without weight sharing: every output position has its own filters."""
+
+    def __init__(self, in_channels: int, out_channels: int, output_size: tuple, kernel_size: tuple, stride: tuple,
+                 padding: tuple, bias):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding, self.output_size = kernel_size, stride, padding, output_size
+        positions, patch = output_size[0] * output_size[1], in_channels * kernel_size[0] * kernel_size[1]
+        self.weight = nn.Parameter(torch.randn(positions, patch, out_channels) / patch ** 0.5)
+        bias_shape = (out_channels, *output_size) if bias == "unit" else (out_channels, 1, 1)
+        self.bias = nn.Parameter(torch.zeros(bias_shape)) if bias else None
+
+    def forward(self, x):
+        patches = functional.unfold(x, self.kernel_size, padding=self.padding, stride=self.stride)  # N, patch, L
+        out = torch.bmm(patches.permute(2, 0, 1), self.weight)  # L, N, out
+        out = out.permute(1, 2, 0).reshape(x.shape[0], -1, *self.output_size)
+        return out if self.bias is None else out + self.bias
+
+
+class Subsampling(nn.Module):
+    """LeNet-5's S layers: the sum over each window, times a learned coefficient per map, plus a
+    learned bias per map."""
+
+    def __init__(self, channels: int, kernel_size: tuple, stride: tuple):
+        super().__init__()
+        self.kernel_size, self.stride = kernel_size, stride
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x):
+        window = self.kernel_size[0] * self.kernel_size[1]
+        pooled = functional.avg_pool2d(x, self.kernel_size, self.stride) * window
+        return pooled * self.weight[:, None, None] + self.bias[:, None, None]
+
+
+class RBF(nn.Module):
+    """Euclidean radial basis units (LeNet-5's output): y_i = sum_j (x_j - w_ij)^2, written as
+    |x|^2 - 2 x.w_i + |w_i|^2 so that its multiply-accumulates are one matrix product."""
+
+    def __init__(self, in_features: int, out_features: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(out_features, in_features))
+
+    def forward(self, x):
+        return (x * x).sum(1, keepdim=True) - 2 * x @ self.weight.t() + (self.weight * self.weight).sum(1)

@@ -13,10 +13,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..dims import normalize
 from ..engine import Analysis, analysis_of
 from ..layers import MERGES
 from ..spec import ModelSpec
-from .build import example_input, instantiate, plan, require_torch
+from .build import example_input, materialize, plan, require_torch
 
 
 @dataclass(frozen=True)
@@ -66,35 +67,41 @@ def verify(spec: ModelSpec, device: str = "cpu", batch: int = 2, with_onnx: bool
     torch = require_torch()
     analysis = analysis or analysis_of(spec)
     lowering = plan(spec, analysis)
-    network = instantiate(lowering.tree).eval().to(device)
+    network = materialize(lowering).eval().to(device)
     module_of = lowering.paths
     x = example_input(spec, batch, device)
+    _run_side_outputs(network, True)  # training-only branches too: every row is checked
     outputs, failure = _capture_shapes(network, module_of, analysis, x)
     flops = {}
     if failure is None:
         from torch.utils.flop_counter import FlopCounterMode
 
         with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            result = network(x)
+            network(x)
         flops = counter.get_flop_counts()
+    _run_side_outputs(network, False)
     layers = [LayerChecks("input", {"shape": Check(list(analysis.rows[0].shape), _hwc(x.shape))})]
+    counted: set[int] = set()  # parameters seen in an earlier row (a shared layer's are its owner's)
     for row in analysis.rows[1:]:
         shape = Check(list(row.shape), outputs.get(row.name, failure))
         if row.kind in MERGES:  # the merge module holds its branches: only its output is its own
             layers.append(LayerChecks(row.name, {"shape": shape}))
             continue
-        child = network.get_submodule(module_of[row.name])
+        own = _own_parameters(network.get_submodule(module_of[row.name]), counted)
         measured_macs = sum(flops.get(f"Sequential.{module_of[row.name]}", {}).values()) // (2 * batch)
         layers.append(LayerChecks(row.name, {
             "shape": shape,
-            "weights": Check(row.weights, _count(child, "weight")),
-            "biases": Check(row.biases, _count(child, "bias")),
+            "weights": Check(row.weights, sum(p.numel() for name, p in own if not name.endswith("bias"))),
+            "biases": Check(row.biases, sum(p.numel() for name, p in own if name.endswith("bias"))),
+            "trainable": Check(normalize(row.params - row.frozen), sum(p.numel() for _, p in own if p.requires_grad)),
             "macs": Check(row.macs, measured_macs if failure is None else "not run"),
         }))
     report = VerifyReport(spec.name, device, batch, layers)
     if failure is not None:
         report.onnx = {"ok": False, "error": f"not exported: the network does not run ({failure})"}
         return report
+    with torch.no_grad():
+        result = network(x)  # inference: side outputs do not run
     if with_onnx or device != "cpu":
         network.cpu()
         with torch.no_grad():
@@ -120,8 +127,20 @@ def _hwc(shape) -> list[int]:
     return dims[1:] + dims[:1] if len(dims) > 1 else dims
 
 
-def _count(module, suffix: str) -> int:
-    return sum(p.numel() for name, p in module.named_parameters() if name.endswith(suffix))
+def _own_parameters(module, counted: set[int]) -> list:
+    """The module's parameters not already counted for an earlier row (named, in order)."""
+    own = [(name, p) for name, p in module.named_parameters() if id(p) not in counted]
+    counted.update(id(p) for _, p in own)
+    return own
+
+
+def _run_side_outputs(network, run: bool) -> None:
+    """Side outputs run only in training; the verifier runs them in eval mode too, to check their rows."""
+    from .modules import SideOutput
+
+    for module in network.modules():
+        if isinstance(module, SideOutput):
+            module.run_in_eval = run
 
 
 def _capture_shapes(network, module_of: dict, analysis: Analysis, x) -> tuple[dict[str, list[int]], str | None]:

@@ -1,7 +1,7 @@
 """The exact, JSON-ready records of an analysis: the contract that scripts and graders rely on."""
 from __future__ import annotations
 
-from ..dims import to_json
+from ..dims import normalize, to_json
 from ..engine import Analysis, Row
 
 
@@ -10,7 +10,9 @@ def row_record(row: Row) -> dict:
     return {"index": row.index, "name": row.name, "kind": row.kind, "layer": " + ".join((row.label,) + row.folded),
             "shape": [to_json(d) for d in row.shape], "memory": to_json(row.memory),
             "weights": to_json(row.weights), "biases": to_json(row.biases), "params": to_json(row.params),
-            "macs": to_json(row.macs), "folded": list(row.folded), "level": row.level,
+            "trainable_params": to_json(normalize(row.params - row.frozen)), "macs": to_json(row.macs),
+            "connections": to_json(row.connections), "training_only": row.training_only, "folded": list(row.folded),
+            "level": row.level,
             "receptive_field": [{"size": float(f.size), "jump": float(f.jump), "start": float(f.start)}
                                 for f in row.rf] if row.rf else None}
 
@@ -25,8 +27,11 @@ def analysis_record(analysis: Analysis) -> dict:
         "layers": [row_record(row) for row in analysis.rows],
         "totals": {"memory": to_json(totals.memory), "weights": to_json(totals.weights),
                    "biases": to_json(totals.biases), "params": to_json(totals.params),
-                   "macs": to_json(totals.macs)},
+                   "trainable_params": to_json(totals.trainable_params), "macs": to_json(totals.macs),
+                   "training_only_macs": to_json(totals.training_only_macs),
+                   "connections": to_json(totals.connections)},
         "depth": {"layers": analysis.depth, "conv_layers": analysis.conv_depth},
         "warnings": list(analysis.warnings),
         "assumptions": list(analysis.assumptions),
+        "notes": list(analysis.notes),
     }

@@ -26,6 +26,7 @@ class TableOptions:
     exact: bool = False  # exact numbers everywhere instead of the slide's compact memory and MACs
     receptive_field: bool = False  # add the RF, jump and start columns
     convention: str = "archcalc"  # how the totals count params and ops (archcalc.counting)
+    connections: bool = False  # add LeCun's connections column (MACs plus one per biased output)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ COLUMNS = (
     Column("macs", "MACs", "right", "K = 1000"),
 )
 RF_COLUMNS = (Column("rf", "RF", "right"), Column("jump", "jump", "right"), Column("start", "start", "right"))
+CONNECTIONS_COLUMN = Column("connections", "connections", "right")
 
 
 def shape_text(shape: tuple) -> str:
@@ -74,12 +76,13 @@ def build_table(analysis: Analysis, options: TableOptions = TableOptions()) -> T
     spec = analysis.spec
     title = (f"{spec.title}: input {shape_text(spec.input_shape)[1:-1]}, {options.dtype}"
              + (f", batch {options.batch}" if options.batch != 1 else ""))
-    columns = COLUMNS + (RF_COLUMNS if options.receptive_field else ())
+    columns = COLUMNS + ((CONNECTIONS_COLUMN,) if options.connections else ()) + (
+        RF_COLUMNS if options.receptive_field else ())
     from .records import analysis_record
 
     document = analysis_record(analysis)
     return TableModel(title, columns, rows, totals_lines(analysis, options),
-                      analysis.warnings + analysis.assumptions, tuple(document["layers"]), document)
+                      analysis.warnings + analysis.assumptions + analysis.notes, tuple(document["layers"]), document)
 
 
 def to_frame(model: TableModel):
@@ -94,12 +97,15 @@ def _cells(row: Row, options: TableOptions) -> dict[str, str]:
     params = exact(row.params)
     macs = exact(row.macs) if options.exact else compact(row.macs)
     if options.working:
-        memory = f"{times(*row.shape).text} = {memory}" if len(row.shape) > 1 else memory
+        if row.memory == 0 and row.shape:
+            memory = "0 (a view)"
+        elif len(row.shape) > 1:
+            memory = f"{times(*row.shape).text} = {memory}"
         params = _params_working(row) or params
         if row.step and row.step.macs.text and row.macs:
             macs = f"{row.step.macs.text} = {macs}"
     return {"name": row.name, "layer": layer_text(row), "output": shape_text(row.shape),
-            "memory": memory, "params": params, "macs": macs,
+            "memory": memory, "params": params, "macs": macs, "connections": exact(row.connections),
             **(receptive_cells(row) if options.receptive_field else {})}
 
 
@@ -117,7 +123,7 @@ def receptive_cells(row: Row) -> dict[str, str]:
 
 def _params_working(row: Row) -> str:
     """``(3*3*3)*64 + 64 = 1,792``, as on the slide (which leaves the biases out)."""
-    if not row.step or not row.params:
+    if not row.step or not row.params or not (row.step.weights.text or row.biases):
         return ""
     bias = f" + {row.step.biases.shown}" if row.biases else ""
     return f"{row.step.weights.shown}{bias} = {exact(row.params)}"
@@ -133,14 +139,18 @@ def totals_lines(analysis: Analysis, options: TableOptions) -> tuple[str, ...]:
     macs = normalize(totals.macs * options.batch)
     memory_text, memory_binary = byte_sizes(memory_bytes)
     params_text, params_binary = byte_sizes(params_bytes)
+    trainable = f"; {exact(totals.trainable_params)} trainable" if totals.frozen else ""
+    training = (f"; side outputs add {compact(normalize(totals.training_only_macs * options.batch))} in training"
+                if totals.training_only_macs else "")
     return (
         f"TOTAL memory: {compact(totals.memory)} values x {size} bytes"
         + (f" x {options.batch}" if options.batch != 1 else "")
         + f" = {memory_text} {per} (forward only; {memory_binary})",
         f"TOTAL params: {compact(totals.params)} ({exact(totals.params)} = {exact(totals.weights)} weights"
-        f" + {exact(totals.biases)} biases) = {params_text} as {options.dtype} ({params_binary})",
-        f"TOTAL MACs: {compact(macs)} {per} ({_flops(macs)} FLOPs at 2 per multiply-add)",
-    ) + _convention_line(analysis, options)
+        f" + {exact(totals.biases)} biases{trainable}) = {params_text} as {options.dtype} ({params_binary})",
+        f"TOTAL MACs: {compact(macs)} {per} ({_flops(macs)} FLOPs at 2 per multiply-add{training})",
+    ) + ((f"TOTAL connections: {exact(totals.connections)} (MACs plus one per biased output unit)",)
+         if options.connections else ()) + _convention_line(analysis, options)
 
 
 def _convention_line(analysis: Analysis, options: TableOptions) -> tuple[str, ...]:
