@@ -117,15 +117,15 @@ def _analysis(spec) -> Analysis:
 
 
 class ComparisonResult:
-    """The comparison matrix, renderable like a table."""
+    """The comparison matrix, renderable like a table (``transpose``: one row per network)."""
 
-    def __init__(self, matrix):
-        self.matrix = matrix
+    def __init__(self, matrix, transpose: bool = False):
+        self.matrix, self.transpose = matrix, transpose
 
     def model(self):
         from .report.matrix import comparison_model
 
-        return comparison_model(self.matrix)
+        return comparison_model(self.matrix, self.transpose)
 
     def to_frame(self):
         import pandas
@@ -145,11 +145,16 @@ class ComparisonResult:
         return self.render("markdown")
 
 
-def compare(specs: Iterable, input: str | tuple | None = None) -> ComparisonResult:
-    """The comparison matrix of several networks (names, paths, specs or analyses)."""
-    from .comparison import build_comparison
+def compare(specs: Iterable, input: str | tuple | None = None, keys: Iterable[str] | str | None = None,
+            transpose: bool = False) -> ComparisonResult:
+    """The comparison matrix of several networks (names, paths, specs or analyses); ``keys`` keeps
+    those rows only (``"params,macs,top5_error"``), ``transpose`` puts one network on each row."""
+    from .comparison import build_comparison, select
 
-    return ComparisonResult(build_comparison([s if isinstance(s, Analysis) else analyze(s, input) for s in specs]))
+    matrix = build_comparison([s if isinstance(s, Analysis) else analyze(s, input) for s in specs])
+    if keys:
+        matrix = select(matrix, [k.strip() for k in (keys.split(",") if isinstance(keys, str) else keys) if k.strip()])
+    return ComparisonResult(matrix, transpose)
 
 
 class Explained(tuple):
@@ -391,17 +396,20 @@ def export(spec: SpecSource | None = None, onnx_path: str | None = None, torch_p
     return written + ([write_onnx(model, onnx_path, force)] if onnx_path else [])
 
 
-def plot(specs: Iterable[SpecSource], output: str | Path, force: bool = False) -> Path:
+def plot(specs: Iterable[SpecSource], output: str | Path, force: bool = False, accuracy: bool = False) -> Path:
     """Where memory, parameters and MACs go in one network (bars per layer), or several networks
-    compared (parameters against MACs); PNG or SVG by the file's extension."""
+    compared (parameters against MACs; with ``accuracy``, top-5 error against MACs); PNG or SVG by
+    the file's extension."""
     try:
         import matplotlib  # noqa: F401
     except ImportError:
         raise ArchcalcError("plotting needs matplotlib: pip install 'archcalc[plot]'") from None
-    from .report.plots import plot_comparison, plot_network
+    from .report.plots import plot_accuracy, plot_comparison, plot_network
 
     check_targets([output], force)
     analyses = [analyze(spec) for spec in specs]
+    if accuracy:
+        return write_output(output, lambda path: plot_accuracy(analyses, path), force)
     if len(analyses) == 1:
         return write_output(output, lambda path: plot_network(analyses[0], path), force)
     return write_output(output, lambda path: plot_comparison(analyses, path), force)
@@ -447,11 +455,16 @@ def kinds() -> list:
     return [KINDS[name] for name in KINDS] + list(MERGES.values())
 
 
-def shipped() -> list[ModelSpec]:
-    """The specs that ship with archcalc, sorted by name."""
+def shipped() -> dict[str, list[ModelSpec]]:
+    """The specs that ship with archcalc, grouped by era (the eras in order of their first year, the
+    specs by year, then name)."""
     from .spec import shipped_spec_names
 
-    return [load_spec(name) for name in shipped_spec_names()]
+    specs = sorted((load_spec(name) for name in shipped_spec_names()), key=lambda s: (s.meta.get("year", 0), s.name))
+    eras: dict[str, list[ModelSpec]] = {}
+    for spec in specs:
+        eras.setdefault(spec.meta.get("era", "other"), []).append(spec)
+    return eras
 
 
 __all__ = ["BLANKABLE", "ComparisonResult", "ConventionsResult", "Explained", "Marked", "Result", "SizesResult",

@@ -129,7 +129,7 @@ def table_command(spec, input, layers, batch, dtype, no_bias, strict, caffe_pool
 @main.command(name="list")
 @reports_errors
 def list_command():
-    """List the shipped specs, one line each.
+    """List the shipped specs, one line each, grouped by era.
 
     \b
     Example:
@@ -137,8 +137,10 @@ def list_command():
     """
     from .api import shipped
 
-    for spec in shipped():
-        click.echo(f"{spec.name:<22} {spec.meta.get('year', '')!s:<5} {spec.title}")
+    for number, (era, specs) in enumerate(shipped().items()):
+        click.echo(("\n" if number else "") + f"{era}:")
+        for spec in specs:
+            click.echo(f"  {spec.name:<22} {spec.meta.get('year', '')!s:<5} {spec.title}")
 
 
 @main.command(name="layers")
@@ -218,18 +220,23 @@ def export_command(spec, onnx_path, torch_path, input, layers, force):
 
 @main.command(name="compare")
 @click.argument("specs", nargs=-1, required=True)
-@options("input", "format", "output", "force")
+@options("input")
+@click.option("--keys", metavar="KEY,KEY", help="Only these rows (e.g. params,macs,top5_error).")
+@click.option("--transpose", is_flag=True, help="One row per network (for many networks).")
+@options("format", "output", "force")
 @reports_errors
-def compare_command(specs, input, fmt, output, force):
+def compare_command(specs, input, keys, transpose, fmt, output, force):
     """Compare networks side by side, checking what sources claim about them.
 
     \b
-    Example:
+    Examples:
       archcalc compare alexnet vgg19 googlenet resnet152
+      archcalc compare lecun1989 alexnet
+      archcalc compare alexnet vgg16 resnet50 mobilenet_v2 efficientnet_b0 --keys year,params,macs,top5_error --transpose
     """
     from .api import compare
 
-    emit(compare(specs, input).render(fmt), output, force)
+    emit(compare(specs, input, keys, transpose).render(fmt), output, force)
 
 
 @main.command(name="explain")
@@ -362,19 +369,21 @@ def conventions_command(spec, input, layers, fmt, output, force):
 @main.command(name="plot")
 @click.argument("specs", nargs=-1, required=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), required=True, help="The image: .png or .svg.")
+@click.option("--accuracy", is_flag=True, help="Top-5 error against MACs, circle area by parameters.")
 @options("force")
 @reports_errors
-def plot_command(specs, output, force):
+def plot_command(specs, output, accuracy, force):
     """Plot where memory, parameters and MACs go in one network, or compare several.
 
     \b
     Examples:
       archcalc plot vgg16 -o vgg16.svg
       archcalc plot alexnet vgg19 googlenet resnet152 -o compare.png
+      archcalc plot alexnet vgg16_bn resnet50_torchvision mobilenet_v2 efficientnet_b0 --accuracy -o accuracy.png
     """
     from .api import plot
 
-    click.echo(f"wrote {plot(specs, output, force)}")
+    click.echo(f"wrote {plot(specs, output, force, accuracy)}")
 
 
 @main.command(name="handout")

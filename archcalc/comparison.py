@@ -13,9 +13,11 @@ from .engine import Analysis
 from .expand import Block, Parallel
 from .layers import KINDS, MERGES, Layer, Trait
 
-HEAD = (("year", "year", "meta"), ("layers", "layers (weighted, longest path)", "computed"),
-        ("conv_layers", "conv layers (longest path)", "computed"))
-TAIL = (("params", "params", "computed"), ("macs", "MACs", "computed"), ("memory", "memory (values / image)", "computed"),
+HEAD = (("year", "year", "meta"), ("input", "input", "computed"),
+        ("layers", "layers (weighted, longest path)", "computed"), ("conv_layers", "conv layers (longest path)", "computed"))
+TAIL = (("params", "params", "computed"), ("macs", "MACs", "computed"),
+        ("connections", "connections (MACs + biased outputs)", "computed"),
+        ("memory", "memory (values / image)", "computed"), ("width_multiplier", "width multiplier", "meta"),
         ("top5_error", "top-5 error (%)", "meta"), ("data_augmentation", "data augmentation", "meta"))
 
 
@@ -50,6 +52,15 @@ class Comparison:
     titles: tuple[str, ...]
     rows: tuple[MatrixRow, ...]
     claim_sources: tuple[str | None, ...]
+    top5_sources: tuple[str | None, ...] = ()
+
+    def row(self, key: str) -> MatrixRow:
+        return next(row for row in self.rows if row.key == key)
+
+    def sources(self) -> list[str]:
+        """Where each network's accuracy figure comes from."""
+        return [f"{model}: {error}%, {source}" for model, error, source
+                in zip(self.models, self.row("top5_error").values, self.top5_sources) if error is not None and source]
 
     def footnotes(self) -> list[str]:
         """Where a claim and the spec disagree: computed vs claimed, and who claimed it."""
@@ -78,10 +89,12 @@ def features(analysis: Analysis) -> dict:
     >>> features(analyze("alexnet"))["kernel_sizes"]
     [11, 5, 3]
     """
-    meta = analysis.spec.meta
-    values = {"year": meta.get("year"), "layers": analysis.depth, "conv_layers": analysis.conv_depth}
+    meta, totals = analysis.spec.meta, analysis.totals
+    values = {"year": meta.get("year"), "input": "x".join(map(str, analysis.spec.input_shape)),
+              "layers": analysis.depth, "conv_layers": analysis.conv_depth}
     values.update(trait_values(analysis))
-    values.update({"params": analysis.totals.params, "macs": analysis.totals.macs, "memory": analysis.totals.memory,
+    values.update({"params": totals.params, "macs": totals.macs, "connections": totals.connections,
+                   "memory": totals.memory, "width_multiplier": meta.get("width_multiplier"),
                    "top5_error": meta.get("top5_error"), "data_augmentation": meta.get("data_augmentation")})
     return values
 
@@ -130,7 +143,20 @@ def build_comparison(analyses: list[Analysis]) -> Comparison:
     rows = tuple(MatrixRow(key, title, tuple(f[key] for f in table), tuple(c.get(key) for c in claims), source)
                  for key, title, source in layout)
     return Comparison(tuple(a.spec.name for a in analyses), tuple(a.spec.title for a in analyses), rows,
-                      tuple(c.get("source") for c in claims))
+                      tuple(c.get("source") for c in claims), tuple(a.spec.meta.get("top5_source") for a in analyses))
+
+
+def select(comparison: Comparison, keys: list[str]) -> Comparison:
+    """The matrix with only the rows ``keys``, in that order; an unknown key lists the known ones."""
+    from dataclasses import replace
+
+    from .errors import ArchcalcError
+
+    known = [row.key for row in comparison.rows]
+    unknown = [key for key in keys if key not in known]
+    if unknown:
+        raise ArchcalcError(f"--keys: no row {unknown[0]!r} (rows: {', '.join(known)})")
+    return replace(comparison, rows=tuple(comparison.row(key) for key in keys))
 
 
 def format_value(value) -> str:

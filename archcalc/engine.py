@@ -196,9 +196,10 @@ class _Walk:
         finally:
             self.training_only = outer
         if not outer:
-            macs = normalize(sum((row.macs for row in self.rows[first:]), 0))
-            self.notes.append(f"{node.name}: a side output that runs only in training; its parameters count, its "
-                              f"{format_dim(macs, True)} MACs are not in the inference totals")
+            side = self.rows[first:]
+            macs, params = (normalize(sum((getattr(row, key) for row in side), 0)) for key in ("macs", "params"))
+            self.notes.append(f"{node.name}: a side output that runs only in training; its {format_dim(params, True)} "
+                              f"parameters count, its {format_dim(macs, True)} MACs are not in the inference totals")
         return shape, rf, 0, 0
 
     def merge_fields(self, node: Parallel, fields: list, aligned: bool = True, shapes: list | None = None,

@@ -136,8 +136,8 @@ class Expander:
         counters.update({f"name:{name}": 0 for name in shared})  # these are numbered across entries
         nodes: list[Node] = []
         errors: list[SpecError] = []
-        words = {name: value for name, value in (variables or {}).items() if isinstance(value, str)}
-        numbers = {name: value for name, value in (variables or {}).items() if not isinstance(value, str)}
+        words = {name: value for name, value in (variables or {}).items() if isinstance(value, (str, float))}
+        numbers = {name: value for name, value in (variables or {}).items() if not isinstance(value, (str, float))}
         for entry in entries:
             try:
                 nodes.extend(self.entry(with_words(entry, words), prefix, numbers, stack, counters, words))
@@ -294,25 +294,26 @@ class Expander:
         return {key: _argument(value, variables, where.with_field(key)) for key, value in values.items()}
 
 
-def _argument(value: Any, variables, where: Location) -> Dim | str:
-    """A block parameter's value: a number, an expression of the enclosing block's parameters, or a
-    word (``relu``, ``hardswish``) that replaces the parameter's name where it stands as a whole token."""
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise SpecError(f"a block parameter must be a whole number, an expression or a word, found {value!r}", where)
-    if isinstance(value, int):
+def _argument(value: Any, variables, where: Location) -> Dim | str | float:
+    """A block parameter's value: a whole number, an expression of the enclosing block's parameters,
+    or a word (``relu``) or a fraction (``0.025``) that replaces the parameter's name wherever it
+    stands as a whole token or a whole value."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise SpecError(f"a block parameter must be a number, an expression or a word, found {value!r}", where)
+    if isinstance(value, (int, float)):
         return value
-    if isinstance(variables.get(value), str) or (is_symbol_name(value) and value not in variables):
+    if isinstance(variables.get(value), (str, float)) or (is_symbol_name(value) and value not in variables):
         return variables.get(value, value)
-    numbers = {name: dim for name, dim in variables.items() if not isinstance(dim, str)}
+    numbers = {name: dim for name, dim in variables.items() if not isinstance(dim, (str, float))}
     try:
         return parse_dim(value, numbers, new_symbols=False)
     except SpecError as error:
         raise SpecError(error.message, where, error.hint) from None
 
 
-def with_words(entry: Any, words: Mapping[str, str]) -> Any:
-    """An entry of a block's body with its word parameters put in: a whole token of a compact line,
-    or a whole value of a table, that is a parameter's name becomes the parameter's word."""
+def with_words(entry: Any, words: Mapping[str, str | float]) -> Any:
+    """An entry of a block's body with its word and fraction parameters put in: a whole token of a
+    compact line, or a whole value of a table, that is such a parameter's name becomes its value."""
     if not words:
         return entry
     if isinstance(entry, str):
@@ -322,9 +323,9 @@ def with_words(entry: Any, words: Mapping[str, str]) -> Any:
     return entry
 
 
-def _word_token(token: str, words: Mapping[str, str]) -> str:
+def _word_token(token: str, words: Mapping[str, str | float]) -> str:
     key, equals, value = token.rpartition("=")
-    return f"{key}={words.get(value, value)}" if equals else words.get(token, token)
+    return f"{key}={words.get(value, value)}" if equals else str(words.get(token, token))
 
 
 def _block_label(definition: BlockDefinition, arguments: dict) -> str:
@@ -444,6 +445,7 @@ _PREFIXED = {"s": "stride", "p": "pad", "d": "dilation", "g": "groups"}
 _FLAGS = {"ceil": ("ceil", True), "nobias": ("bias", False), "no-bias": ("bias", False),
           "same": ("pad", "same"), "valid": ("pad", "valid")}  # and each shorthand kind's token (bn)
 _EXPRESSION = re.compile(r"[\w*+/%()-]+")
+_FRACTION = re.compile(r"\d*\.\d+(e-?\d+)?|\d+e-?\d+")
 
 
 def parse_compact(line: str, where: Location, blocks: Mapping[str, BlockDefinition] | None = None) -> dict[str, Any]:
@@ -487,7 +489,7 @@ def _compact_block_use(tokens: list[str], table: dict, line: str, where: Locatio
         elif "=" in token:
             key, _, value = token.partition("=")
             table[key] = _compact_value(value)
-        elif _EXPRESSION.fullmatch(token):
+        elif _EXPRESSION.fullmatch(token) or _FRACTION.fullmatch(token):
             positional.append(_compact_value(token))
         else:
             raise SpecError(f"cannot read {token!r} in {line!r}", where)
@@ -536,7 +538,7 @@ def _compact_value(text: str) -> Any:
         return int(text)
     if re.fullmatch(r"\d+x\d+", text):
         return [int(part) for part in text.split("x")]
-    if re.fullmatch(r"\d*\.\d+(e-?\d+)?|\d+e-?\d+", text):
+    if _FRACTION.fullmatch(text):
         return float(text)
     if text in ("true", "false"):
         return text == "true"

@@ -21,7 +21,7 @@ from .expand import Expander, Node, Parallel, leaves, parse_blocks
 from .layers import KINDS, Dilation, Layer
 from .layers.base import MAX_DIMENSION, nearest
 
-MODEL_KEYS = ("name", "title", "year", "paper", "authors", "url", "source", "notes", "top5_error", "top5_source",
+MODEL_KEYS = ("name", "title", "era", "year", "paper", "authors", "url", "source", "notes", "top5_error", "top5_source",
               "width_multiplier",
               "data_augmentation", "claims")
 TOP_LEVEL_KEYS = ("model", "input", "layers", "blocks")

@@ -128,13 +128,23 @@ def test_lenet5_parameters():
     assert analyze(load_spec("lenet5")).totals.params == 156 + 2_416 + 48_120 + 10_164 + 850 == 61_706
 
 
+def rows_add_up(analysis) -> None:
+    """Parameters over every row; memory, MACs and connections over the rows that run at inference
+    (side outputs run only in training), and the side outputs' MACs in their own total."""
+    rows, totals = analysis.rows, analysis.totals
+    for attribute in ("weights", "biases", "params", "frozen"):
+        assert sum(getattr(row, attribute) for row in rows) == getattr(totals, attribute)
+    for attribute in ("memory", "macs", "connections"):
+        assert sum(getattr(row, attribute) for row in rows if not row.training_only) == getattr(totals, attribute)
+    assert sum(row.macs for row in rows if row.training_only) == totals.training_only_macs
+
+
 def test_rows_add_up_to_totals_for_every_shipped_spec():
     from archcalc.spec import shipped_spec_names
 
     for name in shipped_spec_names():
         analysis = analyze(load_spec(name))
-        for attribute in ("memory", "weights", "biases", "params", "macs"):
-            assert sum(getattr(row, attribute) for row in analysis.rows) == getattr(analysis.totals, attribute)
+        rows_add_up(analysis)
 
 
 def test_floor_warns_and_strict_refuses():

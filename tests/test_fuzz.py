@@ -11,6 +11,7 @@ from archcalc import analyze, parse_spec
 from archcalc.dims import symbol
 from archcalc.errors import ArchcalcError, ShapeError
 from archcalc.spec import with_input
+from test_engine import rows_add_up
 
 SCRIPTS = Path(__file__).parent.parent / "scripts"
 
@@ -53,9 +54,7 @@ def test_invariants_of_random_specs(size, body):
         analysis = analyze(spec)
     except ShapeError:
         return  # a random stack may shrink below a kernel: a clean error is a fine outcome
-    # the rows add up to the totals
-    for attribute in ("memory", "weights", "biases", "params", "macs"):
-        assert sum(getattr(row, attribute) for row in analysis.rows) == getattr(analysis.totals, attribute)
+    rows_add_up(analysis)
     # every shape is positive
     assert all(d >= 1 for row in analysis.rows for d in row.shape)
     # with global pooling before the classifier, the parameters do not depend on the input size

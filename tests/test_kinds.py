@@ -54,6 +54,8 @@ EXAMPLES = {  # one small use of every built-in kind
     "adaptivemaxpool": "adaptivemaxpool 3", "globalavgpool": "globalavgpool", "globalmaxpool": "globalmaxpool",
     "fc": "fc 10", "lrn": "lrn 3", "batchnorm": "batchnorm", "dropout": "dropout 0.5", "flatten": "flatten",
     "upsample": "upsample 2", "zeropad": "zeropad 1", "shortcut": "shortcut 8 stride=2",
+    "channels": "channels 1 count=2", "shuffle": "shuffle 2", "stochasticdepth": "stochasticdepth 0.2",
+    "local": "local 4 3x3", "subsample": "subsample 2", "rbf": "rbf 10",
 }
 
 
@@ -90,7 +92,9 @@ BYTES = {None: 4, "float32": 4, "int64": 8}  # float32 activations
 
 @pytest.mark.parametrize("line, shape", [example(kind) for kind in sorted(KINDS)] + [
     ("shortcut 8 stride=2 batchnorm=true", "12x12x4"), ("upsample 2 mode=bilinear", "12x12x4"),
-    ("maxpool 3 s2 p1 ceil", "13x13x4"), ("deconv 4 3x3 s2 g2", "9x9x4")], ids=lambda value: value)
+    ("maxpool 3 s2 p1 ceil", "13x13x4"), ("deconv 4 3x3 s2 g2", "9x9x4"), ("conv 4 3x3 bias=unit", "12x12x4"),
+    ("stochasticdepth 0.2 mode=batch", "12x12x4"), ("layernorm", "20x6"), ("layernorm", "30"),
+    ("local 4 3x3 s2 p1 bias=true", "12x12x4")], ids=lambda value: value)
 @pytest.mark.parametrize("batch", [1, 3])
 def test_saved_for_backward_is_what_pytorch_saves(line, shape, batch):
     """What each kind says it keeps for the backward pass, against what PyTorch's autograd packs

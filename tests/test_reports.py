@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from archcalc import analyze
+from archcalc import analyze, shipped
 from archcalc.cli import main
 from archcalc.report.handout import build_handout
 
@@ -35,11 +35,15 @@ def fresh(tmp_path_factory):
     result = CliRunner().invoke(main, ["compare", "alexnet", "vgg19", "googlenet", "resnet152", "-f", "markdown",
                                        "-o", str(folder / "comparison.md")])
     assert result.exit_code == 0
+    family = [spec.name for specs in shipped().values() for spec in specs]  # as scripts/make_reports.sh lists them
+    result = CliRunner().invoke(main, ["compare", *family, "--keys", "year,input,layers,params,macs,memory,top5_error",
+                                       "--transpose", "-f", "markdown", "-o", str(folder / "family.md")])
+    assert result.exit_code == 0
     return folder
 
 
 @pytest.mark.parametrize("name", ["lecture9.md", "lecture9.html", "lecture9_student.md", "lecture9_student.html",
-                                  "comparison.md"])
+                                  "comparison.md", "family.md"])
 def test_reports_are_current(fresh, name):
     assert without_images((REPORTS / name).read_text()) == without_images((fresh / name).read_text()), (
         f"reports/{name} is stale: regenerate with bash scripts/make_reports.sh")
@@ -53,6 +57,13 @@ def test_handout_contents(fresh):
     student = (fresh / "lecture9_student.md").read_text()
     assert "| [55x55x96]" in text and "| [55x55x96]" not in student  # the output cells are blank
     assert "TOTAL" not in student and "Worked derivations" not in student  # so are the totals and working
+
+
+def test_the_family_report_names_its_sources():
+    text = (REPORTS / "family.md").read_text()
+    assert text.count("\n| ") - 1 == len([spec for specs in shipped().values() for spec in specs])  # a row each
+    assert "efficientnet_b0: 6.468%, torchvision's IMAGENET1K_V1 weights, single 224 crop" in text
+    assert (REPORTS / "family_accuracy.png").stat().st_size > 50_000
 
 
 def test_plots_exist_with_labels(tmp_path):

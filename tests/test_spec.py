@@ -60,7 +60,7 @@ def test_compact_tokens():
     ('input = [8, 8, 3]\n[[layers]]\nkind = "conv"\nfilters = 4\nkernel = 3\nstride = 0',
      ["field 'stride'", "expected a whole number >= 1, found 0"]),
     ('input = [8, 8, 3]\n[[layers]]\nkind = "conv"\nfilters = 4\nkernel = 3\nbias = "yes"',
-     ["field 'bias'", "expected true or false"]),
+     ["field 'bias'", "expected true, false or \"unit\""]),
     ('input = [8, 8, 3]\n[[layers]]\nkind = "conv"\nfilters = 4\nkernel = 99999999999',
      ["field 'kernel'", "larger than the limit"]),
     ('input = [8, 8, 3]\nlayers = ["conv 4 3x3 wobble"]', ["layer 1", "cannot read 'wobble'"]),

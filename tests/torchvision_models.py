@@ -56,9 +56,9 @@ CLASSIFIERS = ("alexnet", "convnext", "densenet", "efficientnet", "googlenet", "
                "mobilenetv3", "regnet", "resnet", "shufflenetv2", "squeezenet", "vgg")
 
 
-def reference(name: str):
+def reference(name: str, **options):
     """torchvision's ``name`` model (random weights, eval mode) and its weights' published metadata
-    (``num_params``, ``_ops`` in GMACs, ``min_size``)."""
+    (``num_params``, ``_ops`` in GMACs, ``min_size``); ``options`` go to the model's builder."""
     folder = location()
     if folder is None:
         raise LookupError("no copy of torchvision: pip install --no-deps --target .torchvision torchvision==0.28.0")
@@ -71,7 +71,7 @@ def reference(name: str):
         import torch
 
         torch.manual_seed(0)
-        return builder(weights=None, **_published_options(name)).eval(), meta
+        return builder(weights=None, **{**_published_options(name), **options}).eval(), meta
 
 
 def _published_options(name: str) -> dict:

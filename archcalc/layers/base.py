@@ -333,6 +333,7 @@ class Probability(FieldType):
     description = "a probability in [0, 1)"
 
     def coerce(self, raw, where, variables) -> float:
+        raw = variables.get(raw, raw) if isinstance(raw, str) else raw  # a block's parameter
         if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not 0 <= raw < 1:
             raise SpecError(f"expected a probability in [0, 1), found {_describe(raw)}", where)
         return float(raw)
@@ -342,6 +343,7 @@ class Number(FieldType):
     description = "a number >= 0"
 
     def coerce(self, raw, where, variables):
+        raw = variables.get(raw, raw) if isinstance(raw, str) else raw  # a block's parameter
         if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw < 0:
             raise SpecError(f"expected a number >= 0, found {_describe(raw)}", where)
         return raw

@@ -256,6 +256,7 @@ class Subsampling(KeepsInput, LayerKind):
     summary = "LeNet-5's trainable subsampling: each window's sum times a learned coefficient, plus a bias, per map"
     fields = (Field("kernel", PAIR, 2, "F, or [Fh, Fw]"), Field("stride", PAIR, None, "S (default: the kernel)"))
     positional = "kernel"
+    takes_activation = True  # the paper squashes each sum with a sigmoid-like function
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         require_map(layer, x)

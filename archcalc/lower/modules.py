@@ -3,6 +3,7 @@ branches merged by concatenation, a sum or a product; a side output; option A's 
 shortcut; channel slices and shuffles; LayerNorm over the channels of a map; layer scale;
 stochastic depth; sparse connection tables; per-unit biases; locally connected layers; LeNet-5's
 trainable subsampling and its RBF output. Imported only by the lowering (they need torch)."""
+import operator
 from functools import reduce
 
 import torch
@@ -24,7 +25,8 @@ class Branches(nn.Module):
         outputs = [branch(x) for branch in self.children()]
         if self.combine == "cat":
             return torch.cat(outputs, dim=1)
-        return reduce(torch.mul if self.combine == "mul" else torch.add, outputs)
+        # Python's operators, as torchvision's models write them (ptflops counts torch.add, not +)
+        return reduce(operator.mul if self.combine == "mul" else operator.add, outputs)
 
     def extra_repr(self) -> str:
         return f"combine={self.combine!r}"
@@ -185,4 +187,4 @@ class RBF(nn.Module):
         self.weight = nn.Parameter(torch.randn(out_features, in_features))
 
     def forward(self, x):
-        return (x * x).sum(1, keepdim=True) - 2 * x @ self.weight.t() + (self.weight * self.weight).sum(1)
+        return (x * x).sum(1, keepdim=True) - 2 * (x @ self.weight.t()) + (self.weight * self.weight).sum(1)

@@ -191,9 +191,12 @@ def check_onnx(network, x, expected, analysis: Analysis, module_of: dict) -> dic
     for row in analysis.rows[1:]:
         prefix = "/" + module_of[row.name].replace(".", "/") + "/"
         rank = len(row.shape) + 1  # with the batch; skips a Pad node's 1-D pads and other constants
-        found = [shape for name, shape in shapes.items() if name.startswith(prefix) and len(shape) == rank]
-        measured = _hwc(found[-1]) if found else None
-        if row is analysis.rows[-1]:  # the graph's output: what onnxruntime actually produced
+        found = [(name, shape) for name, shape in shapes.items() if name.startswith(prefix) and len(shape) == rank]
+        own = [shape for name, shape in found if "/" not in name[len(prefix):]]  # not a node of a nested module
+        if row.kind in MERGES:  # a merge's own node only (the exporter folds a concat nested in a concat)
+            found = []
+        measured = _hwc(own[-1]) if own else _hwc(found[-1][1]) if found else None
+        if row is analysis.rows[-1] and not row.folded:  # the graph's output: what onnxruntime produced
             measured = _hwc(produced.shape)
         checked += measured is not None
         if measured is not None and measured != list(row.shape):

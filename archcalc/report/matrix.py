@@ -6,7 +6,7 @@ from ..dims import to_json
 from .numbers import compact
 from .table import Column, TableModel
 
-COMPACT_KEYS = ("params", "macs", "memory")
+COMPACT_KEYS = ("params", "macs", "memory", "connections")
 
 
 def _cell(key: str, value, disputed: bool) -> str:
@@ -20,21 +20,31 @@ def _plain(value):
     return value if isinstance(value, (bool, list, float, type(None), str)) else to_json(value)
 
 
-def comparison_model(comparison: Comparison) -> TableModel:
-    columns = (Column("row", ""),) + tuple(Column(model, model) for model in comparison.models)
-    rows = tuple({"row": row.title, **{model: _cell(row.key, value, bad) for model, value, bad
-                                       in zip(comparison.models, row.values, row.disputed)}}
-                 for row in comparison.rows)
+def comparison_model(comparison: Comparison, transpose: bool = False) -> TableModel:
+    """Networks as columns (the lecture's matrix), or as rows (``transpose``: for many networks)."""
+    if transpose:
+        columns = (Column("network", "network"),) + tuple(
+            Column(row.key, row.title, "right" if row.key in COMPACT_KEYS else "left") for row in comparison.rows)
+        rows = tuple({"network": model, **{row.key: _cell(row.key, row.values[number], row.disputed[number])
+                                           for row in comparison.rows}}
+                     for number, model in enumerate(comparison.models))
+    else:
+        columns = (Column("row", ""),) + tuple(Column(model, model) for model in comparison.models)
+        rows = tuple({"row": row.title, **{model: _cell(row.key, value, bad) for model, value, bad
+                                           in zip(comparison.models, row.values, row.disputed)}}
+                     for row in comparison.rows)
     records = tuple({"key": row.key, **{model: format_value(_plain(value)) for model, value
                                         in zip(comparison.models, row.values)}} for row in comparison.rows)
-    notes = comparison.footnotes()
+    notes, sources = comparison.footnotes(), comparison.sources()
     document = {
         "models": list(comparison.models),
         "rows": [{"key": row.key, "title": row.title, "values": [_plain(v) for v in row.values],
                   "claims": [_plain(c) for c in row.claims], "disputed": list(row.disputed)}
                  for row in comparison.rows],
         "notes": notes,
+        "top5_sources": sources,
     }
     title = "Comparison: " + ", ".join(comparison.titles)
-    footer = ("(!) a claim disagrees with the spec:", *notes) if notes else ()
+    footer = (("top-5 error, where it comes from:", *sources) if sources else ()) + (
+        ("(!) a claim disagrees with the spec:", *notes) if notes else ())
     return TableModel(title, columns, rows, footer, (), records, document)

@@ -77,6 +77,54 @@ def plot_comparison(analyses: list[Analysis], path: str | Path) -> None:
     plt.close(figure)
 
 
+def plot_accuracy(analyses: list[Analysis], path: str | Path) -> None:
+    """Top-5 error against MACs (log scale), each network a circle whose area grows with its
+    parameters: the networks whose specs record an error figure."""
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(9, 6))
+    shown = [a for a in analyses if a.spec.meta.get("top5_error") is not None]
+    if not shown:
+        from ..errors import ArchcalcError
+
+        raise ArchcalcError("--accuracy: none of these specs records a top-5 error (top5_error in [model])")
+    largest = max(a.totals.params for a in shown)
+    labels = []
+    for analysis in shown:
+        macs, error = analysis.totals.macs, analysis.spec.meta["top5_error"]
+        axis.scatter([macs], [error], s=30 + 900 * analysis.totals.params / largest, facecolor="0.85",
+                     edgecolor="black", linewidth=0.8, alpha=0.8, zorder=3)
+        labels.append(axis.annotate(analysis.spec.name, (macs, error), xytext=(5, 3), textcoords="offset points",
+                                    fontsize=6.5, zorder=5))
+    axis.set_xscale("log")
+    axis.set_xlabel("MACs per image (log scale)")
+    axis.set_ylabel("top-5 error (%)")
+    axis.set_title("Accuracy against cost (circle area: parameters)")
+    axis.grid(True, which="both", color="0.9", linewidth=0.5)
+    figure.tight_layout()
+    _spread(figure, labels)
+    _save(figure, path)
+    plt.close(figure)
+
+
+PLACES = ((5, 3, "left"), (5, -9, "left"), (-5, 3, "right"), (-5, -9, "right"), (5, 12, "left"),
+          (-5, 12, "right"), (5, -18, "left"), (-5, -18, "right"))  # label offsets in points, nearest first
+
+
+def _spread(figure, labels) -> None:
+    """Put each label at the first of a few places beside its point where it overlaps no label placed
+    before it (or at the first place, if every one does)."""
+    renderer = figure.canvas.get_renderer()
+    placed = []
+    for label in sorted(labels, key=lambda text: (text.xy[0], text.xy[1])):
+        for dx, dy, align in PLACES + PLACES[:1]:
+            label.set_position((dx, dy))
+            label.set_horizontalalignment(align)
+            box = label.get_window_extent(renderer)
+            if not any(box.overlaps(other) for other in placed):
+                break
+        placed.append(label.get_window_extent(renderer))
+
+
 def _save(figure, path) -> None:
     """PNG or SVG by the file's extension; no dates in the file, so that it only changes with the data."""
     target = Path(path)
