@@ -11,12 +11,13 @@ import importlib
 __version__ = "0.1.0"
 _API = ("analyze", "check", "compare", "conventions", "explain", "export", "handout", "kinds", "load", "plot",
         "shipped", "sizes", "solve", "verify", "worksheet", "write_output", "Result", "ComparisonResult",
-        "ConventionsResult", "Explained", "Marked", "SizesResult", "Solutions", "Verified", "Worksheet")
+        "ConventionsResult", "Explained", "Solutions", "Verified")
 _PUBLIC = {
     **{name: "api" for name in _API},
     "Analysis": "engine", "Row": "engine", "Totals": "engine", "collapse": "engine",
     "ArchcalcError": "errors", "Location": "errors", "ShapeError": "errors", "SpecError": "errors",
     "ModelSpec": "spec", "load_spec": "spec", "parse_spec": "spec",
+    "SizesResult": "inverse", "Worksheet": "marking", "Marked": "marking",
 }
 __all__ = sorted(_PUBLIC)
 

@@ -199,37 +199,10 @@ def conventions(spec: SpecSource | None = None, input: str | tuple | None = None
     return ConventionsResult(analyze(spec, input, layers))
 
 
-@dataclass(frozen=True)
-class SizesResult:
-    """Square input sizes that run and that divide exactly; and, at one size, what floors."""
-
-    spec: ModelSpec
-    found: object  # archcalc.inverse.InputSizes
-    at: int | None = None
-    at_warnings: tuple[str, ...] = ()
-
-    def render(self) -> str:
-        found, model = self.found, self.spec
-        shown = ", ".join(map(str, found.exact[:12])) + (", ..." if len(found.exact) > 12 else "")
-        lines = [f"{model.name}, square inputs 1..{found.maximum} with {model.input_shape[-1]} channels:"]
-        lines.append(f"  smallest input that runs (flooring where needed): {found.runs[0]}" if found.runs else
-                     "  no size in the range runs: some kernel is always larger than its input")
-        if found.exact:
-            form = f" = {found.exact[0]} + {found.period}k" if found.period and len(found.exact) > 1 else ""
-            lines += [f"  every layer divides exactly at: {shown}{form}", f"  smallest exact input: {found.exact[0]}"]
-        else:
-            lines.append("  no size in the range divides exactly at every layer")
-        if self.at:
-            lines.append(f"at {self.at}: " + (f"{len(self.at_warnings)} layer(s) round:" if self.at_warnings
-                                               else "every layer divides exactly"))
-            lines += [f"  {warning}" for warning in self.at_warnings]
-        return "\n".join(lines) + "\n"
-
-
 def sizes(spec: SpecSource, maximum: int = 512, at: int | None = None) -> SizesResult:
     """The input sizes at which every conv and pool divides exactly, the smallest that runs, and (with
     ``at``) what floors at that size."""
-    from .inverse import input_sizes
+    from .inverse import SizesResult, input_sizes
 
     model = load(spec)
     found = input_sizes(model, maximum)
@@ -284,27 +257,11 @@ def solve(size: int, target: int | str, kernel: int | None = None, stride: int |
 BLANKABLE = ("output", "memory", "weights", "biases", "params", "macs")
 
 
-@dataclass(frozen=True)
-class Worksheet:
-    """A blank table for students and its answer key, as CSV text."""
-
-    name: str
-    sheet: str
-    key: str
-
-    def write(self, output_dir: str | Path = ".", force: bool = False) -> list[Path]:
-        """Write NAME_worksheet.csv and NAME_answers.csv into ``output_dir`` (both or neither)."""
-        folder = Path(output_dir)
-        sheet, key = folder / f"{self.name}_worksheet.csv", folder / f"{self.name}_answers.csv"
-        check_targets([sheet, key], force)
-        return [write_output(sheet, self.sheet, force), write_output(key, self.key, force)]
-
-
 def worksheet(spec: SpecSource | None = None, input: str | tuple | None = None, layers: str | None = None,
               blank: Iterable[str] | str = ("output", "memory", "params"), no_bias: bool = False) -> Worksheet:
     """A worksheet with the ``blank`` columns left empty (``"output,memory"`` or a list), and its key."""
-    from .marking import sheet_csv, worksheet_rows
     from .errors import SpecError
+    from .marking import Worksheet, sheet_csv, worksheet_rows
 
     columns = tuple(c.strip() for c in (blank.split(",") if isinstance(blank, str) else blank) if c.strip())
     unknown = [c for c in columns if c not in BLANKABLE]
@@ -315,31 +272,11 @@ def worksheet(spec: SpecSource | None = None, input: str | tuple | None = None, 
                      sheet_csv(worksheet_rows(analysis, columns, answers=True)))
 
 
-@dataclass(frozen=True)
-class Marked:
-    """A marked answer sheet: the marks, and how to show them."""
-
-    result: object  # archcalc.marking.CheckResult
-    sheet: str
-    kilo: int
-
-    @property
-    def ok(self) -> bool:
-        return self.result.ok
-
-    def render(self, fmt: str = "text") -> str:
-        from .marking import render_check
-        from .report.models import check_model
-        from .report.render import render
-
-        return render_check(self.result, self.kilo) if fmt == "text" else render(check_model(self.result, self.sheet), fmt)
-
-
 def check(spec: SpecSource, answers: str | Path, input: str | tuple | None = None, no_bias: bool = False,
           k1024: bool = False) -> Marked:
     """Mark a filled answer sheet (CSV or TOML) against ``spec``."""
-    from .marking import check_answers, read_answers
     from .errors import SpecError
+    from .marking import Marked, check_answers, read_answers
 
     path = Path(answers)
     try:
@@ -467,7 +404,6 @@ def shipped() -> dict[str, list[ModelSpec]]:
     return eras
 
 
-__all__ = ["BLANKABLE", "ComparisonResult", "ConventionsResult", "Explained", "Marked", "Result", "SizesResult",
-           "Solutions", "Verified", "Worksheet",
+__all__ = ["BLANKABLE", "ComparisonResult", "ConventionsResult", "Explained", "Result", "Solutions", "Verified",
            "analyze", "check", "compare", "conventions", "explain", "export", "handout", "kinds", "load", "plot",
            "shipped", "sizes", "solve", "verify", "worksheet", "write_output"]

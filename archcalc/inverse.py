@@ -108,3 +108,30 @@ def _try(size, target, kernel, stride, pad, dilation, transposed) -> Solution | 
     shown = str(value) if value.denominator == 1 else f"{float(value):.4g} -> floor {out}"
     return Solution(kernel, stride, pad, dilation, out, span % stride == 0,
                     f"({size} - {kernel_text} + 2*{pad})/{stride} + 1 = {shown}")
+
+
+@dataclass(frozen=True)
+class SizesResult:
+    """Square input sizes that run and that divide exactly; and, at one size, what floors."""
+
+    spec: ModelSpec
+    found: InputSizes
+    at: int | None = None
+    at_warnings: tuple[str, ...] = ()
+
+    def render(self) -> str:
+        found, model = self.found, self.spec
+        shown = ", ".join(map(str, found.exact[:12])) + (", ..." if len(found.exact) > 12 else "")
+        lines = [f"{model.name}, square inputs 1..{found.maximum} with {model.input_shape[-1]} channels:"]
+        lines.append(f"  smallest input that runs (flooring where needed): {found.runs[0]}" if found.runs else
+                     "  no size in the range runs: some kernel is always larger than its input")
+        if found.exact:
+            form = f" = {found.exact[0]} + {found.period}k" if found.period and len(found.exact) > 1 else ""
+            lines += [f"  every layer divides exactly at: {shown}{form}", f"  smallest exact input: {found.exact[0]}"]
+        else:
+            lines.append("  no size in the range divides exactly at every layer")
+        if self.at:
+            lines.append(f"at {self.at}: " + (f"{len(self.at_warnings)} layer(s) round:" if self.at_warnings
+                                               else "every layer divides exactly"))
+            lines += [f"  {warning}" for warning in self.at_warnings]
+        return "\n".join(lines) + "\n"

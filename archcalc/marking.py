@@ -11,12 +11,14 @@ import io
 import math
 import re
 import tomllib
+from pathlib import Path
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from .dims import format_dim
 from .engine import Analysis, Row
 from .errors import Location, SpecError
+from .files import check_targets, write_output
 from .layers import KINDS, Slip
 
 COLUMNS = ("output", "memory", "weights", "biases", "params", "macs")
@@ -252,3 +254,39 @@ def render_check(result: CheckResult, kilo: int) -> str:
     total = len(result.marks) + len(result.unknown_rows)
     lines.append(f"{result.right}/{total} answers right" + (" (K = 1024)" if kilo == 1024 else ""))
     return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class Worksheet:
+    """A blank table for students and its answer key, as CSV text."""
+
+    name: str
+    sheet: str
+    key: str
+
+    def write(self, output_dir: str | Path = ".", force: bool = False) -> list[Path]:
+        """Write NAME_worksheet.csv and NAME_answers.csv into ``output_dir`` (both or neither)."""
+        folder = Path(output_dir)
+        sheet, key = folder / f"{self.name}_worksheet.csv", folder / f"{self.name}_answers.csv"
+        check_targets([sheet, key], force)
+        return [write_output(sheet, self.sheet, force), write_output(key, self.key, force)]
+
+
+@dataclass(frozen=True)
+class Marked:
+    """A marked answer sheet: the marks, and how to show them."""
+
+    result: CheckResult
+    sheet: str
+    kilo: int
+
+    @property
+    def ok(self) -> bool:
+        return self.result.ok
+
+    def render(self, fmt: str = "text") -> str:
+        from .marking import render_check
+        from .report.models import check_model
+        from .report.render import render
+
+        return render_check(self.result, self.kilo) if fmt == "text" else render(check_model(self.result, self.sheet), fmt)
