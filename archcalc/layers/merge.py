@@ -29,8 +29,9 @@ class MergeKind:
         raise NotImplementedError
 
     def traits(self, branches: tuple) -> dict:
-        """What the comparison reports about a merge of these branches (lists of layers)."""
-        return {}
+        """What the comparison reports about a merge of these branches (lists of layers): by default,
+        yes to each trait it reports."""
+        return {trait: True for trait in self.reports}
 
     def saved_for_backward(self, outputs: list[Shape], step: Step) -> tuple[Saved, ...]:
         return ()  # concatenation and addition need only sizes for their backward pass
@@ -103,9 +104,6 @@ class Add(MergeKind):
     torch_combine = "sum"
     reports = (RESIDUAL,)
 
-    def traits(self, branches: tuple) -> dict:
-        return {RESIDUAL: True}
-
     def combine(self, name, location, outputs, assumptions) -> Step:
         first = outputs[0]
         number = first_mismatch(name, outputs, assumptions, with_channels=True)
@@ -141,9 +139,6 @@ class Multiply(MergeKind):
         return Step(shape=shape, label="MULTIPLY", working=(f"{parts} (a 1 broadcasts)",),
                     elementwise=given(normalize((len(outputs) - 1) * product(shape))),
                     elementwise_name="multiplications")
-
-    def traits(self, branches: tuple) -> dict:
-        return {SQUEEZE_EXCITATION: True}
 
     def saved_for_backward(self, outputs: list[Shape], step: Step) -> tuple[Saved, ...]:
         # each factor's gradient needs the other factors: the product keeps its inputs
