@@ -41,6 +41,7 @@ class Row:
     connections: Dim = 0  # LeCun's connections: MACs plus one per biased output unit
     frozen: Dim = 0  # parameters of layers marked trainable = false
     training_only: bool = False  # in a side output, which runs only in training
+    folded_names: tuple[str, ...] = ()  # names of the layers in ``folded``
 
     @property
     def params(self) -> Dim:
@@ -146,7 +147,8 @@ class _Walk:
         frozen = 0 if layer.trainable else normalize(weights + biases)
         if kind.folds and len(self.rows) > start:
             last = self.rows[-1]
-            self.rows[-1] = replace(last, folded=last.folded + (kind.label(layer),), frozen=normalize(last.frozen + frozen))
+            self.rows[-1] = replace(last, folded=last.folded + (kind.label(layer),), frozen=normalize(last.frozen + frozen),
+                                    folded_names=last.folded_names + (layer.name,))
         else:
             memory = product(step.shape) if step.memory is None else step.memory
             self.rows.append(Row(layer.index, layer.name, layer.kind, step.label or kind.label(layer), step.shape, memory,

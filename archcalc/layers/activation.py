@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..dims import product
-from .base import (NUMBER, PROBABILITY, Cost, CostRule, Field, Layer, LayerKind, Saved, Shape, Step, TorchModule,
+from .base import (NUMBER, PROBABILITY, Cost, CostRule, Field, Layer, LayerKind, TensorSize, Shape, Step, TorchModule,
                    Trait, Usage, choice, per_output)
 from .registry import register
 
@@ -31,22 +31,27 @@ class Activation:
     costs: dict[str, CostRule] | None = None
     extra_fields: tuple[Field, ...] = ()
     torch_args: tuple[tuple[str, object], ...] = ()
+    inplace: bool = True  # its torch.nn module takes inplace=True
+    # in place, PyTorch's formula uses the result (nothing new kept), or a copy of the input made before
+    # it is overwritten (hardtanh, SiLU, hardswish, hardsigmoid)
+    copies_input_in_place: bool = False
 
 
 ACTIVATIONS = {
     "relu": Activation("rectified linear unit max(0, x)", "ReLU", "output", RELU_COSTS),
-    "relu6": Activation("min(max(0, x), 6)", "ReLU6", "input", RELU_COSTS),  # computed by hardtanh
+    "relu6": Activation("min(max(0, x), 6)", "ReLU6", "input", RELU_COSTS, copies_input_in_place=True),  # computed by hardtanh
     "leakyrelu": Activation("max(0, x) + slope * min(0, x)", "LeakyReLU", "input", RELU_COSTS,
                             (Field("negative_slope", NUMBER, 0.01, "slope for x < 0"),)),
     "elu": Activation("exponential linear unit", "ELU", "input", RELU_COSTS),
-    "gelu": Activation("Gaussian error linear unit", "GELU", "input"),
-    "silu": Activation("x * sigmoid(x) (swish)", "SiLU", "input"),
-    "hardswish": Activation("x * relu6(x + 3) / 6", "Hardswish", "input"),
-    "hardsigmoid": Activation("relu6(x + 3) / 6 (MobileNet v3's gates)", "Hardsigmoid", "input"),
-    "sigmoid": Activation("1 / (1 + exp(-x))", "Sigmoid", "output"),
-    "tanh": Activation("hyperbolic tangent (LeNet-5)", "Tanh", "output"),
+    "gelu": Activation("Gaussian error linear unit", "GELU", "input", inplace=False),
+    "silu": Activation("x * sigmoid(x) (swish)", "SiLU", "input", copies_input_in_place=True),
+    "hardswish": Activation("x * relu6(x + 3) / 6", "Hardswish", "input", copies_input_in_place=True),
+    "hardsigmoid": Activation("relu6(x + 3) / 6 (MobileNet v3's gates)", "Hardsigmoid", "input",
+                              copies_input_in_place=True),
+    "sigmoid": Activation("1 / (1 + exp(-x))", "Sigmoid", "output", inplace=False),
+    "tanh": Activation("hyperbolic tangent (LeNet-5)", "Tanh", "output", inplace=False),
     "softmax": Activation("normalised exponentials over the channels", "Softmax", "output",
-                          {"ptflops": per_output(1), "thop": thop_softmax}, torch_args=(("dim", 1),)),
+                          {"ptflops": per_output(1), "thop": thop_softmax}, torch_args=(("dim", 1),), inplace=False),
 }
 
 
@@ -68,8 +73,13 @@ class ActivationKind(ElementWise):
         args = tuple((f.name, layer[f.name]) for f in self.fields) + self.function.torch_args
         return (TorchModule(self.function.torch_class, args),)
 
-    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
-        return (Saved(self.function.saves, product(x)),)
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        return (TensorSize(self.function.saves, product(x)),)
+
+    def saved_in_place(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        if self.function.copies_input_in_place:
+            return (TensorSize("input, copied before it is overwritten", product(x)),)
+        return (TensorSize("output", product(x)),)
 
     def label(self, layer: Layer) -> str:
         return self.name
@@ -79,7 +89,7 @@ def make_activation(kind_name: str, function: Activation) -> type[LayerKind]:
     """The kind class of one activation."""
     return type(kind_name.capitalize(), (ActivationKind,), {
         "name": kind_name, "summary": f"activation: {function.description}", "fields": function.extra_fields,
-        "function": function, "costs": function.costs or {},
+        "function": function, "costs": function.costs or {}, "inplace": function.inplace,
     })
 
 
@@ -102,9 +112,15 @@ class Dropout(ElementWise):
     def traits(self, layer: Layer, x: Shape) -> dict:
         return {DROPOUT: True}
 
-    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+    def inference_workspace(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        return ()  # the identity at inference
+
+    def training_workspace(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        return (TensorSize("output", product(x)),) + self.saved_for_backward(layer, x, step) if layer["p"] > 0 else ()
+
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
         # PyTorch's CPU dropout multiplies by a mask of the input's own dtype (CUDA's fused kernel keeps a bool mask)
-        return (Saved("mask", product(x)),) if layer["p"] > 0 else ()
+        return (TensorSize("mask", product(x)),) if layer["p"] > 0 else ()
 
     def label(self, layer: Layer) -> str:
         return f"dropout {layer['p']:g}"
@@ -128,9 +144,15 @@ class StochasticDepth(ElementWise):
         return (TorchModule("StochasticDepth", (("p", layer["p"]), ("mode", layer["mode"])),
                             "archcalc.lower.modules"),)
 
-    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
         # in training, the branch is multiplied by a keep-mask of one value per sample (or per batch)
-        return (Saved("mask", 1, per_image=layer["mode"] == "row"),) if layer["p"] > 0 else ()
+        return (TensorSize("mask", 1, per_image=layer["mode"] == "row"),) if layer["p"] > 0 else ()
+
+    def inference_workspace(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        return ()  # the identity at inference
+
+    def training_workspace(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        return (TensorSize("output", product(x)),) + self.saved_for_backward(layer, x, step) if layer["p"] > 0 else ()
 
     def label(self, layer: Layer) -> str:
         return f"stochastic depth {layer['p']:g}"
@@ -149,8 +171,11 @@ class Flatten(LayerKind):
     def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
         return (TorchModule("Flatten"),)
 
-    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
         return ()
+
+    def inference_workspace(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        return ()  # a view
 
     def label(self, layer: Layer) -> str:
         return "flatten"

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
 from ..dims import Dim, normalize, parse_dim, product
@@ -186,9 +186,10 @@ class Trait:
 
 
 @dataclass(frozen=True)
-class Saved:
-    """A tensor a layer keeps for the backward pass. ``what`` is ``input`` or ``output`` where it is
-    one of the layer's own activations (shared with its neighbours), else a name of its own."""
+class TensorSize:
+    """A tensor a layer holds (for the backward pass, or while it computes). ``what`` is ``input`` or
+    ``output`` where it is one of the layer's own activations (shared with its neighbours), else a
+    name of its own."""
 
     what: str
     elements: Dim
@@ -458,6 +459,7 @@ class LayerKind:
     weighted: bool = False  # counts towards depth (conv, fc)
     convolutional: bool = False  # counts towards the conv-layer depth
     worked_example: bool = False  # a handout works the first layer of this kind through by hand
+    inplace: bool = False  # its torch module can overwrite its input (ReLU(inplace=True)), as torchvision's do
     costs: Mapping[str, CostRule] = {}  # convention name -> what that tool adds for this layer
     reports: tuple[Trait, ...] = ()  # the comparison rows this kind's ``traits`` fill in
 
@@ -486,10 +488,37 @@ class LayerKind:
         some of the traits in ``reports`` (nothing by default)."""
         return {}
 
-    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
         """The tensors PyTorch's autograd keeps from this layer until the backward pass."""
         raise CapabilityError(f"layer kind {self.name!r} does not say what it saves for the backward pass "
                               f"(it does not define saved_for_backward)", layer.location)
+
+    def inference_workspace(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        """The tensors this layer holds at its busiest moment at inference, besides its input (which
+        its caller holds): by default its output alone. A view or the identity creates nothing: ()."""
+        return (TensorSize("output", product(step.shape)),)
+
+    def training_workspace(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        """The tensors this layer holds at its busiest moment in a training forward pass, besides its
+        input: by default those of inference and the tensors of its own that it saves for backward
+        (a mask, pooling indices, statistics). () for a view or the identity."""
+        workspace = self.inference_workspace(layer, x, step)
+        named = {size.what for size in workspace}
+        return workspace + tuple(size for size in self.saved_for_backward(layer, x, step)
+                                 if size.what not in ("input", "output") and size.what not in named)
+
+    def saved_in_place(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        """What it saves for backward when it overwrites its input (only asked of ``inplace`` kinds)."""
+        return self.saved_for_backward(layer, x, step)
+
+    def input_gradient(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        """What its backward pass makes besides its parameters' gradients: the gradient of its input,
+        or () where that is a view of its output's gradient (a view or the identity)."""
+        return (TensorSize("input gradient", product(x)),) if self.training_workspace(layer, x, step) else ()
+
+    def torch_modules_in_place(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
+        """Its modules, told to overwrite their input (only asked of ``inplace`` kinds)."""
+        return tuple(replace(module, args=module.args + (("inplace", True),)) for module in self.torch_modules(layer, x))
 
     def slips(self, layer: Layer, x: Shape, step: Step) -> tuple[Slip, ...]:
         """Typical wrong answers for this layer's cells (none by default)."""
@@ -515,5 +544,5 @@ def require_sequence(layer: Layer, x: Shape) -> None:
 
 __all__ = ["BIAS", "BOOL", "COUNT", "TABLE", "DILATION", "NATURAL", "NUMBER", "PADDING", "PAIR", "PAIR0", "PROBABILITY",
            "CapabilityError", "Choice", "Cost", "CostRule", "Dilation", "Field", "FieldType", "Inexact", "Layer",
-           "LayerKind", "Saved", "Shape", "Shorthand", "Slip", "Step", "TorchModule", "Trait", "Usage", "bias_adds",
+           "LayerKind", "TensorSize", "Shape", "Shorthand", "Slip", "Step", "TorchModule", "Trait", "Usage", "bias_adds",
            "choice", "nearest", "per_input", "per_output", "require_map", "require_sequence"]

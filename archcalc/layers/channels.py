@@ -2,9 +2,9 @@
 ``torch.chunk`` gives) and shuffling the channels of several groups together."""
 from __future__ import annotations
 
-from ..dims import format_dim, normalize, remainder, is_zero
+from ..dims import format_dim, normalize, product, remainder, is_zero
 from ..errors import ShapeError
-from .base import COUNT, NATURAL, Field, Layer, LayerKind, Saved, Shape, Step, TorchModule
+from .base import COUNT, NATURAL, Field, Layer, LayerKind, TensorSize, Shape, Step, TorchModule
 from .registry import register
 
 LOCAL = "archcalc.lower.modules"
@@ -31,8 +31,14 @@ class Channels(LayerKind):
     def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
         return (TorchModule("ChannelSlice", (("start", layer["start"]), ("count", layer["count"])), LOCAL),)
 
-    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
         return ()
+
+    def inference_workspace(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        return ()  # a view
+
+    def input_gradient(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        return (TensorSize("input gradient", product(x)),)  # zeros outside the slice
 
     def label(self, layer: Layer) -> str:
         return f"CHANNELS {layer['start']}+{layer['count']}"
@@ -54,7 +60,7 @@ class Shuffle(LayerKind):
     def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
         return (TorchModule("ChannelShuffle", (("groups", layer["groups"]),), LOCAL),)
 
-    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
         return ()  # a permutation
 
     def label(self, layer: Layer) -> str:

@@ -8,7 +8,7 @@ from ..errors import ShapeError
 from ..formulas import conv_macs, conv_weights, effective_kernel, transposed_conv_output_size
 from ..working import divided, given, plus, times
 from .base import (BIAS, BOOL, COUNT, DILATION, NATURAL, PADDING, PAIR, PAIR0, TABLE, Dilation, Field, Layer, LayerKind,
-                   Saved, Shape, Slip, Step, TorchModule, Trait, bias_adds, require_map, require_sequence)
+                   TensorSize, Shape, Slip, Step, TorchModule, Trait, bias_adds, require_map, require_sequence)
 from .registry import register
 from .spatial import check_dilation, resolve_padding, slide_axis
 
@@ -67,6 +67,15 @@ def explicit_padding(pad, module: str, fill=None) -> tuple[tuple[TorchModule, ..
     return (TorchModule(module, args),), (0, 0)
 
 
+def padded_input(pad, x: Shape) -> tuple[TensorSize, ...]:
+    """The padded copy of the input that an uneven padding makes before the layer runs (PyTorch pads
+    symmetrically itself, which needs no copy)."""
+    (top, bottom), (left, right) = pad
+    if top == bottom and left == right:
+        return ()
+    return (TensorSize("padded input", normalize((x[0] + top + bottom) * (x[1] + left + right) * x[2])),)
+
+
 def stride_suffix(stride: tuple) -> str:
     return f" s{kernel_text(stride)}" if stride != (1, 1) else ""
 
@@ -104,8 +113,13 @@ class ConvKind(LayerKind):
     def traits(self, layer: Layer, x: Shape) -> dict:
         return {KERNEL_SIZES: kernel_size(self.kernel(layer))}
 
-    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
-        return (Saved("input", product(x)),)
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        return (TensorSize("input", product(x)),)
+
+    def input_or_padded(self, layer: Layer, x: Shape) -> tuple[TensorSize, ...]:
+        """What its convolution reads and keeps for the weights' gradient: its input, or the padded
+        copy where the padding is uneven."""
+        return padded_input(self.padding(layer, x), x) or (TensorSize("input", product(x)),)
 
     def padding(self, layer: Layer, x: Shape):
         return resolve_padding(layer["pad"], x[0], x[1], layer["kernel"], layer["stride"], layer["dilation"])
@@ -172,6 +186,36 @@ class Conv(ConvKind):
                 ("stride", layer["stride"]), ("padding", padding), ("dilation", layer["dilation"]),
                 ("groups", layer["groups"]), ("bias", layer["bias"] is True)))
         return explicit + (conv,) + unit_bias(layer, self.infer(layer, x).shape)
+
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        """With a connection table, each output map's conv keeps its own gathered copy of its input
+        maps, and the gather its indices."""
+        if not layer["connections"]:
+            return self.input_or_padded(layer, x)
+        gathered = sum(len(row) for row in layer["connections"])
+        return (TensorSize("gathered input maps", normalize(gathered * x[0] * x[1])),
+                TensorSize("gather indices", gathered, "int64", per_image=False))
+
+    def inference_workspace(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        out = product(step.shape)
+        padded = padded_input(self.padding(layer, x), x)
+        if layer["connections"]:  # one small conv per map, each on a gathered copy of its input maps
+            return padded + self.table_workspace(layer, x, step)
+        unbiased = (TensorSize("output before its biases", out),) if layer["bias"] == "unit" else ()
+        return padded + unbiased + (TensorSize("output", out),)
+
+    def table_workspace(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        """The busiest moment of a connection table: the maps done so far, the current map's gathered
+        inputs and its output; or, at the end, all the maps and their concatenation."""
+        positions = product(step.shape[:2])
+        inputs = product(x[:2])
+        done, busiest = 0, 0
+        for row in layer["connections"]:
+            busiest = max(busiest, done + inputs * len(row) + positions)
+            done += positions
+        sizes = (("maps so far, the current map's inputs and output", busiest), ("all maps", done), ("output", done))
+        cat = 2 * done
+        return (TensorSize(*sizes[0]),) if busiest >= cat else (TensorSize(*sizes[1]), TensorSize(*sizes[2]))
 
     def slips(self, layer: Layer, x: Shape, step: Step) -> tuple[Slip, ...]:
         groups = layer["groups"]
@@ -265,6 +309,9 @@ class DepthwiseKind(ConvKind):
     def traits(self, layer: Layer, x: Shape) -> dict:
         return {KERNEL_SIZES: kernel_size(layer["kernel"]), DEPTHWISE: True}
 
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        return self.input_or_padded(layer, x)
+
     def depthwise(self, layer: Layer, x: Shape):
         require_map(layer, x)
         pad = self.padding(layer, x)
@@ -300,6 +347,9 @@ class DepthwiseConv(DepthwiseKind):
 
     def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
         return self.depthwise_module(layer, x, x[2] * layer["multiplier"], layer["bias"])
+
+    def inference_workspace(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        return padded_input(self.padding(layer, x), x) + (TensorSize("output", product(step.shape)),)
 
     def label(self, layer: Layer) -> str:
         return f"DWCONV{kernel_text(layer['kernel'])}" + stride_suffix(layer["stride"])
@@ -341,9 +391,17 @@ class SeparableConv(DepthwiseKind):
     def traits(self, layer: Layer, x: Shape) -> dict:
         return {KERNEL_SIZES: (kernel_size(layer["kernel"]), 1), DEPTHWISE: True}
 
-    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
         middle = normalize(step.shape[0] * step.shape[1] * x[2] * layer["multiplier"])
-        return (Saved("input", product(x)), Saved("depthwise output", middle))
+        return self.input_or_padded(layer, x) + (TensorSize("depthwise output", middle),)
+
+    def inference_workspace(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        """The depthwise output lives while the pointwise conv makes the output (and the padded input,
+        if any, while the depthwise conv makes it)."""
+        middle = TensorSize("depthwise output", normalize(step.shape[0] * step.shape[1] * x[2] * layer["multiplier"]))
+        padded = padded_input(self.padding(layer, x), x)
+        first, second = padded + (middle,), (middle, TensorSize("output", product(step.shape)))
+        return first if sum(t.elements for t in first) > sum(t.elements for t in second) else second
 
     def label(self, layer: Layer) -> str:
         return f"SEPCONV{kernel_text(layer['kernel'])}-{layer['filters']}" + stride_suffix(layer["stride"])
@@ -428,10 +486,20 @@ class LocallyConnected(ConvKind):
             ("kernel_size", layer["kernel"]), ("stride", layer["stride"]), ("padding", padding),
             ("bias", layer["bias"])), LOCAL),)
 
-    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+    def patches(self, layer: Layer, x: Shape, step: Step) -> TensorSize:
+        """The unfolded input: one column of F*F*C_in values per output position."""
         kernel = layer["kernel"]
-        patches = normalize(step.shape[0] * step.shape[1] * kernel[0] * kernel[1] * x[2])
-        return (Saved("patches", patches),)  # the unfolded input, one column per output position
+        return TensorSize("patches", normalize(step.shape[0] * step.shape[1] * kernel[0] * kernel[1] * x[2]))
+
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        return (self.patches(layer, x, step),)
+
+    def inference_workspace(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        """The patches, the product per position, its copy in the output's layout, and the biases added."""
+        out = product(step.shape)
+        biased = (TensorSize("output", out),) if layer["bias"] else ()
+        return padded_input(self.padding(layer, x), x) + (self.patches(layer, x, step), TensorSize("products", out),
+                                                          TensorSize("products, laid out", out)) + biased
 
     def label(self, layer: Layer) -> str:
         return f"LOCAL{kernel_text(layer['kernel'])}-{layer['filters']}" + stride_suffix(layer["stride"])

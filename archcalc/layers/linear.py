@@ -1,10 +1,10 @@
 """Fully connected layers: ``in * out`` weights and MACs; a feature map is flattened first."""
 from __future__ import annotations
 
-from ..dims import format_dim, product
+from ..dims import format_dim, normalize, product
 from ..formulas import linear_macs, linear_weights
 from ..working import given
-from .base import BOOL, COUNT, Field, Layer, LayerKind, Saved, Shape, Step, TorchModule, Trait, bias_adds
+from .base import BOOL, COUNT, Field, Layer, LayerKind, TensorSize, Shape, Step, TorchModule, Trait, bias_adds
 from .registry import register
 
 FC_LAYERS = Trait("fc_layers", "fc layers (widths)", "each", rank=10)
@@ -43,8 +43,8 @@ class FullyConnected(LayerKind):
     def traits(self, layer: Layer, x: Shape) -> dict:
         return {FC_LAYERS: layer["units"]}
 
-    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
-        return (Saved("input", product(x)),)  # to compute the weights' gradient
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        return (TensorSize("input", product(x)),)  # to compute the weights' gradient
 
     def label(self, layer: Layer) -> str:
         return f"FC-{layer['units']}"
@@ -71,8 +71,15 @@ class RadialBasis(LayerKind):
         return flatten + (TorchModule("RBF", (("in_features", product(x)), ("out_features", layer["units"])),
                                       "archcalc.lower.modules"),)
 
-    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
-        return (Saved("input", product(x)),)
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        return (TensorSize("input", product(x)),)
+
+    def inference_workspace(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        """Busiest when it squares its centres (one value per weight, whatever the batch), beside
+        |x|^2 - 2 x.w and the sum of the squares."""
+        units = layer["units"]
+        return (TensorSize("squared centres", normalize(units * product(x)), per_image=False),
+                TensorSize("|x|^2 - 2 x.w", units), TensorSize("|w|^2", units, per_image=False))
 
     def label(self, layer: Layer) -> str:
         return f"RBF-{layer['units']}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..dims import Dim, format_dim, is_zero, normalize, product
 from ..errors import Location, ShapeError
 from ..working import given
-from .base import Saved, Shape, Step, Trait
+from .base import TensorSize, Shape, Step, Trait
 
 INCEPTION = Trait("inception", "inception (concatenated branches)", rank=60)
 DENSE = Trait("dense", "dense connectivity (input concatenated to output)", rank=65)
@@ -33,8 +33,15 @@ class MergeKind:
         yes to each trait it reports."""
         return {trait: True for trait in self.reports}
 
-    def saved_for_backward(self, outputs: list[Shape], step: Step) -> tuple[Saved, ...]:
+    def saved_for_backward(self, outputs: list[Shape], step: Step) -> tuple[TensorSize, ...]:
         return ()  # concatenation and addition need only sizes for their backward pass
+
+    def inference_workspace(self, outputs: list[Shape], step: Step) -> tuple[TensorSize, ...]:
+        """Besides the branch outputs: the merged output, and for a sum or product of more than two
+        branches the running partial result (Python's operators take two at a time)."""
+        out = TensorSize("output", product(step.shape))
+        return ((TensorSize("partial result", product(step.shape)),) if len(outputs) > 2 and self.torch_combine != "cat"
+                else ()) + (out,)
 
 
 MERGES: dict[str, MergeKind] = {}
@@ -140,9 +147,9 @@ class Multiply(MergeKind):
                     elementwise=given(normalize((len(outputs) - 1) * product(shape))),
                     elementwise_name="multiplications")
 
-    def saved_for_backward(self, outputs: list[Shape], step: Step) -> tuple[Saved, ...]:
+    def saved_for_backward(self, outputs: list[Shape], step: Step) -> tuple[TensorSize, ...]:
         # each factor's gradient needs the other factors: the product keeps its inputs
-        return tuple(Saved(f"factor {number}", product(shape)) for number, shape in enumerate(outputs, start=1))
+        return tuple(TensorSize(f"factor {number}", product(shape)) for number, shape in enumerate(outputs, start=1))
 
 
 @register_merge

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..dims import normalize, product
 from ..working import given
-from .base import (BOOL, COUNT, NUMBER, Cost, Field, Layer, LayerKind, Saved, Shape, Shorthand, Step, TorchModule,
+from .base import (BOOL, COUNT, NUMBER, Cost, Field, Layer, LayerKind, TensorSize, Shape, Shorthand, Step, TorchModule,
                    Trait, Usage)
 from .registry import register
 
@@ -46,14 +46,24 @@ class LocalResponseNorm(LayerKind):
     def traits(self, layer: Layer, x: Shape) -> dict:
         return {LRN: True}
 
-    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
         """PyTorch composes LRN of element-wise ops and an average pool over the squared input padded
         along the channels; their backward passes keep the input, that padded square, and the
         denominator before and after its power."""
         elements = product(x)
         padded = normalize((x[-1] + layer["size"] - 1) * product(x[:-1]))
-        return (Saved("input", elements), Saved("padded squares", padded), Saved("k + alpha*mean", elements),
-                Saved("denominator", elements))
+        return (TensorSize("input", elements), TensorSize("padded squares", padded), TensorSize("k + alpha*mean", elements),
+                TensorSize("denominator", elements))
+
+    def inference_workspace(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        """PyTorch's decomposition holds, at its busiest, either the squares and their padded copy, or
+        the window means, alpha times them and k added (before the power)."""
+        elements = product(x)
+        padded = normalize((x[-1] + layer["size"] - 1) * product(x[:-1]))
+        if isinstance(padded, int) and isinstance(elements, int) and elements + padded > 3 * elements:
+            return (TensorSize("squares", elements), TensorSize("padded squares", padded))
+        return (TensorSize("window means", elements), TensorSize("alpha * means", elements),
+                TensorSize("k + alpha * means", elements))
 
     def label(self, layer: Layer) -> str:
         return "NORM"
@@ -98,18 +108,18 @@ class BatchNorm(LayerKind):
     def traits(self, layer: Layer, x: Shape) -> dict:
         return {BATCH_NORM: True}
 
-    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
         return batchnorm_saved(x)
 
     def label(self, layer: Layer) -> str:
         return "BN"
 
 
-def batchnorm_saved(x: Shape) -> tuple[Saved, ...]:
+def batchnorm_saved(x: Shape) -> tuple[TensorSize, ...]:
     """In training, batch norm keeps its input and the batch's mean and inverse standard deviation
     per channel (float32)."""
-    return (Saved("input", product(x)), Saved("mean", x[-1], "float32", per_image=False),
-            Saved("invstd", x[-1], "float32", per_image=False))
+    return (TensorSize("input", product(x)), TensorSize("mean", x[-1], "float32", per_image=False),
+            TensorSize("invstd", x[-1], "float32", per_image=False))
 
 
 @register
@@ -136,10 +146,15 @@ class LayerNorm(LayerKind):
     def traits(self, layer: Layer, x: Shape) -> dict:
         return {LAYER_NORM: True}
 
-    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
         """Its input, and the mean and inverse standard deviation at each position (float32)."""
         positions = product(x[:-1])
-        return (Saved("input", product(x)), Saved("mean", positions, "float32"), Saved("rstd", positions, "float32"))
+        return (TensorSize("input", product(x)), TensorSize("mean", positions, "float32"), TensorSize("rstd", positions, "float32"))
+
+    def inference_workspace(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        positions = product(x[:-1])  # PyTorch's layer norm returns the statistics even without grad
+        return (TensorSize("output", product(x)), TensorSize("mean", positions, "float32"),
+                TensorSize("rstd", positions, "float32"))
 
     def label(self, layer: Layer) -> str:
         return "LN"
@@ -161,8 +176,8 @@ class LayerScale(LayerKind):
         return (TorchModule("LayerScale", (("channels", x[-1]), ("spatial_dims", len(x) - 1), ("init", layer["init"])),
                             LOCAL),)
 
-    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
-        return (Saved("input", product(x)),)  # for the factors' gradient
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        return (TensorSize("input", product(x)),)  # for the factors' gradient
 
     def label(self, layer: Layer) -> str:
         return "LAYERSCALE"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..dims import normalize, product
 from ..errors import ShapeError
 from ..working import given, times
-from .base import (BOOL, COUNT, DILATION, NATURAL, PADDING, PAIR, Cost, Field, Layer, LayerKind, Saved, Shape, Step,
+from .base import (BOOL, COUNT, DILATION, NATURAL, PADDING, PAIR, Cost, Field, Layer, LayerKind, TensorSize, Shape, Step,
                    TorchModule, Usage, per_input, per_output, require_map, require_sequence)
 from .conv import explicit_padding, kernel_text, windows
 from .registry import register
@@ -13,17 +13,23 @@ from .spatial import resolve_padding, slide_axis
 
 
 class KeepsMaxima:
-    """Max pooling keeps its input, and the position of each maximum (int64), for its backward pass."""
+    """Max pooling keeps its input, and the position of each maximum (int64), for its backward pass;
+    PyTorch computes the positions at inference too, and drops them at once."""
 
-    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
-        return (Saved("input", product(x)), Saved("indices", product(step.shape), "int64"))
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        kept = self.padded(layer, x) or (TensorSize("input", product(x)),)
+        return kept + (TensorSize("indices", product(step.shape), "int64"),)
+
+    def inference_workspace(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        return self.padded(layer, x) + (TensorSize("output", product(step.shape)),
+                                        TensorSize("indices", product(step.shape), "int64"))
 
 
 class KeepsInput:
     """Average pooling's backward spreads each gradient over its window; PyTorch keeps the input for it."""
 
-    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
-        return (Saved("input", product(x)),)
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        return self.padded(layer, x) or (TensorSize("input", product(x)),)
 
 
 class WindowPool(LayerKind):
@@ -56,6 +62,14 @@ class WindowPool(LayerKind):
 
     def dilation(self, layer: Layer) -> tuple:
         return (1, 1)
+
+    def padded(self, layer: Layer, x: Shape) -> tuple[TensorSize, ...]:
+        from .conv import padded_input
+
+        return padded_input(self.padding(layer, x), x)
+
+    def inference_workspace(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        return self.padded(layer, x) + (TensorSize("output", product(step.shape)),)
 
     def padding(self, layer: Layer, x: Shape):
         return resolve_padding(layer["pad"], x[0], x[1], layer["kernel"], self.stride(layer), self.dilation(layer))
@@ -134,7 +148,14 @@ def thop_adaptive(usage: Usage) -> Cost:
 ADAPTIVE_COSTS = {"fvcore": per_input(1), "ptflops": per_input(2), "thop": thop_adaptive}
 
 
-class AdaptivePool(LayerKind):
+class Unpadded:
+    """Pooling that PyTorch pads itself (or not at all): no padded copy of the input."""
+
+    def padded(self, layer: Layer, x: Shape) -> tuple[TensorSize, ...]:
+        return ()
+
+
+class AdaptivePool(Unpadded, LayerKind):
     family = "pool"
     fields = (Field("output", PAIR, help="the output size, Oh or [Oh, Ow]"),)
     positional = "output"
@@ -160,7 +181,7 @@ class AdaptiveAvgPool(KeepsInput, AdaptivePool):
     summary = "adaptive average pooling to a fixed output size (torchvision's AlexNet, VGG)"
     torch_class = "AdaptiveAvgPool2d"
 
-    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
         # PyTorch computes a 1x1 output as a mean, whose backward needs only the input's size
         return () if tuple(step.shape[:2]) == (1, 1) else super().saved_for_backward(layer, x, step)
 
@@ -172,7 +193,7 @@ class AdaptiveMaxPool(KeepsMaxima, AdaptivePool):
     torch_class = "AdaptiveMaxPool2d"
 
 
-class GlobalPool(LayerKind):
+class GlobalPool(Unpadded, LayerKind):
     family = "pool"
     costs = ADAPTIVE_COSTS
     torch_class = ""
@@ -195,7 +216,7 @@ class GlobalAvgPool(GlobalPool):
     summary = "average over the whole map: H x W x C -> 1 x 1 x C"
     torch_class = "AdaptiveAvgPool2d"
 
-    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
         return ()  # a mean: its backward needs only the input's size
 
 
@@ -206,7 +227,7 @@ class GlobalMaxPool(KeepsMaxima, GlobalPool):
     torch_class = "AdaptiveMaxPool2d"
 
 
-class Pool1d(LayerKind):
+class Pool1d(Unpadded, LayerKind):
     family = "pool"
     fields = (
         Field("kernel", COUNT, help="F"),
@@ -250,7 +271,7 @@ class AvgPool1d(KeepsInput, Pool1d):
 
 
 @register
-class Subsampling(KeepsInput, LayerKind):
+class Subsampling(Unpadded, KeepsInput, LayerKind):
     name = "subsample"
     family = "pool"
     summary = "LeNet-5's trainable subsampling: each window's sum times a learned coefficient, plus a bias, per map"
@@ -276,9 +297,13 @@ class Subsampling(KeepsInput, LayerKind):
         return (TorchModule("Subsampling", (("channels", x[2]), ("kernel_size", layer["kernel"]),
                                             ("stride", WindowPool.stride(layer))), "archcalc.lower.modules"),)
 
-    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
         # the average pool keeps its input; the product with the coefficients keeps the window sums
-        return super().saved_for_backward(layer, x, step) + (Saved("window sums", product(step.shape)),)
+        return super().saved_for_backward(layer, x, step) + (TensorSize("window sums", product(step.shape)),)
+
+    def inference_workspace(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        out = product(step.shape)  # the sums, scaled, multiplied by the coefficients, plus the biases
+        return (TensorSize("scaled sums", out), TensorSize("times the coefficients", out), TensorSize("output", out))
 
     def label(self, layer: Layer) -> str:
         return f"SUBSAMPLE{kernel_text(layer['kernel'])}"

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..dims import normalize
-from .base import PADDING, PAIR, Field, Layer, LayerKind, Saved, Shape, Step, TorchModule, choice, require_map
+from .base import PADDING, PAIR, Field, Layer, LayerKind, TensorSize, Shape, Step, TorchModule, choice, require_map
 from .registry import register
 
 
@@ -27,7 +27,7 @@ class Upsample(LayerKind):
         return (TorchModule("Upsample", (("scale_factor", tuple(float(s) for s in layer["scale"])),
                                          ("mode", layer["mode"])) + extra),)
 
-    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
         return ()  # its backward needs only the sizes
 
     def label(self, layer: Layer) -> str:
@@ -53,7 +53,7 @@ class ZeroPad(LayerKind):
         (top, bottom), (left, right) = layer["pad"]
         return (TorchModule("ZeroPad2d", (("padding", (left, right, top, bottom)),)),)
 
-    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
         return ()
 
     def label(self, layer: Layer) -> str:

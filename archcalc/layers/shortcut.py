@@ -6,7 +6,7 @@ from ..dims import ceil_div, format_dim, normalize, product
 from ..errors import ShapeError
 from ..formulas import conv_macs, conv_weights
 from ..working import given, labelled, plus
-from .base import BOOL, COUNT, Cost, Field, Layer, LayerKind, Saved, Shape, Step, TorchModule, Usage, choice, require_map
+from .base import BOOL, COUNT, Cost, Field, Layer, LayerKind, TensorSize, Shape, Step, TorchModule, Usage, choice, require_map
 from .conv import KERNEL_SIZES
 from .norm import BATCH_NORM, batchnorm_saved
 from .registry import register
@@ -104,14 +104,22 @@ class Shortcut(LayerKind):
             return {}
         return {KERNEL_SIZES: 1, **({BATCH_NORM: True} if layer["batchnorm"] else {})}
 
-    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[Saved, ...]:
+    def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
         if self.resolve(layer, x) != "projection":
             return ()  # a view of the input, then padding: the backward needs only sizes
-        convolution = (Saved("input", product(x)),)
+        convolution = (TensorSize("input", product(x)),)
         if not layer["batchnorm"]:
             return convolution
         _, mean, invstd = batchnorm_saved(step.shape)  # the batch norm's input is the 1x1 conv's output
-        return convolution + (Saved("projection output", product(step.shape)), mean, invstd)
+        return convolution + (TensorSize("projection output", product(step.shape)), mean, invstd)
+
+    def inference_workspace(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
+        mode = self.resolve(layer, x)
+        if mode == "identity":
+            return ()
+        out = TensorSize("output", product(step.shape))
+        return (TensorSize("projection output", product(step.shape)), out) if layer["batchnorm"] and \
+            mode == "projection" else (out,)
 
     def label(self, layer: Layer) -> str:
         return f"SHORTCUT ({layer['mode']})" if layer["mode"] != "auto" else "SHORTCUT"

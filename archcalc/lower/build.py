@@ -14,6 +14,7 @@ from ..errors import LoweringError
 from ..expand import Block, Parallel
 from ..layers import KINDS, MERGES, Layer
 from ..layers.base import TorchModule
+from ..liveness import in_place_layers
 
 from ..spec import ModelSpec
 
@@ -75,35 +76,40 @@ def plan(spec: ModelSpec, analysis: Analysis | None = None) -> Plan:
     if any(is_symbolic(d) for d in spec.input_shape):
         raise LoweringError("a symbolic spec cannot run: give concrete sizes with --input (e.g. 224x224x3)")
     paths: dict[str, str] = {}
-    tree = _sequence(spec.layers, analysis or analysis_of(spec), "", paths)
+    analysis = analysis or analysis_of(spec)
+    tree = _sequence(spec.layers, analysis, "", paths, in_place_layers(analysis))
     shared = {paths[layer.name]: paths[layer.share] for layer in spec.leaves() if layer.share}
     return Plan(tree, paths, shared)
 
 
-def _sequence(nodes, analysis: Analysis, path: str, paths: dict[str, str]) -> LoweredSequence:
+def _sequence(nodes, analysis: Analysis, path: str, paths: dict[str, str], in_place: frozenset[str]) -> LoweredSequence:
     children = []
     for node in nodes:
         name = _segment(node.name.split("/")[-1])
         here = f"{path}{name}"
         if isinstance(node, Layer):
             paths[node.name] = here
-            lowered = LoweredLayer(KINDS[node.kind].torch_modules(node, analysis.inputs[node.name]), node.trainable)
+            kind, x = KINDS[node.kind], analysis.inputs[node.name]
+            modules = kind.torch_modules_in_place(node, x) if node.name in in_place else kind.torch_modules(node, x)
+            lowered = LoweredLayer(modules, node.trainable)
         elif isinstance(node, Block):
-            lowered = _sequence(node.body, analysis, here + ".", paths)
+            lowered = _sequence(node.body, analysis, here + ".", paths, in_place)
         else:
             paths[node.name] = here
-            lowered = _branches(node, analysis, here, paths)
+            lowered = _branches(node, analysis, here, paths, in_place)
         if name in dict(children):
             raise LoweringError(f"two modules would be called {name!r} in the same place", node.location)
         children.append((name, lowered))
     return LoweredSequence(tuple(children))
 
 
-def _branches(node: Parallel, analysis: Analysis, here: str, paths: dict[str, str]) -> LoweredBranches:
+def _branches(node: Parallel, analysis: Analysis, here: str, paths: dict[str, str],
+              in_place: frozenset[str]) -> LoweredBranches:
     merge = MERGES[node.merge]
     if merge.passes_input:
-        return LoweredBranches(None, (("", _sequence(node.branches[0], analysis, here + ".", paths)),))
-    return LoweredBranches(merge.torch_combine, tuple((f"b{i}", _sequence(branch, analysis, f"{here}.b{i}.", paths))
+        return LoweredBranches(None, (("", _sequence(node.branches[0], analysis, here + ".", paths, in_place)),))
+    return LoweredBranches(merge.torch_combine, tuple((f"b{i}", _sequence(branch, analysis, f"{here}.b{i}.", paths,
+                                                                          in_place))
                                                       for i, branch in enumerate(node.branches, start=1)))
 
 

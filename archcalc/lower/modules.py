@@ -34,13 +34,15 @@ class Branches(nn.Module):
 
 class SideOutput(nn.Sequential):
     """An extra output used only in training (an auxiliary classifier): computed in training mode
-    (or when ``run_in_eval`` is set, as the verifier does), then the input passes on unchanged."""
+    (or when ``run_in_eval`` is set, as the verifier does), then the input passes on unchanged. The
+    side output is left in ``output`` for the training loop's loss (which should clear it)."""
 
     run_in_eval = False
+    output = None
 
     def forward(self, x):
         if self.training or self.run_in_eval:
-            super().forward(x)
+            self.output = super().forward(x)
         return x
 
 
@@ -158,7 +160,7 @@ class LocallyConnected2d(nn.Module):
     def forward(self, x):
         patches = functional.unfold(x, self.kernel_size, padding=self.padding, stride=self.stride)  # N, patch, L
         out = torch.bmm(patches.permute(2, 0, 1), self.weight)  # L, N, out
-        out = out.permute(1, 2, 0).reshape(x.shape[0], -1, *self.output_size)
+        out = out.permute(1, 2, 0).contiguous().view(x.shape[0], -1, *self.output_size)
         return out if self.bias is None else out + self.bias
 
 

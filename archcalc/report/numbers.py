@@ -4,9 +4,9 @@ from __future__ import annotations
 import math
 
 from ..dims import Dim, format_dim
+from ..dtypes import DTYPE_BYTES  # noqa: F401  (re-exported: the table states bytes)
 
 UNITS = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
-DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "uint8": 1}
 
 
 def exact(value: Dim) -> str:
