@@ -9,9 +9,9 @@ The public names load on first use, so that ``archcalc --help`` does not pay for
 import importlib
 
 __version__ = "0.1.0"
-_API = ("analyze", "check", "compare", "conventions", "explain", "export", "handout", "kinds", "load", "plot",
-        "shipped", "sizes", "solve", "verify", "worksheet", "write_output", "Result", "ComparisonResult",
-        "ConventionsResult", "Explained", "Solutions", "Verified")
+_API = ("analyze", "check", "compare", "conventions", "explain", "export", "handout", "kinds", "load", "memory",
+        "plot", "shipped", "sizes", "solve", "verify", "worksheet", "write_output", "Result", "ComparisonResult",
+        "ConventionsResult", "Explained", "MemoryResult", "Solutions", "Verified")
 _PUBLIC = {
     **{name: "api" for name in _API},
     "Analysis": "engine", "Row": "engine", "Totals": "engine", "collapse": "engine",

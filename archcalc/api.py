@@ -63,14 +63,16 @@ class Result(Analysis):
     dtype: str = "float32"
     convention: str = "archcalc"
 
-    def table(self, working: bool = False, exact: bool = False, rf: bool = False, connections: bool = False):
+    def table(self, working: bool = False, exact: bool = False, rf: bool = False, connections: bool = False,
+              live: bool = False):
         """The table model every format renders (``working``: the products in the cells; ``exact``:
-        every digit; ``rf``: receptive-field columns; ``connections``: LeCun's connections column)."""
+        every digit; ``rf``: receptive-field columns; ``connections``: LeCun's connections column;
+        ``live``: the bytes live while each row runs at inference)."""
         from .report.table import TableOptions, build_table
 
         return build_table(self, TableOptions(dtype=self.dtype, batch=self.batch, working=working, exact=exact,
                                               receptive_field=rf, convention=self.convention,
-                                              connections=connections))
+                                              connections=connections, live=live))
 
     def to_frame(self):
         """One row per table row with exact values (pandas)."""
@@ -383,6 +385,80 @@ def handout(specs: Iterable[SpecSource], output_dir: str | Path, name: str = "ha
             files[folder / f"{stem}.pdf"] = lambda path, page=page: print_pdf(page, path, chromium)
     check_targets(files, force)
     return [write_output(path, content, force) for path, content in files.items()]
+
+
+class MemoryResult:
+    """Memory as execution holds it: ``inference`` always, ``training`` and ``fit`` when asked for,
+    ``measured`` when the network was run to check; renderable like a table (JSON: the contract)."""
+
+    def __init__(self, analysis: Analysis, inference, training=None, fit=None, measured: dict | None = None):
+        self.analysis, self.inference, self.training, self.fit, self.measured = (analysis, inference, training, fit,
+                                                                                 measured)
+
+    def model(self):
+        from .report.memory import memory_model
+
+        return memory_model(self.analysis, self.inference, self.training, self.fit, self.measured)
+
+    def render(self, fmt: str = "text") -> str:
+        from .report.render import render
+
+        return render(self.model(), fmt)
+
+
+def memory(spec: SpecSource | None = None, input: str | tuple | None = None, layers: str | None = None,
+           batch: int = 1, dtype: str = "float32", train: bool = False, optimizer: str = "sgd-momentum",
+           mixed: bool = False, device: str = "cpu", fit: str | int | None = None, measure: bool = False,
+           no_bias: bool = False) -> MemoryResult:
+    """The inference peak (where, and what is live then) beside the lecture's memory total; with
+    ``train``, one training step with ``optimizer``; with ``fit`` (bytes, or text such as "24GiB"),
+    the largest batch whose peak fits; with ``measure``, the same network run in PyTorch on the CPU
+    to check the inference peak, the training peak and the bytes kept for backward."""
+    from .liveness import (DEVICES, OPTIMIZERS, inference_memory, largest_batch, parse_byte_size,
+                         training_memory)
+
+    if optimizer not in OPTIMIZERS:
+        raise ArchcalcError(f"unknown optimizer {optimizer!r} (known: {', '.join(OPTIMIZERS)})")
+    if device not in DEVICES:
+        raise ArchcalcError(f"unknown device {device!r} (known: {', '.join(DEVICES)})")
+    if mixed and dtype not in ("float16", "bfloat16"):
+        raise ArchcalcError(f"mixed precision keeps activations in float16 or bfloat16: add --dtype float16 "
+                            f"(or bfloat16), not {dtype}")
+    if mixed and not train:
+        raise ArchcalcError("--mixed describes a training step: add --train")
+    analysis = analyze(spec, input, layers, batch, dtype, no_bias=no_bias)
+
+    def step(size: int):
+        return training_memory(analysis, size, dtype, optimizer, mixed, device)
+
+    inference = inference_memory(analysis, batch, dtype)
+    training = step(batch) if train else None
+    found = None
+    if fit is not None:
+        limit = parse_byte_size(fit) if isinstance(fit, str) else int(fit)
+        peak_at = (lambda size: step(size).peak_bytes) if train else (
+            lambda size: inference_memory(analysis, size, dtype).peak_bytes)
+        found = largest_batch(peak_at, limit)
+    measured = measured_memory(analysis, batch, dtype, train, optimizer) if measure else None
+    return MemoryResult(analysis, inference, training, found, measured)
+
+
+def measured_memory(analysis: Analysis, batch: int, dtype: str, train: bool, optimizer: str) -> dict:
+    """Run the network in PyTorch on the CPU and track what it holds (float32 only)."""
+    if dtype != "float32":
+        raise ArchcalcError("--measure runs the network in float32 on the CPU: leave --dtype out")
+    from .lower.build import require_torch
+    from .lower.measure import measure_inference, measure_training_step
+
+    torch = require_torch()
+    inference = measure_inference(analysis.spec, batch, analysis)
+    found = {"torch": torch.__version__, "device": "cpu", "inference_peak_bytes": inference.peak_bytes,
+             "inference_peak_layer": inference.peak_at}
+    if train:
+        training = measure_training_step(analysis.spec, batch, optimizer, analysis)
+        found.update({"training_peak_bytes": training.peak_bytes, "training_peak_phase": training.peak_phase,
+                      "saved_bytes": training.saved_bytes})
+    return found
 
 
 def kinds() -> list:

@@ -12,6 +12,7 @@ from .errors import ArchcalcError
 
 DTYPES = ("float32", "float16", "bfloat16", "float64", "int8", "uint8")
 FORMATS = ("text", "markdown", "latex", "html", "csv", "json")
+OPTIMIZERS = ("sgd", "sgd-momentum", "adam", "adamw")  # archcalc.liveness.OPTIMIZERS (a test checks)
 CONVENTIONS = ("archcalc", "torchvision", "slide", "paper-k1024", "flops", "fvcore", "ptflops", "ptflops-aten",
                "thop", "keras")  # archcalc.counting.PROFILES, kept here so that --help stays fast (a test checks)
 
@@ -99,12 +100,14 @@ def main(debug: bool) -> None:
 @click.option("--rf", is_flag=True, help="Add receptive-field columns: size, jump (effective stride), start.")
 @click.option("--connections", is_flag=True,
               help="Add LeCun's connections column: MACs plus one per biased output unit (LeNet's papers).")
+@click.option("--live", is_flag=True,
+              help="Add the bytes live while each row runs at inference (execution's memory, beside the slide's).")
 @click.option("--convention", type=click.Choice(CONVENTIONS), default="archcalc", show_default=True,
               help="Count totals as this tool or source does.")
 @options("format", "output", "force")
 @reports_errors
 def table_command(spec, input, layers, batch, dtype, no_bias, strict, caffe_pooling, dilation_from_zero, working,
-                  exact, depth, rf, connections, convention, fmt, output, force):
+                  exact, depth, rf, connections, live, convention, fmt, output, force):
     """Print the per-layer table of SPEC (a shipped name or a .toml file; - reads stdin).
 
     \b
@@ -115,6 +118,7 @@ def table_command(spec, input, layers, batch, dtype, no_bias, strict, caffe_pool
       archcalc table googlenet --depth 0
       archcalc table vgg16 --rf
       archcalc table lenet5_1998 --connections
+      archcalc table resnet50 --live --batch 32
       archcalc table --input 32x32x3 --layers "conv 10 5x5 s1 p2; maxpool 2x2 s2"
     """
     from .api import analyze
@@ -123,7 +127,7 @@ def table_command(spec, input, layers, batch, dtype, no_bias, strict, caffe_pool
                      depth, strict)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
-    emit(result.render(fmt, working=working, exact=exact, rf=rf, connections=connections), output, force)
+    emit(result.render(fmt, working=working, exact=exact, rf=rf, connections=connections, live=live), output, force)
 
 
 @main.command(name="list")
@@ -216,6 +220,39 @@ def export_command(spec, onnx_path, torch_path, input, layers, force):
 
     for path in export(spec, onnx_path, torch_path, input, layers, force):
         click.echo(f"wrote {path}")
+
+
+@main.command(name="memory")
+@click.argument("spec", required=False)
+@options("input", "layers", "batch", "dtype", "no_bias")
+@click.option("--train", is_flag=True, help="Add one training step: forward, loss, backward, optimizer step.")
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="sgd-momentum", show_default=True,
+              help="The optimizer of the training step (its state: none, one or two buffers per parameter).")
+@click.option("--mixed", is_flag=True,
+              help="Mixed precision: activations in --dtype (float16/bfloat16), weights and their state in float32.")
+@click.option("--device", type=click.Choice(("cpu", "cuda")), default="cpu", show_default=True,
+              help="Whose kernels: dropout's mask and Adam's temporaries differ.")
+@click.option("--fit", metavar="SIZE", help="The largest batch whose peak fits SIZE (24GiB, 24GB, 512MiB).")
+@click.option("--measure", is_flag=True, help="Also run the network in PyTorch on the CPU and track what it holds.")
+@options("format", "output", "force")
+@reports_errors
+def memory_command(spec, input, layers, batch, dtype, no_bias, train, optimizer, mixed, device, fit, measure, fmt,
+                   output, force):
+    """Memory as PyTorch holds it: the inference peak, where it occurs and what is live then; with
+    --train a training step; with --fit the largest batch that fits.
+
+    \b
+    Examples:
+      archcalc memory resnet50 --batch 32 --dtype float16
+      archcalc memory resnet50 --batch 32 --train --optimizer adam
+      archcalc memory resnet50 --train --optimizer sgd-momentum --fit 24GiB
+      archcalc memory vgg16 -f json
+      archcalc memory alexnet --train --measure
+    """
+    from .api import memory
+
+    emit(memory(spec, input, layers, batch, dtype, train, optimizer, mixed, device, fit, measure, no_bias).render(fmt),
+         output, force)
 
 
 @main.command(name="compare")

@@ -47,6 +47,7 @@ def parity_table():
         "check": [archcalc.check, archcalc.Marked.render],
         "conventions": [archcalc.conventions, archcalc.ConventionsResult.render],
         "plot": [archcalc.plot], "handout": [archcalc.handout],
+        "memory": [archcalc.memory, archcalc.MemoryResult.render],
     }
 
 
@@ -92,3 +93,10 @@ def test_the_cli_offers_every_convention():
     from archcalc.counting import PROFILES
 
     assert CONVENTIONS == tuple(PROFILES)
+
+
+def test_the_cli_offers_every_optimizer():
+    from archcalc.cli import OPTIMIZERS
+    from archcalc.liveness import OPTIMIZER_STATE
+
+    assert OPTIMIZERS == tuple(OPTIMIZER_STATE)

@@ -112,6 +112,18 @@ def test_verify_and_export_run_the_plugin_in_pytorch(plugin, tmp_path):
     assert "nn.PixelShuffle(upscale_factor=2)" in (tmp_path / "net.py").read_text()
 
 
+def test_memory_of_the_plugin_is_what_pytorch_holds(plugin, tmp_path):
+    """The default rules (a kind holds its output at inference) are the plugin's: measured equal."""
+    pytest.importorskip("torch")
+    spec = tmp_path / "superres.toml"
+    spec.write_text(SPEC)
+    result = archcalc(plugin, "memory", str(spec), "--train", "--measure", "-f", "json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["measured"]["inference_peak_bytes"] == document["inference"]["peak_bytes"]
+    assert document["measured"]["saved_bytes"] == document["training"]["saved_bytes"]
+
+
 def test_plot_and_handout(plugin, tmp_path):
     pytest.importorskip("matplotlib")
     spec = tmp_path / "superres.toml"

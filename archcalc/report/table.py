@@ -27,6 +27,7 @@ class TableOptions:
     receptive_field: bool = False  # add the RF, jump and start columns
     convention: str = "archcalc"  # how the totals count params and ops (archcalc.counting)
     connections: bool = False  # add LeCun's connections column (MACs plus one per biased output)
+    live: bool = False  # add the bytes live while each row runs at inference (archcalc.liveness)
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ COLUMNS = (
 )
 RF_COLUMNS = (Column("rf", "RF", "right"), Column("jump", "jump", "right"), Column("start", "start", "right"))
 CONNECTIONS_COLUMN = Column("connections", "connections", "right")
+LIVE_COLUMN = Column("live", "live", "right", "the most bytes live while this row runs at inference")
 
 
 def shape_text(shape: tuple) -> str:
@@ -76,13 +78,34 @@ def build_table(analysis: Analysis, options: TableOptions = TableOptions()) -> T
     spec = analysis.spec
     title = (f"{spec.title}: input {shape_text(spec.input_shape)[1:-1]}, {options.dtype}"
              + (f", batch {options.batch}" if options.batch != 1 else ""))
-    columns = COLUMNS + ((CONNECTIONS_COLUMN,) if options.connections else ()) + (
-        RF_COLUMNS if options.receptive_field else ())
+    columns = COLUMNS + ((LIVE_COLUMN,) if options.live else ()) + (
+        (CONNECTIONS_COLUMN,) if options.connections else ()) + (RF_COLUMNS if options.receptive_field else ())
     from .records import analysis_record
 
     document = analysis_record(analysis)
-    return TableModel(title, columns, rows, totals_lines(analysis, options),
-                      analysis.warnings + analysis.assumptions + analysis.notes, tuple(document["layers"]), document)
+    records = tuple(document["layers"])
+    totals = totals_lines(analysis, options)
+    if options.live:
+        rows, records, document, totals = _with_live(analysis, options, rows, records, document, totals)
+    return TableModel(title, columns, rows, totals, analysis.warnings + analysis.assumptions + analysis.notes, records,
+                      document)
+
+
+def _with_live(analysis: Analysis, options: TableOptions, rows, records, document, totals):
+    """The live column: bytes live while each row runs (archcalc.liveness), and the peak under the totals."""
+    from ..liveness import inference_memory, row_live_bytes
+
+    memory = inference_memory(analysis, options.batch, options.dtype)
+    live = row_live_bytes(analysis, memory.moments)
+    rows = tuple({**cells, "live": byte_sizes(live[row.name])[0] if row.name in live else ""}
+                 for cells, row in zip(rows, analysis.rows))
+    records = tuple({**record, "live_bytes": live.get(row.name)} for record, row in zip(records, analysis.rows))
+    document = {**document, "layers": list(records),
+                "inference_peak": {"bytes": memory.peak_bytes, "layer": memory.peak.name, "batch": options.batch,
+                                   "dtype": options.dtype}}
+    totals = totals + (f"INFERENCE peak: {byte_sizes(memory.peak_bytes)[0]} ({byte_sizes(memory.peak_bytes)[1]}) "
+                       f"while {memory.peak.name} runs (live: bytes alive at once; archcalc memory tells more)",)
+    return rows, records, document, totals
 
 
 def to_frame(model: TableModel):
