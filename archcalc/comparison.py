@@ -17,7 +17,10 @@ HEAD = (("year", "year", "meta"), ("input", "input", "computed"),
         ("layers", "layers (weighted, longest path)", "computed"), ("conv_layers", "conv layers (longest path)", "computed"))
 TAIL = (("params", "params", "computed"), ("macs", "MACs", "computed"),
         ("connections", "connections (MACs + biased outputs)", "computed"),
-        ("memory", "memory (values / image)", "computed"), ("width_multiplier", "width multiplier", "meta"),
+        ("memory", "memory (values / image)", "computed"),
+        ("inference_peak", "inference peak (bytes, batch 1, float32)", "computed"),
+        ("training_peak", "training step peak (bytes, batch 32, float32, SGD with momentum)", "computed"),
+        ("width_multiplier", "width multiplier", "meta"),
         ("top5_error", "top-5 error (%)", "meta"), ("data_augmentation", "data augmentation", "meta"))
 
 
@@ -94,9 +97,23 @@ def features(analysis: Analysis) -> dict:
               "layers": analysis.depth, "conv_layers": analysis.conv_depth}
     values.update(trait_values(analysis))
     values.update({"params": totals.params, "macs": totals.macs, "connections": totals.connections,
-                   "memory": totals.memory, "width_multiplier": meta.get("width_multiplier"),
+                   "memory": totals.memory, **execution_memory(analysis), "width_multiplier": meta.get("width_multiplier"),
                    "top5_error": meta.get("top5_error"), "data_augmentation": meta.get("data_augmentation")})
     return values
+
+
+INFERENCE_BATCH, TRAINING_BATCH = 1, 32  # the batches the matrix states its memory rows at
+
+
+def execution_memory(analysis: Analysis) -> dict:
+    """The inference peak and a training step's peak (archcalc.liveness), where sizes are concrete."""
+    from .dims import is_symbolic
+    from .liveness import inference_memory, training_memory
+
+    if any(is_symbolic(d) for d in analysis.spec.input_shape):
+        return {"inference_peak": None, "training_peak": None}
+    return {"inference_peak": inference_memory(analysis, INFERENCE_BATCH).peak_bytes,
+            "training_peak": training_memory(analysis, TRAINING_BATCH, optimizer="sgd-momentum").peak_bytes}
 
 
 def trait_values(analysis: Analysis) -> dict:

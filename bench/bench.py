@@ -8,6 +8,7 @@ baselines measured in the same run. Standard library only.
 Targets (issue 8): table vgg16 <= 2x the floor (python -c "import click, tabulate, tomllib"),
 table resnet152 <= 2.5x, --help <= 1.5x; 10,000 layers in < 1 s and <= 12x 1,000 layers;
 symbolic resnet152 < 1.5 s; 1,000 answer sheets checked in < 10 s; resnet152 peak RSS < 60 MB.
+Issue 13: memory resnet152 --train < 1 s; --fit (a search over batch sizes) < 2 s.
 Where torchinfo, fvcore or ptflops are installed they are timed on the same networks.
 """
 from __future__ import annotations
@@ -179,6 +180,16 @@ def main() -> int:
         symbolic = median_seconds(ARCHCALC + ["table", "resnet152", "--input", "HxWx3"], max(3, args.runs // 2))
         rows.append(("table resnet152 --input HxWx3 (symbolic)", symbolic, symbolic / floor,
                      f"< 1.5 s: {'met' if symbolic < 1.5 else 'MISSED'}"))
+        for title, arguments, limit in (("memory resnet152 --train", ["memory", "resnet152", "--train"], 1.0),
+                                        ("memory resnet50 --train --fit 24GiB (a search over batches)",
+                                         ["memory", "resnet50", "--train", "--fit", "24GiB"], 2.0)):
+            seconds = median_seconds(ARCHCALC + arguments, args.runs)
+            rows.append((title, seconds, seconds / floor, f"< {limit:g} s: {'met' if seconds < limit else 'MISSED'}"))
+        if importlib.util.find_spec("torch"):
+            measured = median_seconds(ARCHCALC + ["memory", "resnet50", "--train", "--measure"], max(1, args.runs // 3))
+            modelled = median_seconds(ARCHCALC + ["memory", "resnet50", "--train"], args.runs)
+            rows.append(("memory resnet50 --train --measure (running it in PyTorch)", measured, measured / floor,
+                         f"the model alone: {modelled:.2f} s, {measured / modelled:.0f}x faster than measuring"))
         sheets, note = checking_sheets(folder)
         rows.append(("check: 1,000 vgg16 answer sheets", sheets, None, note))
         rss_mb = _rss(ARCHCALC + ["table", "resnet152"]) / 1024

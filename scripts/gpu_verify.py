@@ -3,7 +3,9 @@
     python3 scripts/gpu_verify.py OUT_DIR [--batch 2]
 
 For each spec: every per-layer check of ``archcalc verify`` (shape, weights, biases, MACs, ONNX),
-the median forward latency, and torch.cuda.max_memory_allocated beside the engine's estimate.
+the median forward latency, and torch.cuda.max_memory_allocated at inference and in a steady
+training step (SGD with momentum) beside ``archcalc memory``'s figures (cuDNN's workspaces and the
+caching allocator's 512-byte rounding are what the model leaves out).
 Where torchvision is installed, its own models are built and compared with the matching specs
 (parameters, output shape, MACs): an oracle independent of archcalc's lowering.
 Writes OUT_DIR/gpu_verify.json and OUT_DIR/gpu_verify.md; exits 1 if anything differs.
@@ -86,18 +88,21 @@ def markdown(summary: dict) -> str:
     lines = [f"# archcalc verify on {summary['gpu']}", "",
              f"torch {summary['torch']}, Python {summary['python']}, batch {summary['batch']}, "
              f"{summary['seconds']} s in all.", "",
-             "| spec | layer checks | ONNX | torchvision | latency (ms, median) | peak allocated (MB) "
-             "| engine: params + activations (MB) | peak / estimate | GPU vs CPU output |",
-             "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+             "| spec | layer checks | ONNX | torchvision | latency (ms, median) | inference peak (MB) "
+             "| archcalc (MB) | ratio | training step peak (MB) | archcalc (MB) | ratio | GPU vs CPU output |",
+             "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in summary["models"]:
         checks = sum(len(layer["checks"]) for layer in r["layers"])
         bad = sum(not c["ok"] for layer in r["layers"] for c in layer["checks"].values())
         cuda, tv = r["cuda"], r.get("torchvision")
         tv_text = "" if tv is None else ("agrees" if tv["ok"] else f"DIFFERS {tv}")
         measured = (f"{cuda['latency_ms_median']} | {cuda['peak_memory_bytes'] / 1e6:.1f} "
-                    f"| {cuda['engine_total_bytes'] / 1e6:.1f} "
-                    f"| {cuda['peak_memory_bytes'] / cuda['engine_total_bytes']:.2f} "
-                    f"| {cuda['max_relative_difference_from_cpu']:.1e}") if cuda else " | | | | "
+                    f"| {cuda['archcalc_inference_peak_bytes'] / 1e6:.1f} "
+                    f"| {cuda['peak_memory_bytes'] / cuda['archcalc_inference_peak_bytes']:.3f} "
+                    f"| {cuda['training_peak_memory_bytes'] / 1e6:.1f} "
+                    f"| {cuda['archcalc_training_peak_bytes'] / 1e6:.1f} "
+                    f"| {cuda['training_peak_memory_bytes'] / cuda['archcalc_training_peak_bytes']:.3f} "
+                    f"| {cuda['max_relative_difference_from_cpu']:.1e}") if cuda else " | | | | | | | "
         lines.append(f"| {r['model']} | {checks - bad}/{checks} agree | {'ok' if r['onnx'].get('ok') else 'FAIL'} "
                      f"| {tv_text} | {measured} |")
     return "\n".join(lines) + "\n"

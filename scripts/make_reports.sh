@@ -10,6 +10,6 @@ archcalc handout alexnet_simplified vgg16 googlenet resnet152 \
 archcalc compare alexnet vgg19 googlenet resnet152 -f markdown -o reports/comparison.md --force
 # the whole family, before, around and after the lecture: one row per network
 family=$(archcalc list | grep '^  ' | awk '{print $1}')
-archcalc compare $family --keys year,input,layers,params,macs,memory,top5_error --transpose -f markdown \
+archcalc compare $family --keys year,input,layers,params,macs,memory,inference_peak,training_peak,top5_error --transpose -f markdown \
     -o reports/family.md --force
 archcalc plot $(echo $family | tr " " "\n" | grep -v googlenet_aux) --accuracy -o reports/family_accuracy.png --force

@@ -267,3 +267,22 @@ def test_measure_runs_it(tmp_path):
     document = json.loads(target.read_text())
     assert document["measured"]["inference_peak_bytes"] == document["inference"]["peak_bytes"]
     assert document["measured"]["saved_bytes"] == document["training"]["saved_bytes"]
+
+
+def test_the_gpu_path_runs_with_its_cuda_calls_stubbed(monkeypatch):
+    """scripts/gpu_verify.sh runs only where a GPU is lent: check its code on the CPU, with the
+    CUDA calls answering as a GPU would (max_memory_allocated from a tracker is not needed here)."""
+    torch = pytest.importorskip("torch")
+    from archcalc.lower.build import build, example_input
+    from archcalc.lower.verify import measure_cuda
+
+    for name, value in (("synchronize", None), ("empty_cache", None), ("reset_peak_memory_stats", None),
+                        ("max_memory_allocated", 12345), ("get_device_name", "stub")):
+        monkeypatch.setattr(torch.cuda, name, lambda *args, value=value: value)
+    spec = archcalc.load("googlenet_aux", input="224x224x3")
+    model_analysis = analysis_of(spec)
+    figures = measure_cuda(build(spec, model_analysis), example_input(spec, 1), model_analysis, 1, runs=1)
+    params = int(model_analysis.totals.params) * F32
+    assert figures["archcalc_inference_peak_bytes"] == inference_memory(model_analysis).peak_bytes + params
+    assert figures["archcalc_training_peak_bytes"] == training_memory(model_analysis, device="cuda").peak_bytes
+    assert figures["training_peak_memory_bytes"] == 12345

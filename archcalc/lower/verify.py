@@ -219,9 +219,13 @@ def _onnx_shapes(model) -> dict[str, list[int]]:
 
 
 def measure_cuda(network, x, analysis: Analysis, batch: int, runs: int = 30) -> dict:
-    """Median forward latency and peak memory on the GPU, beside the engine's estimate."""
+    """Median forward latency, and torch.cuda.max_memory_allocated for inference and for a steady
+    training step (SGD with momentum, the second step), beside archcalc's model of each (the
+    parameters, resident on the GPU, added to the inference peak). The network is left in eval mode."""
     torch = require_torch()
-    totals = analysis.totals
+    from ..liveness import inference_memory, training_memory
+
+    params_bytes = sum(t.numel() * t.element_size() for t in network.parameters())
     with torch.no_grad():
         for _ in range(5):
             network(x)
@@ -234,21 +238,56 @@ def measure_cuda(network, x, analysis: Analysis, batch: int, runs: int = 30) -> 
             timings.append((time.perf_counter() - start) * 1000)
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
-        baseline = torch.cuda.memory_allocated()
         network(x)
         torch.cuda.synchronize()
         peak = torch.cuda.max_memory_allocated()
-    bytes_per_value = 4
+    training_peak = _cuda_training_peak(torch, network, x)
     return {
         "gpu": torch.cuda.get_device_name(),
         "latency_ms_median": round(statistics.median(timings), 3),
         "latency_ms_min": round(min(timings), 3),
         "peak_memory_bytes": peak,
-        "peak_above_weights_bytes": peak - baseline,
-        "engine_params_bytes": totals.params * bytes_per_value,
-        "engine_activation_bytes": totals.memory * batch * bytes_per_value,
-        "engine_total_bytes": (totals.params + totals.memory * batch) * bytes_per_value,
+        "archcalc_inference_peak_bytes": inference_memory(analysis, batch).peak_bytes + params_bytes,
+        "training_peak_memory_bytes": training_peak,
+        "archcalc_training_peak_bytes": training_memory(analysis, batch, optimizer="sgd-momentum",
+                                                        device="cuda").peak_bytes,
+        "naive_total_bytes": params_bytes + analysis.totals.memory * batch * 4,
     }
+
+
+def _cuda_training_peak(torch, network, x) -> int:
+    """The peak of a second training step (zero_grad, forward, cross entropy, backward, SGD with
+    momentum), everything resident included."""
+    from .modules import SideOutput
+
+    network.train()
+    optimizer = torch.optim.SGD([p for p in network.parameters() if p.requires_grad], lr=1e-3, momentum=0.9)
+    sides = [m for m in network.modules() if isinstance(m, SideOutput)]
+
+    def loss_of(output):
+        if output.dim() == 2:
+            return torch.nn.functional.cross_entropy(output, torch.zeros(output.shape[0], dtype=torch.long,
+                                                                         device=output.device))
+        return output.pow(2).mean()
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_of(network(x))
+        for side in sides:
+            loss = loss + loss_of(side.output)
+            side.output = None
+        loss.backward()
+        optimizer.step()
+
+    step()
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    step()
+    torch.cuda.synchronize()
+    peak = torch.cuda.max_memory_allocated()
+    optimizer.zero_grad(set_to_none=True)
+    network.eval()
+    return peak
 
 
 def render_report(report: VerifyReport) -> str:
@@ -270,9 +309,10 @@ def render_report(report: VerifyReport) -> str:
                          f"onnxruntime {'matches' if onnx['onnxruntime_matches_torch'] else 'DIFFERS FROM'} torch")
     if report.cuda:
         cuda = report.cuda
-        lines.append(f"  cuda ({cuda['gpu']}): latency median {cuda['latency_ms_median']} ms; peak memory "
-                     f"{cuda['peak_memory_bytes']:,} bytes vs engine estimate {cuda['engine_total_bytes']:,} "
-                     f"(params {cuda['engine_params_bytes']:,} + activations {cuda['engine_activation_bytes']:,})")
+        lines.append(f"  cuda ({cuda['gpu']}): latency median {cuda['latency_ms_median']} ms; inference peak "
+                     f"{cuda['peak_memory_bytes']:,} bytes (archcalc memory, parameters included: "
+                     f"{cuda['archcalc_inference_peak_bytes']:,}); training step peak "
+                     f"{cuda['training_peak_memory_bytes']:,} (archcalc: {cuda['archcalc_training_peak_bytes']:,})")
     return "\n".join(lines) + "\n"
 
 

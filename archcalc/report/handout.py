@@ -116,8 +116,17 @@ def _source(analysis: Analysis) -> str:
     return "; ".join(str(meta[key]) for key in ("authors", "paper", "source") if meta.get(key))
 
 
+def _memory_paragraphs(analysis) -> tuple[str, ...]:
+    from .memory import memory_summary
+
+    return memory_summary(analysis)
+
+
 def _network_markdown(analysis, model, student, image) -> list[str]:
     lines = [f"## {analysis.spec.title}", "", f"*{_source(analysis)}*", "", render_markdown(model)]
+    memory = _memory_paragraphs(analysis)
+    if memory:
+        lines += ["### Memory as execution holds it", "", *[f"- {line}" for line in memory], ""]
     if not student:
         lines += ["### Worked derivations", ""] + [f"    {line}" for row in key_rows(analysis)
                                                   for line in explain_row(row).text().splitlines()] + [""]
@@ -131,7 +140,12 @@ def _network_markdown(analysis, model, student, image) -> list[str]:
 
 def _network_html(analysis, model, student, picture) -> str:
     parts = [f'<section class="network"><h2>{html.escape(analysis.spec.title)}</h2>',
-             f'<p class="source">{html.escape(_source(analysis))}</p>', render_html(model), '<div class="derivations">']
+             f'<p class="source">{html.escape(_source(analysis))}</p>', render_html(model)]
+    memory = _memory_paragraphs(analysis)
+    if memory:
+        parts.append('<h3>Memory as execution holds it</h3><ul class="memory">'
+                     + "".join(f"<li>{html.escape(line)}</li>" for line in memory) + "</ul>")
+    parts.append('<div class="derivations">')
     if student:
         parts.append("<h3>Questions</h3><p>Fill in the output size, memory and parameters of every layer, "
                      "showing (W - F + 2P)/S + 1 for each conv and pool.</p>")

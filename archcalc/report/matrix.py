@@ -3,14 +3,18 @@ from __future__ import annotations
 
 from ..comparison import Comparison, format_value
 from ..dims import to_json
-from .numbers import compact
+from .numbers import byte_sizes, compact
 from .table import Column, TableModel
 
-COMPACT_KEYS = ("params", "macs", "memory", "connections")
+COMPACT_KEYS = ("params", "macs", "memory", "connections", "inference_peak", "training_peak")
+BYTE_KEYS = ("inference_peak", "training_peak")
 
 
 def _cell(key: str, value, disputed: bool) -> str:
-    text = compact(value) if key in COMPACT_KEYS and isinstance(value, int) else format_value(value)
+    if key in BYTE_KEYS and isinstance(value, int):
+        text = byte_sizes(value)[0]
+    else:
+        text = compact(value) if key in COMPACT_KEYS and isinstance(value, int) else format_value(value)
     if key == "fc_layers" and isinstance(value, list):
         text = f"{len(value)}: {text}" if value else "0"
     return text + (" (!)" if disputed else "")

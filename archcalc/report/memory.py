@@ -45,6 +45,27 @@ def memory_model(analysis: Analysis, inference: InferenceMemory, training: Train
                       memory_document(analysis, inference, training, fit, measured))
 
 
+def memory_summary(analysis: Analysis, inference_batch: int = 1, training_batch: int = 32) -> tuple[str, ...]:
+    """Two paragraphs for a handout: the inference peak beside the lecture's total, and a training
+    step with SGD with momentum at ``training_batch``, with the upper-bound formula."""
+    from ..dims import is_symbolic
+    from ..liveness import inference_memory, training_memory
+
+    if any(is_symbolic(d) for d in analysis.spec.input_shape):
+        return ()
+    inference = inference_memory(analysis, inference_batch)
+    step = training_memory(analysis, training_batch, optimizer="sgd-momentum")
+    ratio = inference.peak_bytes / inference.naive_bytes
+    return (f"Inference (batch {inference_batch}, float32): the peak is {byte_size(inference.peak_bytes)} while "
+            f"{inference.peak.name} runs, {ratio:.0%} of the memory column's total ({byte_size(inference.naive_bytes)}): "
+            f"only the tensors still needed are alive at once.",
+            f"A training step (batch {training_batch}, float32, SGD with momentum): the peak is "
+            f"{byte_size(step.peak_bytes)} in the {step.peak_phase}; all at once, parameters "
+            f"{short_bytes(step.param_bytes)} + gradients {short_bytes(step.grad_bytes)} + momentum "
+            f"{short_bytes(step.optimizer_bytes)} + kept for backward {short_bytes(step.saved_bytes)} + input "
+            f"{short_bytes(step.input_bytes)} would be {byte_size(step.bound_bytes)}.")
+
+
 def inference_lines(memory: InferenceMemory) -> tuple[str, ...]:
     ratio = memory.peak_bytes / memory.naive_bytes if memory.naive_bytes else 0
     held = "; ".join(f"{h.what} {short_bytes(h.bytes)}" for h in memory.live_at_peak)
@@ -71,8 +92,8 @@ def training_lines(memory: TrainingMemory) -> tuple[str, ...]:
 def bound_relation(memory: TrainingMemory) -> str:
     """Why the peak is below the formula (or, for small activations, above it)."""
     if memory.peak_bytes <= memory.bound_bytes:
-        return (f"the peak is {memory.peak_bytes / memory.bound_bytes:.0%} of it, as backward frees each saved "
-                f"tensor before the first layers' gradients exist")
+        return (f"the peak is {memory.peak_bytes / memory.bound_bytes:.0%} of it: backward frees what each layer "
+                f"kept before the gradients of the layers below it exist")
     return ("the peak exceeds it by the activation gradients in flight, which the formula leaves out (they matter "
             "where activations are small beside them)")
 
@@ -154,4 +175,4 @@ def memory_document(analysis: Analysis, inference: InferenceMemory, training: Tr
     return document
 
 
-__all__ = ["memory_model"]
+__all__ = ["memory_model", "memory_summary"]
