@@ -97,7 +97,8 @@ def features(analysis: Analysis) -> dict:
               "layers": analysis.depth, "conv_layers": analysis.conv_depth}
     values.update(trait_values(analysis))
     values.update({"params": totals.params, "macs": totals.macs, "connections": totals.connections,
-                   "memory": totals.memory, **execution_memory(analysis), "width_multiplier": meta.get("width_multiplier"),
+                   "memory": totals.memory, **execution_memory(analysis),
+                   "width_multiplier": meta.get("width_multiplier"),
                    "top5_error": meta.get("top5_error"), "data_augmentation": meta.get("data_augmentation")})
     return values
 

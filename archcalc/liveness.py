@@ -160,7 +160,9 @@ class Sizes:
 
 def require_concrete(analysis: Analysis) -> None:
     if any(is_symbolic(d) for d in analysis.spec.input_shape):
-        raise ShapeError("memory needs concrete sizes: give the input with --input (e.g. 224x224x3)")
+        shape = "x".join(str(d) for d in analysis.spec.input_shape)
+        raise ShapeError(f"memory needs concrete sizes, and the input is {shape}: give numbers with --input "
+                         f"(e.g. 224x224x3)")
 
 
 # --- which activations run in place --------------------------------------------------------------
@@ -291,13 +293,11 @@ def inference_memory(analysis: Analysis, batch: int = 1, dtype: str = "float32")
 
 @dataclass(eq=False)
 class _Value:
-    """A tensor as the walk passes it on: its storage, whether it needs a gradient, its shape, and
-    the backward records of the layers that consume it."""
+    """A tensor as the walk passes it on: its storage, whether it needs a gradient, its shape."""
 
     storage: _Storage
     needs_grad: bool
     shape: tuple
-    consumers: int = 0
 
 
 @dataclass(eq=False)
@@ -343,27 +343,27 @@ class _Forward:
         params = 0 if layer.share else step.weights.value + step.biases.value
         trainable = layer.trainable and bool(step.weights.value + step.biases.value)
         needs_grad = self.training and (x.needs_grad or trainable)
-        if not self.training:
-            workspace = () if in_place else kind.inference_workspace(layer, shape, step)
-        elif in_place:
-            workspace = tuple(s for s in kind.saved_in_place(layer, shape, step) if s.what not in ("input", "output"))
-        else:
-            workspace = kind.training_workspace(layer, shape, step)
-        held = _workspace_held(layer.name, workspace, self.sizes.of)
-        self.ledger.moment(layer.name, held)
+        workspace = self.workspace(kind, layer, shape, step, in_place)
+        self.ledger.moment(layer.name, _workspace_held(layer.name, workspace, self.sizes.of))
         fresh = bool(workspace) and not in_place
         output = (self.ledger.make(f"{layer.name} output", self.sizes.activation(product(step.shape))) if fresh
                   else self.ledger.hold(x.storage))
         out = _Value(output, needs_grad, step.shape)
         if needs_grad:
-            saved_sizes = kind.saved_in_place(layer, shape, step) if in_place else kind.saved_for_backward(layer, shape,
-                                                                                                           step)
-            saved = tuple(self.keep(layer.name, size, x, out) for size in saved_sizes)
+            saving = kind.saved_in_place if in_place else kind.saved_for_backward
+            saved = tuple(self.keep(layer.name, size, x, out) for size in saving(layer, shape, step))
             gradient = sum(self.sizes.of(s) for s in kind.input_gradient(layer, shape, step)) if x.needs_grad else 0
-            x.consumers += 1
             self.tape.append(_Backward(layer.name, (x,), out, saved, (gradient,),
                                        self.sizes.parameters(params) if trainable else 0))
         return out
+
+    def workspace(self, kind, layer: Layer, shape, step, in_place: bool) -> tuple[TensorSize, ...]:
+        """What the layer holds while it runs, besides its input."""
+        if not self.training:
+            return () if in_place else kind.inference_workspace(layer, shape, step)
+        if in_place:  # only what it keeps of its own is new (ReLU6's copy of its input)
+            return tuple(s for s in kind.saved_in_place(layer, shape, step) if s.what not in ("input", "output"))
+        return kind.training_workspace(layer, shape, step)
 
     def keep(self, name: str, size: TensorSize, x: _Value, out: _Value) -> _Storage:
         """The storage a layer saves for backward, held by the graph until its backward has run."""
@@ -383,7 +383,6 @@ class _Forward:
                 out = self.sequence(node.branches[0], x)
                 self.ledger.drop(out.storage)
                 if out.needs_grad:
-                    out.consumers += 1
                     self.tape.append(_Backward(f"{node.name} loss", (out,), _Value(out.storage, False, ()), (),
                                                (self.sizes.activation(product(out.shape)),)))
             return _Value(self.ledger.hold(x.storage), x.needs_grad, x.shape)
@@ -404,8 +403,6 @@ class _Forward:
             gradients = tuple(self.sizes.activation(product(o.shape)) if keeps_factors else 0 for o in outputs)
             extra = tuple(TensorSize("broadcast gradient", product(step.shape)) for o in outputs
                           if keeps_factors and product(o.shape) != product(step.shape))
-            for o in outputs:
-                o.consumers += 1
             self.tape.append(_Backward(node.name, tuple(outputs), out, saved, gradients, extra=extra))
         for o in outputs:
             self.ledger.drop(o.storage)
@@ -463,7 +460,6 @@ def training_memory(analysis: Analysis, batch: int = 1, dtype: str = "float32", 
     # the loss: one tensor the size of the output kept for its backward
     loss_keeps = ledger.make("loss: log-probabilities", output.storage.bytes)
     ledger.moment("loss", phase="loss")
-    output.consumers += 1
     tape.append(_Backward("loss", (output,), _Value(loss_keeps, False, ()), (loss_keeps,), (output.storage.bytes,),
                           extra=(TensorSize("gradient of the log-probabilities", product(output.shape)),)))
     _backward(tape, ledger, sizes)
@@ -502,7 +498,6 @@ def _optimizer_temporaries(optimizer: str, device: str, sizes: Sizes, trainable:
 def _backward(tape: list[_Backward], ledger: _Ledger, sizes: Sizes) -> None:
     """Run the recorded layers backward: gradients are made, accumulated, passed on and freed."""
     gradients: dict[int, _Storage] = {}  # id(value) -> its gradient, complete once its consumers have run
-    pending: dict[int, int] = {}
     for record in reversed(tape):
         gradient = gradients.pop(id(record.output), None)
         new = tuple(Held(f"{record.name} input gradient", b) for b, x in zip(record.input_gradients, record.inputs)
@@ -522,14 +517,14 @@ def _backward(tape: list[_Backward], ledger: _Ledger, sizes: Sizes) -> None:
                 contribution = ledger.hold(gradient)
             else:
                 continue
-            _accumulate(gradients, pending, x, contribution, ledger, record.name)
+            _accumulate(gradients, x, contribution, ledger, record.name)
         for storage in record.saved:
             ledger.drop(storage)
         if gradient is not None:
             ledger.drop(gradient)
 
 
-def _accumulate(gradients: dict, pending: dict, x: _Value, contribution: _Storage, ledger: _Ledger, name: str) -> None:
+def _accumulate(gradients: dict, x: _Value, contribution: _Storage, ledger: _Ledger, name: str) -> None:
     """Add a consumer's gradient into the input's: the first is kept as it is; a later one is added in
     place where the kept one is nobody else's, else into a new tensor."""
     key = id(x)

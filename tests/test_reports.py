@@ -37,7 +37,8 @@ def fresh(tmp_path_factory):
     assert result.exit_code == 0
     family = [spec.name for specs in shipped().values() for spec in specs]  # as scripts/make_reports.sh lists them
     keys = "year,input,layers,params,macs,memory,inference_peak,training_peak,top5_error"
-    result = CliRunner().invoke(main, ["compare", *family, "--keys", keys, "--transpose", "-f", "markdown", "-o", str(folder / "family.md")])
+    result = CliRunner().invoke(main, ["compare", *family, "--keys", keys, "--transpose", "-f", "markdown",
+                                       "-o", str(folder / "family.md")])
     assert result.exit_code == 0
     return folder
 
