@@ -15,7 +15,7 @@ def rows_by_name(analysis):
     return {row.name: row for row in analysis.rows}
 
 
-# The seed's VGG16 slide: per-layer output shapes, memory and weights (biases not counted).
+# The lecture note's VGG16 slide: per-layer output shapes, memory and weights (biases not counted).
 VGG16_SLIDE = [
     ("input", (224, 224, 3), 224 * 224 * 3, 0),
     ("conv1_1", (224, 224, 64), 224 * 224 * 64, (3 * 3 * 3) * 64),
@@ -95,12 +95,12 @@ def test_alexnet_conv1_as_in_the_lecture():
     assert conv1.macs == 290_400 * 363 == 105_415_200
 
 
-def test_alexnet_simplified_has_the_seeds_shapes():
+def test_alexnet_simplified_has_the_lecture_notes_shapes():
     rows = rows_by_name(analyze(load_spec("alexnet_simplified")))
-    seed = {"conv1": (55, 55, 96), "pool1": (27, 27, 96), "norm1": (27, 27, 96), "conv2": (27, 27, 256),
+    lecture_note = {"conv1": (55, 55, 96), "pool1": (27, 27, 96), "norm1": (27, 27, 96), "conv2": (27, 27, 256),
             "pool2": (13, 13, 256), "norm2": (13, 13, 256), "conv3": (13, 13, 384), "conv4": (13, 13, 384),
             "conv5": (13, 13, 256), "pool3": (6, 6, 256), "fc6": (4096,), "fc7": (4096,)}
-    assert {name: rows[name].shape for name in seed} == seed
+    assert {name: rows[name].shape for name in lecture_note} == lecture_note
     # CS231n: "CONV1 ... Parameters: (11*11*3)*96 = 35K"; single-tower total 62,378,344 (hand sum):
     assert analyze(load_spec("alexnet_simplified")).totals.params == (
         34_944 + (5 * 5 * 96 * 256 + 256) + (3 * 3 * 256 * 384 + 384) + (3 * 3 * 384 * 384 + 384)

@@ -137,11 +137,11 @@ def test_collapsed_rows_still_sum_to_the_totals():
         assert sum(row.memory for row in rows) == analysis.totals.memory
 
 
-def test_comparison_matrix_reproduces_and_audits_the_seed():
-    seeds = ["alexnet", "vgg19", "googlenet", "resnet152"]
-    matrix = build_comparison([analyze(load_spec(name)) for name in seeds])
+def test_comparison_matrix_reproduces_and_audits_the_lecture_note():
+    lecture_networks = ["alexnet", "vgg19", "googlenet", "resnet152"]
+    matrix = build_comparison([analyze(load_spec(name)) for name in lecture_networks])
     rows = {row.key: row for row in matrix.rows}
-    # the seed's table, row by row
+    # the lecture note's table, row by row
     assert rows["layers"].values == (8, 19, 22, 152)
     assert rows["conv_layers"].values == (5, 16, 21, 151)
     assert rows["fc_layers"].values == ([4096, 4096, 1000], [4096, 4096, 1000], [1000], [1000])
@@ -149,7 +149,7 @@ def test_comparison_matrix_reproduces_and_audits_the_seed():
     assert rows["batchnorm"].values == (False, False, False, True)
     assert rows["inception"].values == (False, False, True, False)
     assert rows["kernel_sizes"].values[:3] == ([11, 5, 3], [3], [7, 1, 3, 5])
-    # where the seed is wrong: ResNet has no 5x5 kernel and no dropout; its error was 3.57%, not 3.75%
+    # where the lecture note is wrong: ResNet has no 5x5 kernel and no dropout; its error was 3.57%, not 3.75%
     assert rows["kernel_sizes"].values[3] == [7, 1, 3]
     assert rows["dropout"].values == (True, True, True, False)
     disputed = {(row.key, model) for row in matrix.rows for model, bad in zip(matrix.models, row.disputed) if bad}
