@@ -42,6 +42,7 @@ class Row:
     frozen: Dim = 0  # parameters of layers marked trainable = false
     training_only: bool = False  # in a side output, which runs only in training
     folded_names: tuple[str, ...] = ()  # names of the layers in ``folded``
+    floors_by_design: bool = False  # its spec marks its flooring as intended (floors = true)
 
     @property
     def params(self) -> Dim:
@@ -138,7 +139,11 @@ class _Walk:
         self.inputs[layer.name] = shape
         self.layers[layer.name] = layer
         step = self.steps[layer.name] = kind.infer(layer, shape)
-        self.warnings.extend(_inexact_messages(layer, step.inexact, self.strict))
+        messages = _inexact_messages(layer, step.inexact, self.strict and not layer.floors)
+        if layer.floors:
+            self.notes.extend(f"{message} (by design: the spec marks this flooring as intended)" for message in messages)
+        else:
+            self.warnings.extend(messages)
         self.assumptions.extend(step.assumptions)
         rf = _advance(rf, step.window, shape)
         weights, biases = (0, 0) if layer.share else (step.weights.value, step.biases.value)
@@ -153,7 +158,7 @@ class _Walk:
             memory = product(step.shape) if step.memory is None else step.memory
             self.rows.append(Row(layer.index, layer.name, layer.kind, step.label or kind.label(layer), step.shape, memory,
                                  weights, biases, step.macs.value, (), step, level, path, rf, step.connection_count,
-                                 frozen, self.training_only))
+                                 frozen, self.training_only, floors_by_design=layer.floors))
         weighted = kind.weighted_layers(layer, shape)
         return step.shape, rf, weighted, weighted if kind.convolutional else 0
 

@@ -28,7 +28,7 @@ MAX_LAYERS = int(os.environ.get("ARCHCALC_MAX_LAYERS", 100_000))
 MAX_REPEAT = 10_000
 MAX_NESTING = 32
 MAX_ERRORS = 20  # independent errors reported from one spec
-LAYER_KEYS = ("kind", "name", "repeat", "activation", "trainable", "share")  # and each kind's shorthand key
+LAYER_KEYS = ("kind", "name", "repeat", "activation", "trainable", "share", "floors")  # and each kind's shorthand key
 
 
 def shorthand_kinds() -> list[LayerKind]:
@@ -125,6 +125,7 @@ class Expander:
     def __init__(self, file: str, blocks: Mapping[str, BlockDefinition]):
         self.file, self.blocks, self.count, self.names = file, blocks, 0, {}
         self.frozen = False  # inside a block use marked trainable = false
+        self.floors = False  # inside a block use marked floors = true
 
     def sequence(self, entries: Any, prefix: str = "", variables: Mapping[str, Dim] | None = None,
                  stack: tuple[str, ...] = ()) -> tuple[Node, ...]:
@@ -183,11 +184,12 @@ class Expander:
         followers = _followers(kind, table, where)
         name = _name(table, where)
         trainable = _trainable(table, where) and not self.frozen
+        floors = _flag(table, "floors", False, where) or self.floors
         share = self.shared_layer(table, where)
         layers = []
         for _ in range(repeat):
             short = _copy_name(name, repeat, counters) if name else _next_name(kind.name, counters)
-            layers.append(self.new_layer(kind.name, prefix + short, values, trainable, share))
+            layers.append(self.new_layer(kind.name, prefix + short, values, trainable, share, floors))
             for follower in followers:
                 suffix = follower.shorthand.suffix if follower.shorthand else follower.name
                 layers.append(self.new_layer(follower.name, f"{prefix}{short}_{suffix}",
@@ -205,7 +207,8 @@ class Expander:
                             where.with_field("share"), "a layer can share the parameters of one that comes before it")
         return share
 
-    def new_layer(self, kind: str, name: str, values: dict, trainable: bool = True, share: str | None = None) -> Layer:
+    def new_layer(self, kind: str, name: str, values: dict, trainable: bool = True, share: str | None = None,
+                  floors: bool = False) -> Layer:
         self.count += 1
         location = Location(self.file, self.count, name)
         if self.count > MAX_LAYERS:
@@ -214,7 +217,7 @@ class Expander:
         if name in self.names:
             raise SpecError(f"the name {name!r} is already used by layer {self.names[name]}", location.with_field("name"))
         self.names[name] = self.count
-        return Layer(kind, name, self.count, values, location, trainable, share)
+        return Layer(kind, name, self.count, values, location, trainable, share, floors)
 
     # --- branches ---
 
@@ -263,6 +266,7 @@ class Expander:
         repeat = _repeat(table.get("repeat", 1), where)
         name = _name(table, where)
         frozen, self.frozen = self.frozen, self.frozen or not _trainable(table, where)
+        floors, self.floors = self.floors, self.floors or _flag(table, "floors", False, where)
         uses = []
         try:
             for _ in range(repeat):
@@ -271,7 +275,7 @@ class Expander:
                 uses.append(Block(prefix + short, definition.name, _block_label(definition, arguments), body,
                                   Location(self.file, where.layer_index, prefix + short)))
         finally:
-            self.frozen = frozen
+            self.frozen, self.floors = frozen, floors
         return uses
 
     def arguments(self, definition: BlockDefinition, table: dict, variables, where: Location) -> dict[str, Dim]:
@@ -280,7 +284,7 @@ class Expander:
             raise SpecError(f"block {definition.name!r} takes {len(definition.params)} values "
                             f"({', '.join(definition.params)}), found {len(table['_positional'])}", where)
         for key, value in table.items():
-            if key in ("kind", "name", "repeat", "trainable", "_positional"):
+            if key in ("kind", "name", "repeat", "trainable", "floors", "_positional"):
                 continue
             if key not in definition.params:
                 hint = nearest(key, definition.params)
@@ -388,9 +392,14 @@ def _next_name(kind: str, counters: dict[str, int]) -> str:
 
 
 def _trainable(table: dict, where: Location) -> bool:
-    value = table.get("trainable", True)
+    return _flag(table, "trainable", True, where)
+
+
+def _flag(table: dict, key: str, default: bool, where: Location) -> bool:
+    """A layer's or a block use's true/false key (``trainable``, ``floors``)."""
+    value = table.get(key, default)
     if not isinstance(value, bool):
-        raise SpecError(f"trainable must be true or false, found {value!r}", where.with_field("trainable"))
+        raise SpecError(f"{key} must be true or false, found {value!r}", where.with_field(key))
     return value
 
 

@@ -22,8 +22,7 @@ from .layers import KINDS, Dilation, Layer
 from .layers.base import MAX_DIMENSION, nearest
 
 MODEL_KEYS = ("name", "title", "era", "year", "paper", "authors", "url", "source", "notes", "top5_error", "top5_source",
-              "width_multiplier",
-              "data_augmentation", "claims")
+              "width_multiplier", "data_augmentation", "claims", "floors")
 TOP_LEVEL_KEYS = ("model", "input", "layers", "blocks")
 
 
@@ -118,7 +117,28 @@ def parse_spec(text: str, file: str = "<spec>", default_name: str = "model") -> 
         raise SpecError("the spec has no layers", Location(file, field="layers"),
                         'add [[layers]] tables or layers = ["conv 64 3x3 p1", ...]')
     layers = Expander(file, blocks).sequence(entries)
+    if "floors" in meta:
+        layers = floors_by_design(layers, meta["floors"], Location(file, field="model.floors"))
     return ModelSpec(meta["name"], file, input_shape, layers, meta)
+
+
+def floors_by_design(layers: tuple[Node, ...], names: Any, where: Location) -> tuple[Node, ...]:
+    """``[model] floors = ["conv1", "conv3_1"]``: the layers (or every layer of the blocks) named,
+    whose flooring of (W - F + 2P)/S + 1 is the reference implementation's: notes, not warnings."""
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise SpecError(f"floors must be a list of layer or block names, found {names!r}", where)
+    known = {layer.name for layer in leaves(layers)}
+    unknown = [name for name in names if name not in known and not any(k.startswith(name + "/") for k in known)]
+    if unknown:
+        hint = nearest(unknown[0], sorted(known))
+        raise SpecError(f"floors names {unknown[0]!r}, which is no layer or block of this spec"
+                        + (f"; {hint}" if hint else ""), where)
+
+    def mark(layer: Layer) -> Layer:
+        inside = any(layer.name == name or layer.name.startswith(name + "/") for name in names)
+        return replace(layer, floors=True) if inside else layer
+
+    return map_layers(layers, mark)
 
 
 def _check_keys(table: Mapping, allowed, location: Location, what: str) -> None:

@@ -93,13 +93,28 @@ def test_input_override_and_stdin():
     assert result.exit_code == 0 and "[64x64x10]" in result.output
 
 
+LEGACY_ALEXNET = 'input = [224, 224, 3]\nlayers = ["conv1: conv 64 11x11 s4 p2 relu", "pool1: maxpool 3 s2"]'
+
+
 def test_floor_warning_on_stderr_and_strict_exit_2():
-    result = run("table", "alexnet_torchvision")
+    result = run("table", "-", stdin=LEGACY_ALEXNET)
     assert result.exit_code == 0
     assert "warning: conv1: (224 - 11 + 2*2)/4 + 1 = 55.25; floor keeps 55" in result.stderr
-    result = run("table", "alexnet_torchvision", "--strict")
+    result = run("table", "-", "--strict", stdin=LEGACY_ALEXNET)
     assert result.exit_code == 2 and "non-integer output size" in result.stderr
     assert "Traceback" not in result.output + result.stderr
+
+
+def test_flooring_marked_as_intended_teaches_instead_of_warning():
+    """torchvision's AlexNet floors 55.25 to 55 by design: its spec says so ([model] floors), so the
+    table notes it and --strict accepts it; ResNet-152's five stride-2 floors do not nag either."""
+    result = run("table", "alexnet_torchvision", "--strict")
+    assert result.exit_code == 0 and result.stderr == ""
+    assert "conv1: (224 - 11 + 2*2)/4 + 1 = 55.25; floor keeps 55" in result.stdout
+    assert "by design" in result.stdout
+    assert run("table", "resnet152").stderr == ""
+    explained = run("explain", "resnet152", "conv3_1/b1/conv1").stdout
+    assert "by design (the spec marks this flooring as intended): not an integer" in explained
 
 
 @pytest.mark.parametrize("args", [["table", "no_such_net"], ["table", "missing.toml"],

@@ -89,3 +89,35 @@ def test_unknown_spec_name_suggests_the_nearest():
 def test_kind_aliases_and_case():
     spec = parse_spec('input = [8, 8, 3]\nlayers = ["CONV 4 3x3 p1", "pool 2", "dense 10", { kind = "Linear", units = 5 }]')
     assert [layer.kind for layer in spec.layers] == ["conv", "maxpool", "fc", "fc"]
+
+
+def test_a_layer_or_a_block_use_can_mark_its_flooring_as_intended():
+    """floors = true on a layer, on a block use (every layer inside), or [model] floors = [names]."""
+    from archcalc.engine import analysis_of
+
+    spec = parse_spec('''input = [224, 224, 3]
+layers = ["a: conv 8 7x7 s2 p3 floors=true", "b: maxpool 3 s2 p1", "c: down 8 floors=true", "d: down 8"]
+[blocks.down]
+params = ["n"]
+layers = ["conv n 1x1 stride=2"]
+''')
+    analysis = analysis_of(spec)
+    # 224 -> 112.5 (a, marked), 112 -> 56.5 (b), 56 -> 28.5 (c's conv, its use marked), 28 -> 14.5 (d's)
+    assert [w.split(":")[0] for w in analysis.warnings] == ["b", "d/conv1"]
+    assert [n.split(":")[0] for n in analysis.notes] == ["a", "c/conv1"]
+    marked = analysis_of(parse_spec('''input = [224, 224, 3]
+layers = ["a: conv 8 7x7 s2 p3", "b: maxpool 3 s2 p1"]
+[model]
+floors = ["b"]
+'''))
+    assert [w.split(":")[0] for w in marked.warnings] == ["a"] and [n.split(":")[0] for n in marked.notes] == ["b"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ('layers = ["a: conv 8 3x3 floors=1"]', "floors must be true or false, found 1"),
+    ('layers = ["a: conv 8 3x3"]\n[model]\nfloors = ["aa"]', "floors names 'aa', which is no layer or block"),
+    ('layers = ["a: conv 8 3x3"]\n[model]\nfloors = "a"', "floors must be a list of layer or block names"),
+])
+def test_bad_floors_name_the_field(text, message):
+    with pytest.raises(SpecError, match=message):
+        parse_spec('input = [8, 8, 3]\n' + text)

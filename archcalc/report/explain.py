@@ -66,7 +66,9 @@ def explain_row(row: Row) -> Explanation:
         parts.append(f"receptive field {rf['rf']} (jump {rf['jump']}, start {rf['start']})")
     notes = []
     if row.step:
-        notes += [_frameworks(item) for item in merged_axes(row.step.inexact)]
+        by_design = "by design (the spec marks this flooring as intended): " \
+            if row.floors_by_design else ""
+        notes += [by_design + _frameworks(item) for item in merged_axes(row.step.inexact)]
         notes += list(row.step.notes) + list(row.step.explanation)
     return Explanation(row.name, tuple(part for part in parts if part), tuple(notes))
 
