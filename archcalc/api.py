@@ -109,7 +109,7 @@ def analyze(spec: SpecSource | None = None, input: str | tuple | None = None, la
     model = load(spec, input, layers, no_bias, caffe_pooling, dilation_from_zero)
     analysis = analysis_of(model, strict=strict)
     if depth is not None:
-        analysis = collapse(analysis, depth)
+        analysis = collapse(analysis, depth, group=True)
     return Result(**{f.name: getattr(analysis, f.name) for f in fields(Analysis)}, batch=batch, dtype=dtype,
                   convention=convention)
 

@@ -43,6 +43,7 @@ class Row:
     training_only: bool = False  # in a side output, which runs only in training
     folded_names: tuple[str, ...] = ()  # names of the layers in ``folded``
     floors_by_design: bool = False  # its spec marks its flooring as intended (floors = true)
+    repeat: int = 1  # identical blocks shown as one row: how many (the row's values are their sums)
 
     @property
     def params(self) -> Dim:
@@ -250,10 +251,12 @@ def _advance(rf, window, shape: Shape):
     return tuple(through_window(f, *w) for f, w in zip(rf, window))
 
 
-def collapse(analysis: Analysis, depth: int) -> Analysis:
+def collapse(analysis: Analysis, depth: int, group: bool = False) -> Analysis:
     """Show blocks nested deeper than ``depth`` as one row each, as the papers' tables do.
 
-    A collapsed row sums its members' memory, parameters and MACs and shows the block's output.
+    A collapsed row sums its members' memory, parameters and MACs, and shows the block's output and
+    the receptive field there. ``group``: consecutive identical blocks (the same label, output and
+    costs: ResNet-152's conv4_2 to conv4_36) become one row whose ``repeat`` says how many.
     """
     rows: list[Row] = []
     for row in analysis.rows:
@@ -267,13 +270,38 @@ def collapse(analysis: Analysis, depth: int) -> Analysis:
                                weights=normalize(last.weights + row.weights),
                                biases=normalize(last.biases + row.biases), macs=normalize(last.macs + row.macs),
                                folded=row.folded, connections=normalize(last.connections + row.connections),
-                               frozen=normalize(last.frozen + row.frozen),
+                               frozen=normalize(last.frozen + row.frozen), rf=row.rf,
                                training_only=last.training_only and row.training_only)
         else:
             rows.append(Row(row.index, name, "block", analysis.blocks[name], row.shape, row.memory, row.weights,
-                            row.biases, row.macs, row.folded, None, depth, row.path[:depth], None, row.connections,
+                            row.biases, row.macs, row.folded, None, depth, row.path[:depth], row.rf, row.connections,
                             row.frozen, row.training_only))
-    return replace(analysis, rows=tuple(rows))
+    return replace(analysis, rows=tuple(_group_repeats(rows) if group else rows))
+
+
+def _group_repeats(rows: list[Row]) -> list[Row]:
+    """Runs of identical block rows as one row each, named after the first and the last."""
+    grouped: list[Row] = []
+    for row in rows:
+        last = grouped[-1] if grouped else None
+        if last is not None and row.kind == "block" and last.kind == "block" and _same_block(last, row):
+            count = last.repeat + 1
+            first_name = last.name.split(" - ")[0]
+            grouped[-1] = replace(last, name=f"{first_name} - {row.name}", repeat=count, rf=row.rf,
+                                  **{key: normalize(getattr(last, key) + getattr(row, key))
+                                     for key in ("memory", "weights", "biases", "macs", "connections", "frozen")})
+        else:
+            grouped.append(row)
+    return grouped
+
+
+def _same_block(group: Row, row: Row) -> bool:
+    """Whether ``row`` repeats the block of ``group`` (whose values are ``repeat`` blocks' sums)."""
+    if (group.label, group.shape, group.folded, group.level, group.training_only) != (
+            row.label, row.shape, row.folded, row.level, row.training_only):
+        return False
+    return all(normalize(getattr(group, key) - group.repeat * getattr(row, key)) == 0
+               for key in ("memory", "weights", "biases", "macs"))
 
 
 def _totals(rows: list[Row]) -> Totals:

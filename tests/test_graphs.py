@@ -219,3 +219,17 @@ def test_table_depth_option_collapses_blocks():
     assert result.exit_code == 0
     assert "INCEPTION (64, 96, 128, 16, 32, 32)" in result.output
     assert "inception3a/b1" not in result.output
+
+
+def test_identical_blocks_collapse_into_one_row_with_their_count():
+    """ResNet-152 at --depth 0: conv4_2 to conv4_36 are 35 identical bottlenecks (256, 1). One has
+    1x1 1024->256 (262,144), 3x3 256->256 (589,824), 1x1 256->1024 (262,144) weights and batch norm
+    2*(256 + 256 + 1024) = 3,072: 1,117,184 parameters. Its receptive field is the block's output's."""
+    result = analyze("resnet152", depth=0)
+    rows = {row.name: row for row in result.rows}
+    group = rows["conv4_2 - conv4_36"]
+    assert group.repeat == 35 and group.params == 35 * 1_117_184
+    assert sum(row.params for row in result.rows) == result.totals.params == 60_192_808
+    assert rows["conv2_1"].rf[0].size == 19  # conv1 7, pool 7 + 2*2 = 11, the 3x3 at jump 4: 11 + 2*4
+    text = result.render()
+    assert "BOTTLENECK (256, 1) + relu x35" in text and "35 x 1,117,184" in text

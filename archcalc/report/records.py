@@ -12,7 +12,7 @@ def row_record(row: Row) -> dict:
             "weights": to_json(row.weights), "biases": to_json(row.biases), "params": to_json(row.params),
             "trainable_params": to_json(normalize(row.params - row.frozen)), "macs": to_json(row.macs),
             "connections": to_json(row.connections), "training_only": row.training_only, "folded": list(row.folded),
-            "level": row.level,
+            "level": row.level, "repeat": row.repeat,
             "receptive_field": [{"size": float(f.size), "jump": float(f.jump), "start": float(f.start)}
                                 for f in row.rf] if row.rf else None}
 

@@ -68,8 +68,17 @@ def shape_text(shape: tuple) -> str:
 
 
 def layer_text(row: Row) -> str:
-    """The row's label with the layers folded into it (``CONV3-64 + relu``), indented by its nesting."""
-    return "  " * row.level + " + ".join((row.label,) + row.folded)
+    """The row's label with the layers folded into it (``CONV3-64 + relu``), indented by its nesting;
+    ``x35`` after identical blocks shown as one row."""
+    return "  " * row.level + " + ".join((row.label,) + row.folded) + (f" x{row.repeat}" if row.repeat > 1 else "")
+
+
+def _each(row: Row, value: Dim, text) -> str:
+    """A cell of a row of identical blocks: ``35 x 1,117,184``; else the value's text."""
+    if row.repeat == 1:
+        return text(value)
+    each = value // row.repeat if isinstance(value, int) else normalize(value / row.repeat)
+    return f"{row.repeat} x {text(each)}"
 
 
 def build_table(analysis: Analysis, options: TableOptions = TableOptions()) -> TableModel:
@@ -116,10 +125,10 @@ def to_frame(model: TableModel):
 
 
 def _cells(row: Row, options: TableOptions) -> dict[str, str]:
-    memory = exact(row.memory) if options.exact else compact(row.memory, digits=2)
-    params = exact(row.params)
-    macs = exact(row.macs) if options.exact else compact(row.macs)
-    if options.working:
+    memory = _each(row, row.memory, exact if options.exact else lambda value: compact(value, digits=2))
+    params = _each(row, row.params, exact)
+    macs = _each(row, row.macs, exact if options.exact else compact)
+    if options.working and row.kind != "block":  # a block's cells are sums over its layers: no one product
         if row.memory == 0 and row.shape:
             memory = "0 (a view)"
         elif len(row.shape) > 1:
