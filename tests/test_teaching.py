@@ -273,7 +273,12 @@ def test_explain_formats():
 
     assert json.loads(result.output)[0]["layer"] == "conv1"
     markdown = CliRunner().invoke(main, ["explain", "alexnet_simplified", "conv1", "-f", "markdown"]).output
-    assert markdown.startswith("- `conv1`: (227 - 11 + 2*0)/4 + 1 = 55")
+    # one quantity per line, each under its name: (227 - 11)/4 + 1 = 55, 11*11*3*96 weights
+    lines = markdown.splitlines()
+    assert lines[0] == "- **conv1** (CONV11-96 s4 + relu)"
+    assert lines[1].startswith("  - output: (227 - 11 + 2*0)/4 + 1 = 55 -> 55x55x96")
+    assert "  - parameters: weights (11*11*3)*96 = 34,848, biases 96, params 34,944" in lines
+    assert "  - MACs: 290,400 * 363 = 105,415,200" in lines
 
 
 def test_mobilenet_v1():

@@ -21,11 +21,17 @@ from .table import receptive_cells
 
 @dataclass(frozen=True)
 class Explanation:
-    """One row's working: its name, the parts of the derivation, and notes below it."""
+    """One row's working: its name and label, the parts of the derivation (each with what it
+    derives: output, parameters, memory, MACs, receptive field), and notes below it."""
 
     name: str
-    parts: tuple[str, ...]
+    items: tuple[tuple[str, str], ...]  # (what, working)
     notes: tuple[str, ...] = ()
+    label: str = ""
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        return tuple(text for _, text in self.items)
 
     @property
     def summary(self) -> str:
@@ -60,17 +66,19 @@ def explain_row(row: Row) -> Explanation:
     size = f"{_size_working(row)}{shape}"
     if row.folded:
         size += f" (then {', '.join(row.folded)}: same shape, no parameters)"
-    parts = [size, _params_working(row), _memory_working(row), _ops_working(row)]
+    items = [("output", size), ("parameters", _params_working(row)), ("memory", _memory_working(row)),
+             ("MACs", _ops_working(row))]
     rf = receptive_cells(row)
     if rf["rf"]:
-        parts.append(f"receptive field {rf['rf']} (jump {rf['jump']}, start {rf['start']})")
+        items.append(("receptive field", f"receptive field {rf['rf']} (jump {rf['jump']}, start {rf['start']})"))
     notes = []
     if row.step:
         by_design = "by design (the spec marks this flooring as intended): " \
             if row.floors_by_design else ""
         notes += [by_design + _frameworks(item) for item in merged_axes(row.step.inexact)]
         notes += list(row.step.notes) + list(row.step.explanation)
-    return Explanation(row.name, tuple(part for part in parts if part), tuple(notes))
+    label = " + ".join((row.label,) + row.folded)
+    return Explanation(row.name, tuple(item for item in items if item[1]), tuple(notes), label)
 
 
 def _size_working(row: Row) -> str:
@@ -127,8 +135,34 @@ def render_explanations(explanations: list[Explanation], fmt: str = "text") -> s
 
         return json.dumps([{"layer": e.name, "working": e.text()} for e in explanations], indent=2) + "\n"
     if fmt == "markdown":
-        return "\n".join(f"- `{e.name}`: " + "; ".join(e.parts) + "".join(f"\n  - {note}" for note in e.notes)
-                         for e in explanations) + "\n"
+        return "\n".join(explanation_markdown(e) for e in explanations) + "\n"
     if fmt != "text":
         raise SpecError(f"unknown format {fmt!r} for explanations: use text, markdown or json")
     return "\n".join(e.text() for e in explanations) + "\n"
+
+
+def explanation_markdown(explanation: Explanation) -> str:
+    """One quantity per line: the row, then what each working derives, then the notes."""
+    lines = [f"- **{explanation.name}** ({explanation.label})" if explanation.label else f"- **{explanation.name}**"]
+    lines += [f"  - {what}: {_without_lead(what, text)}" for what, text in explanation.items]
+    lines += [f"  - note: {note}" for note in explanation.notes]
+    return "\n".join(lines)
+
+
+def explanation_html(explanation: Explanation) -> str:
+    """The same as a definition list: the row and its label, then one line per quantity."""
+    from html import escape
+
+    head = f'<dt><code>{escape(explanation.name)}</code> {escape(explanation.label)}</dt>'
+    body = "".join(f'<dd><span class="what">{escape(what)}</span> {escape(_without_lead(what, text))}</dd>'
+                   for what, text in explanation.items)
+    notes = "".join(f'<dd class="note">{escape(note)}</dd>' for note in explanation.notes)
+    return f'<dl class="derivation">{head}{body}{notes}</dl>'
+
+
+def _without_lead(what: str, text: str) -> str:
+    """``memory 55*55*96 = 290,400`` under the heading ``memory``: ``55*55*96 = 290,400``."""
+    for lead in (what + " ", what.rstrip("s") + " "):
+        if text.startswith(lead):
+            return text[len(lead):]
+    return text

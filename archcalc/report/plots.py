@@ -1,22 +1,44 @@
 """Plots with matplotlib (imported only here): where memory, parameters and MACs go layer by layer,
-and several networks side by side. Grey bars with hatching, so they read in black and white."""
+and several networks side by side. Colours from matplotlib's colour-blind-safe Tableau palette, with
+hatching too, so that they also read in black and white; axes in K, M, G as the tables are."""
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 from ..engine import Analysis, collapse
+from .numbers import compact
 
 MAX_BARS = 60  # beyond this, blocks are shown as one bar each
+STYLE = "tableau-colorblind10"  # matplotlib's colour-blind-safe cycle
 
 
 def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
-    matplotlib.rcParams.update({"svg.hashsalt": "archcalc", "font.size": 8, "hatch.linewidth": 0.6})
     import matplotlib.pyplot as plt
 
+    plt.style.use(STYLE)
+    matplotlib.rcParams.update({"svg.hashsalt": "archcalc", "font.size": 8, "hatch.linewidth": 0.6})
     return plt
+
+
+def _palette(plt) -> list[str]:
+    return plt.rcParams["axes.prop_cycle"].by_key()["color"]
+
+
+def _counts(axis, which: str = "y") -> None:
+    """Tick labels in K, M, G (K = 1000), as the table's cells: 290K, 37.7M; no offset text."""
+    from matplotlib.ticker import FuncFormatter
+
+    formatter = FuncFormatter(lambda value, _: compact(int(value)) if value >= 1 or value == 0 else f"{value:g}")
+    (axis.yaxis if which == "y" else axis.xaxis).set_major_formatter(formatter)
+
+
+def _title(text: str, width_inches: float) -> str:
+    """A title wrapped to the figure's width (about 11 characters an inch at 10 pt)."""
+    return textwrap.fill(text, width=max(30, int(width_inches * 11)))
 
 
 def plottable_rows(analysis: Analysis):
@@ -32,22 +54,26 @@ def plot_network(analysis: Analysis, path: str | Path) -> None:
     plt = _pyplot()
     rows = plottable_rows(analysis)
     names = [row.name for row in rows]
-    figure, axes = plt.subplots(3, 1, figsize=(max(6.0, 0.22 * len(rows) + 2), 7.5), sharex=True)
+    width = max(6.0, min(0.16 * len(rows) + 2, 11.0))
+    figure, axes = plt.subplots(3, 1, figsize=(width, 6.5), sharex=True)
+    colours = _palette(plt)
     series = (("memory (output values)", [row.memory for row in rows], "///"),
               ("parameters", [row.params for row in rows], "..."),
               ("MACs", [row.macs for row in rows], "xx"))
-    for axis, (label, values, hatch) in zip(axes, series):
-        axis.bar(range(len(rows)), values, color="0.8", edgecolor="black", hatch=hatch, linewidth=0.6)
+    for number, (axis, (label, values, hatch)) in enumerate(zip(axes, series)):
+        axis.bar(range(len(rows)), values, color=colours[number], edgecolor="black", hatch=hatch, linewidth=0.5)
         axis.set_ylabel(label)
-        axis.ticklabel_format(axis="y", style="sci", scilimits=(0, 3))
+        _counts(axis)
         axis.grid(axis="y", color="0.85", linewidth=0.5)
         axis.set_axisbelow(True)
         top = max(range(len(values)), key=values.__getitem__)
-        axis.annotate(f"most: {names[top]}", (top, values[top]), xytext=(0, 2), textcoords="offset points",
-                      ha="center", va="bottom", fontsize=7)
+        axis.set_ylim(0, max(values[top], 1) * 1.22)  # room for the label above the tallest bar
+        axis.annotate(f"most: {names[top]} ({compact(values[top])})", (top, values[top]), xytext=(0, 2),
+                      textcoords="offset points", ha="center" if 2 < top < len(rows) - 3 else
+                      ("left" if top <= 2 else "right"), va="bottom", fontsize=7)
     axes[-1].set_xticks(range(len(rows)))
-    axes[-1].set_xticklabels(names, rotation=90, fontsize=6)
-    axes[0].set_title(f"{analysis.spec.title}: where memory, parameters and MACs go")
+    axes[-1].set_xticklabels(names, rotation=90, fontsize=6 if len(rows) < 40 else 5)
+    axes[0].set_title(_title(f"{analysis.spec.title}: where memory, parameters and MACs go", width), fontsize=9)
     figure.tight_layout()
     _save(figure, path)
     plt.close(figure)
@@ -58,21 +84,26 @@ def plot_comparison(analyses: list[Analysis], path: str | Path) -> None:
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(6.5, 4.5))
     markers = "osD^vP*X"
+    colours = _palette(plt)
+    labels = []
     for number, analysis in enumerate(analyses):
         params, macs = analysis.totals.params, analysis.totals.macs
-        axis.scatter([params], [macs], marker=markers[number % len(markers)], s=70, facecolor="white",
-                     edgecolor="black", linewidth=1.2, zorder=3)
+        axis.scatter([params], [macs], marker=markers[number % len(markers)], s=70,
+                     facecolor=colours[number % len(colours)], edgecolor="black", linewidth=1.0, zorder=3)
         error = analysis.spec.meta.get("top5_error")
         label = analysis.spec.name + (f"\ntop-5 {error}%" if error is not None else "")
-        axis.annotate(label, (params, macs), xytext=(6, 4), textcoords="offset points", fontsize=8)
+        labels.append(axis.annotate(label, (params, macs), xytext=(6, 4), textcoords="offset points", fontsize=8))
     axis.set_xscale("log")
     axis.set_yscale("log")
-    axis.set_xlabel("parameters")
-    axis.set_ylabel("MACs per image")
+    _counts(axis, "x")
+    _counts(axis, "y")
+    axis.set_xlabel("parameters (log scale)")
+    axis.set_ylabel("MACs per image (log scale)")
     axis.set_title("Cost of the networks compared")
     axis.grid(True, which="both", color="0.85", linewidth=0.5)
     axis.margins(0.3)
     figure.tight_layout()
+    _spread(figure, labels)
     _save(figure, path)
     plt.close(figure)
 
@@ -91,11 +122,12 @@ def plot_accuracy(analyses: list[Analysis], path: str | Path) -> None:
     labels = []
     for analysis in shown:
         macs, error = analysis.totals.macs, analysis.spec.meta["top5_error"]
-        axis.scatter([macs], [error], s=30 + 900 * analysis.totals.params / largest, facecolor="0.85",
-                     edgecolor="black", linewidth=0.8, alpha=0.8, zorder=3)
+        axis.scatter([macs], [error], s=30 + 900 * analysis.totals.params / largest, facecolor=_palette(plt)[0],
+                     edgecolor="black", linewidth=0.8, alpha=0.6, zorder=3)
         labels.append(axis.annotate(analysis.spec.name, (macs, error), xytext=(5, 3), textcoords="offset points",
                                     fontsize=6.5, zorder=5))
     axis.set_xscale("log")
+    _counts(axis, "x")
     axis.set_xlabel("MACs per image (log scale)")
     axis.set_ylabel("top-5 error (%)")
     axis.set_title("Accuracy against cost (circle area: parameters)")
