@@ -21,7 +21,13 @@ TAIL = (("params", "params", "computed"), ("macs", "MACs", "computed"),
         ("inference_peak", "inference peak (bytes, batch 1, float32)", "computed"),
         ("training_peak", "training step peak (bytes, batch 32, float32, SGD with momentum)", "computed"),
         ("width_multiplier", "width multiplier", "meta"),
-        ("top5_error", "top-5 error (%)", "meta"), ("data_augmentation", "data augmentation", "meta"))
+        ("top5_error", "top-5 error (%)", "meta"), ("data_augmentation", "data augmentation", "meta"),
+        # the lecture's second question: how parameters fell while accuracy rose (archcalc.questions)
+        ("fc_share", "params in fc layers (%)", "computed"),
+        ("params_per_layer", "params per weighted layer", "computed"),
+        ("pointwise_saving", "weights without the 1x1 reductions / with them", "computed"),
+        ("params_per_error", "params per point of top-5 error", "computed"),
+        ("macs_per_error", "MACs per point of top-5 error", "computed"))
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,24 @@ def features(analysis: Analysis) -> dict:
                    "memory": totals.memory, **execution_memory(analysis),
                    "width_multiplier": meta.get("width_multiplier"),
                    "top5_error": meta.get("top5_error"), "data_augmentation": meta.get("data_augmentation")})
+    values.update(question_values(analysis))
     return values
+
+
+def question_values(analysis: Analysis) -> dict:
+    """The rows that answer the lecture's second question (archcalc.questions)."""
+    from .dims import is_symbolic
+    from .questions import fc_share, per_error_point, pointwise_savings
+
+    params = analysis.totals.params
+    saving = pointwise_savings(analysis)
+    per_error = per_error_point(analysis)
+    return {"fc_share": fc_share(analysis),
+            "params_per_layer": None if is_symbolic(params) or not analysis.depth
+            else round(params / analysis.depth),
+            "pointwise_saving": round(saving.without_weights / saving.with_weights, 1) if saving else None,
+            "params_per_error": per_error[0] if per_error else None,
+            "macs_per_error": per_error[1] if per_error else None}
 
 
 INFERENCE_BATCH, TRAINING_BATCH = 1, 32  # the batches the matrix states its memory rows at

@@ -6,7 +6,8 @@ from ..dims import to_json
 from .numbers import byte_sizes, compact
 from .table import Column, TableModel
 
-COMPACT_KEYS = ("params", "macs", "memory", "connections", "inference_peak", "training_peak")
+COMPACT_KEYS = ("params", "macs", "memory", "connections", "inference_peak", "training_peak", "params_per_layer",
+                "params_per_error", "macs_per_error")
 BYTE_KEYS = ("inference_peak", "training_peak")
 
 
