@@ -6,8 +6,10 @@ only parses options and prints.
 >>> r = archcalc.analyze("vgg16", input="224x224x3")
 >>> r.totals.params
 138357544
->>> r.to_frame().loc[1, "shape"]
-[224, 224, 64]
+>>> r.to_frame().loc[1, ["name", "H", "W", "C"]].to_dict()
+{'name': 'conv1_1', 'H': 224, 'W': 224, 'C': 64}
+>>> r
+Result(vgg16: input 224x224x3, 22 rows, params 138,357,544, MACs 15.5G, float32, batch 1)
 >>> archcalc.analyze(input="32x32x3", layers="conv 10 5x5 s1 p2").rows[1].shape
 (32, 32, 10)
 
@@ -54,7 +56,7 @@ def load(spec: SpecSource | None = None, input: str | tuple | None = None, layer
     return model
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Result(Analysis):
     """An Analysis that renders itself as a table (any format), a DataFrame, HTML or Markdown;
     ``batch``, ``dtype`` and ``convention`` say how its totals are stated."""
@@ -80,14 +82,25 @@ class Result(Analysis):
 
         return to_frame(self.table())
 
-    def render(self, fmt: str = "text", **table_options) -> str:
-        """The table in any format the command line offers (text, markdown, latex, html, csv, json, ...)."""
+    def render(self, fmt: str = "text", standalone: bool = False, **table_options) -> str:
+        """The table in any format the command line offers (text, markdown, latex, html, csv, json, ...);
+        ``standalone``: a LaTeX document that compiles as it is."""
         from .report.render import render
 
-        return render(self.table(**table_options), fmt)
+        return render(self.table(**table_options), fmt, standalone)
+
+    def __repr__(self) -> str:
+        from .report.notebook import result_repr
+
+        return result_repr(self)
+
+    def __str__(self) -> str:
+        return self.render("text")
 
     def _repr_html_(self) -> str:
-        return self.render("html")
+        from .report.notebook import notebook_html
+
+        return notebook_html(self.table())
 
     def _repr_markdown_(self) -> str:
         return self.render("markdown")
@@ -135,13 +148,22 @@ class ComparisonResult:
         return pandas.DataFrame({row.key: list(row.values) for row in self.matrix.rows},
                                 index=list(self.matrix.models)).T
 
-    def render(self, fmt: str = "text") -> str:
+    def render(self, fmt: str = "text", standalone: bool = False) -> str:
         from .report.render import render
 
-        return render(self.model(), fmt)
+        return render(self.model(), fmt, standalone)
+
+    def __repr__(self) -> str:
+        return (f"ComparisonResult({', '.join(self.matrix.models)}: {len(self.matrix.rows)} rows; "
+                ".render(fmt), .to_frame())")
+
+    def __str__(self) -> str:
+        return self.render("text")
 
     def _repr_html_(self) -> str:
-        return self.render("html")
+        from .report.notebook import notebook_html
+
+        return notebook_html(self.model())
 
     def _repr_markdown_(self) -> str:
         return self.render("markdown")
@@ -356,27 +378,39 @@ def plot(specs: Iterable[SpecSource], output: str | Path, force: bool = False, a
 
 def handout(specs: Iterable[SpecSource], output_dir: str | Path, name: str = "handout", title: str | None = None,
             compare_with: Iterable[SpecSource] | str | None = None, student: bool = False, pdf: bool = False,
-            force: bool = False) -> list[Path]:
+            force: bool = False, input: str | tuple | None = None, no_bias: bool = False, depth: int | None = None,
+            blank: str | Iterable[str] | None = None, convention: str = "archcalc", paper: str = "A4",
+            svg: bool = False) -> list[Path]:
     """A self-contained handout (Markdown and one HTML file, plots, optionally PDF) for one or more
-    networks, with the comparison matrix of ``compare_with`` (default: the same networks)."""
+    networks, with the comparison matrix of ``compare_with`` (default: the same networks) and the
+    lecture's two questions answered. ``student`` also writes NAME_student.* with the ``blank``
+    columns empty everywhere and NAME_student_key.* with them filled in; ``depth`` collapses blocks
+    (default: where a table passes 40 rows); ``paper`` is A4 or Letter; ``svg`` draws the plots as SVG."""
     import re
 
-    from .report.handout import build_handout, find_chromium, print_pdf
+    from .report.handout import (PAPERS, HandoutOptions, Version, build_handout, default_title, find_chromium,
+                                 parse_blank, print_pdf)
 
     if not re.fullmatch(r"[\w.-]+", name):
         raise ArchcalcError(f"--name must be letters, digits, '_', '-' or '.', found {name!r}")
+    if paper not in PAPERS:
+        raise ArchcalcError(f"--paper: no paper {paper!r} (papers: {', '.join(PAPERS)})")
+    blanks = parse_blank(blank)
+    options = HandoutOptions(paper=paper, blank=blanks, depth=depth, svg=svg, convention=convention)
     chromium = find_chromium() if pdf else None
-    analyses = [analyze(spec) for spec in specs]
+    analyses = [analyze(spec, input, no_bias=no_bias, convention=convention) for spec in specs]
     if isinstance(compare_with, str):
         compare_with = compare_with.split(",")
-    comparison = [analyze(spec) for spec in compare_with] if compare_with else analyses
-    title = title or ", ".join(a.spec.title for a in analyses)
-    versions = [(name, False)] + ([(f"{name}_student", True)] if student else [])
-    documents = {stem: build_handout(analyses, comparison, name, title + (" (student)" if blank else ""), blank)
-                 for stem, blank in versions}
+    comparison = [analyze(spec, no_bias=no_bias) for spec in compare_with] if compare_with else analyses
+    lecun = analyze("lecun1989") if len(comparison) > 1 else None
+    title = title or default_title(analyses)
+    versions = [(name, Version())] + ([(f"{name}_student", Version(blanks)), (f"{name}_student_key",
+                                                                              Version(blanks, key=True))]
+                                      if student else [])
     folder = Path(output_dir)
     files: dict[Path, object] = {}
-    for stem, document in documents.items():
+    for stem, version in versions:
+        document = build_handout(analyses, comparison, name, title, version, options, lecun)
         files[folder / f"{stem}.md"] = document.markdown
         files[folder / f"{stem}.html"] = document.html
         files.update({folder / image: data for image, data in document.images.items()})

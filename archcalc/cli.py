@@ -104,10 +104,12 @@ def main(debug: bool) -> None:
               help="Add the bytes live while each row runs at inference (execution's memory, beside the slide's).")
 @click.option("--convention", type=click.Choice(CONVENTIONS), default="archcalc", show_default=True,
               help="Count totals as this tool or source does.")
-@options("format", "output", "force")
+@options("format")
+@click.option("--standalone", is_flag=True, help="With -f latex: a whole document that pdflatex compiles as it is.")
+@options("output", "force")
 @reports_errors
 def table_command(spec, input, layers, batch, dtype, no_bias, strict, caffe_pooling, dilation_from_zero, working,
-                  exact, depth, rf, connections, live, convention, fmt, output, force):
+                  exact, depth, rf, connections, live, convention, fmt, standalone, output, force):
     """Print the per-layer table of SPEC (a shipped name or a .toml file; - reads stdin).
 
     \b
@@ -117,6 +119,7 @@ def table_command(spec, input, layers, batch, dtype, no_bias, strict, caffe_pool
       archcalc table my_net.toml --input 256x256x3 --batch 32 --dtype float16
       archcalc table googlenet --depth 0
       archcalc table vgg16 --rf
+      archcalc table vgg16 -f latex --standalone -o vgg16.tex
       archcalc table lenet5_1998 --connections
       archcalc table resnet50 --live --batch 32
       archcalc table --input 32x32x3 --layers "conv 10 5x5 s1 p2; maxpool 2x2 s2"
@@ -127,7 +130,8 @@ def table_command(spec, input, layers, batch, dtype, no_bias, strict, caffe_pool
                      depth, strict)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
-    emit(result.render(fmt, working=working, exact=exact, rf=rf, connections=connections, live=live), output, force)
+    emit(result.render(fmt, standalone, working=working, exact=exact, rf=rf, connections=connections, live=live),
+         output, force)
 
 
 @main.command(name="list")
@@ -260,9 +264,11 @@ def memory_command(spec, input, layers, batch, dtype, no_bias, train, optimizer,
 @options("input")
 @click.option("--keys", metavar="KEY,KEY", help="Only these rows (e.g. params,macs,top5_error).")
 @click.option("--transpose", is_flag=True, help="One row per network (for many networks).")
-@options("format", "output", "force")
+@options("format")
+@click.option("--standalone", is_flag=True, help="With -f latex: a whole document that pdflatex compiles as it is.")
+@options("output", "force")
 @reports_errors
-def compare_command(specs, input, keys, transpose, fmt, output, force):
+def compare_command(specs, input, keys, transpose, fmt, standalone, output, force):
     """Compare networks side by side, checking what sources claim about them.
 
     \b
@@ -273,7 +279,7 @@ def compare_command(specs, input, keys, transpose, fmt, output, force):
     """
     from .api import compare
 
-    emit(compare(specs, input, keys, transpose).render(fmt), output, force)
+    emit(compare(specs, input, keys, transpose).render(fmt, standalone), output, force)
 
 
 @main.command(name="explain")
@@ -428,22 +434,37 @@ def plot_command(specs, output, accuracy, force):
 @click.option("--output-dir", "-o", "output_dir", type=click.Path(file_okay=False), required=True,
               help="Folder for the handout (made if missing).")
 @click.option("--name", default="handout", show_default=True, help="File name stem: NAME.md, NAME.html.")
-@click.option("--title", help="The handout's title (default: the networks' titles).")
+@click.option("--title", help="The handout's title (default: the networks' short names).")
 @click.option("--compare", "compare_with", metavar="SPEC,SPEC",
-              help="Networks for the comparison matrix (default: SPECS).")
-@click.option("--student", is_flag=True, help="Also write NAME_student.* with blank cells (NAME.* is the key).")
-@click.option("--pdf", is_flag=True, help="Also print NAME.pdf with headless Chromium.")
+              help="Networks for the comparison matrix and the lecture's questions (default: SPECS).")
+@options("input", "no_bias")
+@click.option("--depth", type=click.IntRange(0, 20), metavar="N",
+              help="Show blocks nested deeper than N as one row, identical ones once ('x36'). "
+                   "Default: 0 where a table passes 40 rows.")
+@click.option("--student", is_flag=True,
+              help="Also write NAME_student.* (blank cells) and NAME_student_key.* (the same, filled in).")
+@click.option("--blank", metavar="COLUMNS", default="output,memory,params,macs,rf", show_default=True,
+              help="The student version's blank columns, from: output, memory, params, macs, rf, jump, start.")
+@click.option("--convention", type=click.Choice(CONVENTIONS), default="archcalc", show_default=True,
+              help="Also state the totals as this tool or source counts them.")
+@click.option("--paper", type=click.Choice(("A4", "Letter")), default="A4", show_default=True,
+              help="Paper size for printing.")
+@click.option("--svg", is_flag=True, help="Draw the plots as SVG (sharp at any size) instead of PNG.")
+@click.option("--pdf", is_flag=True, help="Also print each document to PDF with headless Chromium.")
 @options("force")
 @reports_errors
-def handout_command(specs, output_dir, name, title, compare_with, student, pdf, force):
+def handout_command(specs, output_dir, name, title, compare_with, input, no_bias, depth, student, blank, convention,
+                    paper, svg, pdf, force):
     """Write a self-contained handout (Markdown and one HTML file) for one or more networks.
 
     \b
     Examples:
       archcalc handout vgg16 -o handouts/
-      archcalc handout alexnet_simplified vgg16 googlenet resnet152 --compare alexnet,vgg19,googlenet,resnet152 -o reports --name lecture9
+      archcalc handout alexnet_simplified vgg16 googlenet resnet152 --compare alexnet,vgg19,googlenet,resnet152 \\
+          --student --pdf -o reports --name lecture9
     """
     from .api import handout
 
-    written = handout(specs, output_dir, name, title, compare_with, student, pdf, force)
+    written = handout(specs, output_dir, name, title, compare_with, student, pdf, force, input, no_bias, depth, blank,
+                      convention, paper, svg)
     click.echo(f"wrote {', '.join(sorted(str(path) for path in written))}")

@@ -104,6 +104,8 @@ def _block_saving(analysis: Analysis, node: Parallel) -> BlockSaving | None:
     plain = True
     for branch in node.branches:
         layers = leaves(branch)
+        if not layers:  # an identity shortcut
+            continue
         steps = [analysis.steps[layer.name] for layer in layers if _holds_weights(layer)]
         branch_w, branch_m = sum(step.weights.value for step in steps), sum(step.macs.value for step in steps)
         with_w, with_m = with_w + branch_w, with_m + branch_m
@@ -111,7 +113,8 @@ def _block_saving(analysis: Analysis, node: Parallel) -> BlockSaving | None:
         pointwise = [layer for layer in weighted if _is_pointwise(analysis, layer)]
         others = [layer for layer in weighted if layer not in pointwise]
         alone = not others and layers[0] in pointwise  # a 1x1 conv that reads the block's input itself
-        if not pointwise or alone:
+        reduces = bool(pointwise) and analysis.steps[pointwise[0].name].shape[-1] < block_input[-1]
+        if not reduces or alone:  # no 1x1 reduction here (MobileNet's 1x1s expand), or a 1x1 branch
             plain = plain and (alone or not branch_w)
             without_w, without_m = without_w + branch_w, without_m + branch_m
             continue

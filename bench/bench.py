@@ -190,6 +190,15 @@ def main() -> int:
             modelled = median_seconds(ARCHCALC + ["memory", "resnet50", "--train"], args.runs)
             rows.append(("memory resnet50 --train --measure (running it in PyTorch)", measured, measured / floor,
                          f"the model alone: {modelled:.2f} s, {measured / modelled:.0f}x faster than measuring"))
+        lecture = ["handout", "alexnet_simplified", "vgg16", "googlenet", "resnet152", "--compare",
+                   "alexnet,vgg19,googlenet,resnet152", "--force", "-o", str(folder / "handout")]
+        seconds = median_seconds(ARCHCALC + lecture, max(3, args.runs // 2))
+        rows.append(("handout, the lecture's 4 networks (Markdown + HTML, 5 plots, the questions)", seconds,
+                     seconds / floor, f"< 10 s: {'met' if seconds < 10 else 'MISSED'}"))
+        if shutil.which("chromium"):
+            printed = median_seconds(ARCHCALC + lecture + ["--student", "--pdf"], max(1, args.runs // 3))
+            rows.append(("the same --student --pdf (3 documents printed by Chromium)", printed, printed / floor,
+                         f"{printed - seconds:.1f} s more: the student version, its key and printing"))
         sheets, note = checking_sheets(folder)
         rows.append(("check: 1,000 vgg16 answer sheets", sheets, None, note))
         rss_mb = _rss(ARCHCALC + ["table", "resnet152"]) / 1024

@@ -37,8 +37,11 @@ def _counts(axis, which: str = "y") -> None:
 
 
 def _title(text: str, width_inches: float) -> str:
-    """A title wrapped to the figure's width (about 11 characters an inch at 10 pt)."""
-    return textwrap.fill(text, width=max(30, int(width_inches * 11)))
+    """A title wrapped to the figure's width (about 13 characters an inch at 9 pt)."""
+    return textwrap.fill(text, width=max(30, int(width_inches * 13)))
+
+
+PRINT_WIDTH_INCHES = 7.2  # an A4 or Letter page's text width
 
 
 def plottable_rows(analysis: Analysis):
@@ -54,15 +57,16 @@ def plot_network(analysis: Analysis, path: str | Path) -> None:
     plt = _pyplot()
     rows = plottable_rows(analysis)
     names = [row.name for row in rows]
-    width = max(6.0, min(0.16 * len(rows) + 2, 11.0))
-    figure, axes = plt.subplots(3, 1, figsize=(width, 6.5), sharex=True)
+    width = PRINT_WIDTH_INCHES  # drawn at the size it prints: fonts are the points they say
+    figure, axes = plt.subplots(3, 1, figsize=(width, 3.4), sharex=True)
     colours = _palette(plt)
     series = (("memory (output values)", [row.memory for row in rows], "///"),
               ("parameters", [row.params for row in rows], "..."),
               ("MACs", [row.macs for row in rows], "xx"))
     for number, (axis, (label, values, hatch)) in enumerate(zip(axes, series)):
         axis.bar(range(len(rows)), values, color=colours[number], edgecolor="black", hatch=hatch, linewidth=0.5)
-        axis.set_ylabel(label)
+        axis.set_ylabel(label.replace(" (", "\n("), fontsize=7)
+        axis.tick_params(axis="y", labelsize=7)
         _counts(axis)
         axis.grid(axis="y", color="0.85", linewidth=0.5)
         axis.set_axisbelow(True)

@@ -35,17 +35,54 @@ def render_markdown(model: TableModel) -> str:
                       *notes]) + "\n"
 
 
-def render_latex(model: TableModel) -> str:
-    """A booktabs tabular, escaped, ready for ``\\input``; the title and totals as comments."""
-    lines = [f"% {model.title}", _grid(model, "latex_booktabs")]
-    lines += [f"% {line}" for line in model.totals + model.footnotes]
-    return "\n".join(lines) + "\n"
+def render_latex(model: TableModel, standalone: bool = False) -> str:
+    """A booktabs tabular, ready for ``\\input``: sizes as ``224\\times224\\times3``, the totals in a
+    block under a rule, the notes after the table. ``standalone``: a whole document (longtable,
+    headers repeated on every page) that pdflatex compiles as it is."""
+    align = "".join("r" if c.align == "right" else "l" for c in model.columns)
+    head = " & ".join(latex_cell(c.title) for c in model.columns) + r" \\"
+    body = [" & ".join(latex_cell(row.get(c.key, "")) for c in model.columns) + r" \\" for row in model.rows]
+    span = len(model.columns)
+    totals = ([r"\midrule"] + [rf"\multicolumn{{{span}}}{{@{{}}l}}{{{latex_cell(line)}}} \\" for line in model.totals]
+              if model.totals else [])
+    notes = [r"\par\smallskip{\footnotesize"] + [latex_cell(line) + r"\par" for line in model.footnotes] + ["}"] \
+        if model.footnotes else []
+    if standalone:
+        table = [rf"\begin{{longtable}}{{{align}}}", rf"\caption*{{{latex_cell(model.title)}}}\\", r"\toprule", head,
+                 r"\midrule", r"\endhead", *body, *totals, r"\bottomrule", r"\end{longtable}", *notes]
+        return "\n".join([*LATEX_PREAMBLE, *table, r"\end{document}"]) + "\n"
+    table = [f"% {model.title}", r"% needs \usepackage{booktabs} in the preamble",
+             rf"\begin{{tabular}}{{{align}}}", r"\toprule", head, r"\midrule", *body, *totals, r"\bottomrule",
+             r"\end{tabular}", *notes]
+    return "\n".join(table) + "\n"
+
+
+LATEX_PREAMBLE = (r"\documentclass[10pt]{article}", r"\usepackage[a4paper,landscape,margin=12mm]{geometry}",
+                  r"\usepackage[T1]{fontenc}", r"\usepackage{booktabs}", r"\usepackage{longtable}",
+                  r"\usepackage{caption}", r"\begin{document}")
+_LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def latex_cell(text: str) -> str:
+    """Escape LaTeX's specials; ``224x224x3`` -> ``$224\\times224\\times3$``, ``35 x 1,117,184`` ->
+    ``35 $\\times$ 1,117,184``.
+
+    >>> latex_cell("[55x55x96]"), latex_cell("conv2_1 - conv2_3"), latex_cell("35 x 1,117,184")
+    ('[$55\\\\times55\\\\times96$]', 'conv2\\\\_1 - conv2\\\\_3', '35 $\\\\times$ 1,117,184')
+    """
+    import re
+
+    escaped = "".join(_LATEX_SPECIALS.get(character, character) for character in text)
+    escaped = re.sub(r"\b(\d+(?:x\d+)+)\b", lambda m: "$" + m.group(1).replace("x", r"\times") + "$", escaped)
+    return re.sub(r"(?<=\d) x (?=\d)", r" $\\times$ ", escaped)
 
 
 def render_html(model: TableModel) -> str:
-    """An HTML fragment: a caption, the table, and the totals as a list (everything escaped)."""
+    """An HTML fragment: a caption, the table (each cell classed by alignment and column,
+    ``right col-params``), and the totals as a list (everything escaped)."""
     head = "".join(f'<th class="{c.align}"{_unit_title(c)}>{html.escape(c.title)}</th>' for c in model.columns)
-    body = "".join("<tr>" + "".join(f'<td class="{c.align}">{html.escape(row.get(c.key, ""))}</td>'
+    body = "".join("<tr>" + "".join(f'<td class="{c.align} col-{c.key}">{html.escape(row.get(c.key, ""))}</td>'
                                     for c in model.columns) + "</tr>\n" for row in model.rows)
     totals = "".join(f"<li>{html.escape(line)}</li>" for line in model.totals)
     notes = "".join(f"<li>{html.escape(line)}</li>" for line in model.footnotes)
@@ -87,8 +124,13 @@ RENDERERS = {"text": render_text, "markdown": render_markdown, "latex": render_l
              "csv": render_csv, "json": render_json}
 
 
-def render(model: TableModel, fmt: str) -> str:
-    """Dispatch on the format name; any other name is looked up among tabulate's formats."""
+def render(model: TableModel, fmt: str, standalone: bool = False) -> str:
+    """Dispatch on the format name; any other name is looked up among tabulate's formats.
+    ``standalone`` (LaTeX only): a whole document rather than a table to ``\\input``."""
+    if standalone:
+        if fmt != "latex":
+            raise ArchcalcError(f"--standalone makes a whole LaTeX document: use it with -f latex, not -f {fmt}")
+        return render_latex(model, standalone=True)
     if fmt in RENDERERS:
         return RENDERERS[fmt](model)
     from tabulate import tabulate_formats

@@ -118,10 +118,42 @@ def _with_live(analysis: Analysis, options: TableOptions, rows, records, documen
 
 
 def to_frame(model: TableModel):
-    """The model's exact records as a pandas DataFrame (pandas is imported only here)."""
+    """The model's exact records as a flat pandas DataFrame, one row per table row indexed by its
+    position: H, W, C, rf, jump and start as columns of their own (pandas is imported only here)."""
     import pandas
 
-    return pandas.DataFrame.from_records(list(model.records))
+    records = [flat_record(record) for record in model.records]
+    frame = pandas.DataFrame.from_records(records, index="row")
+    for column in ("H", "W", "C", "rf", "jump"):  # whole numbers with gaps stay whole numbers
+        if all(record[column] is None or isinstance(record[column], int) for record in records):
+            frame[column] = pandas.array([record[column] for record in records], dtype="Int64")
+    return frame
+
+
+def flat_record(record: dict) -> dict:
+    """A row's record with one value per column: the shape as H, W, C (None where the output has no
+    such axis), the receptive field as rf, jump, start (``"7x9"`` where the axes differ).
+
+    >>> flat_record({"index": 1, "name": "conv1", "shape": [55, 55, 96], "folded": ["relu"],
+    ...              "receptive_field": [{"size": 11.0, "jump": 4.0, "start": 5.5}] * 2})
+    {'row': 1, 'name': 'conv1', 'kind': None, 'layer': None, 'H': 55, 'W': 55, 'C': 96, 'folded': 'relu', 'rf': 11, 'jump': 4, 'start': 5.5}
+    """
+    shape = list(record.get("shape", []))
+    height, width, channels = ([None] * (3 - len(shape)) + shape)[-3:] if len(shape) <= 3 else (None, None, None)
+    flat = {"row": record["index"], "name": record["name"], "kind": record.get("kind"), "layer": record.get("layer"),
+            "H": height, "W": width, "C": channels}
+    flat.update({key: value for key, value in record.items()
+                 if key not in ("index", "name", "kind", "layer", "shape", "folded", "receptive_field")})
+    flat["folded"] = ", ".join(record.get("folded", []))
+    fields = record.get("receptive_field") or []
+    for column, key in (("rf", "size"), ("jump", "jump"), ("start", "start")):
+        values = [_number(field[key]) for field in fields]
+        flat[column] = None if not values else values[0] if len(set(values)) == 1 else "x".join(map(str, values))
+    return flat
+
+
+def _number(value: float):
+    return int(value) if float(value).is_integer() else value
 
 
 def _cells(row: Row, options: TableOptions) -> dict[str, str]:
