@@ -56,7 +56,11 @@ def parse_blank(text: str | tuple | list | None) -> tuple[str, ...]:
     names = [name.strip() for name in (text.split(",") if isinstance(text, str) else text) if name.strip()]
     unknown = [name for name in names if name not in BLANKABLE]
     if unknown:
-        raise ArchcalcError(f"--blank: no column {unknown[0]!r} (columns: {', '.join(BLANKABLE)})")
+        from difflib import get_close_matches
+
+        close = get_close_matches(unknown[0], BLANKABLE, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ArchcalcError(f"--blank: no column {unknown[0]!r}{hint} (columns: {', '.join(BLANKABLE)})")
     return tuple(dict.fromkeys(name for name in names for name in (name, *_IMPLIED.get(name, ()))))
 
 
