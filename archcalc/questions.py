@@ -14,6 +14,7 @@ its kernel sizes as a trait (archcalc.layers).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -173,7 +174,7 @@ def how_much_bigger(small: Analysis, big: Analysis) -> Bigger:
     """Units (output values), connections, parameters, MACs and depth of two networks, with ratios."""
     def figures(analysis: Analysis) -> dict:
         totals = analysis.totals
-        return {"input values": _product(analysis.spec.input_shape), "units (output values)": totals.memory,
+        return {"input values": math.prod(analysis.spec.input_shape), "units (output values)": totals.memory,
                 "connections": totals.connections, "parameters": totals.params, "MACs": totals.macs,
                 "weighted layers": analysis.depth}
 
@@ -181,9 +182,3 @@ def how_much_bigger(small: Analysis, big: Analysis) -> Bigger:
     return Bigger(small.spec.name, big.spec.name,
                   {key: (left[key], right[key], (right[key] / left[key]) if left[key] else None) for key in left})
 
-
-def _product(shape) -> int:
-    result = 1
-    for dimension in shape:
-        result *= dimension
-    return result
