@@ -44,6 +44,7 @@ class Row:
     folded_names: tuple[str, ...] = ()  # names of the layers in ``folded``
     floors_by_design: bool = False  # its spec marks its flooring as intended (floors = true)
     repeat: int = 1  # identical blocks shown as one row: how many (the row's values are their sums)
+    reshaped: Shape | None = None  # the shape after a folded reshape (a flatten: [7x7x40] -> [1960])
 
     @property
     def params(self) -> Dim:
@@ -154,7 +155,8 @@ class _Walk:
         if kind.folds and len(self.rows) > start:
             last = self.rows[-1]
             self.rows[-1] = replace(last, folded=last.folded + (kind.label(layer),), frozen=normalize(last.frozen + frozen),
-                                    folded_names=last.folded_names + (layer.name,))
+                                    folded_names=last.folded_names + (layer.name,),
+                                    reshaped=step.shape if step.shape != shape else last.reshaped)
         else:
             memory = product(step.shape) if step.memory is None else step.memory
             self.rows.append(Row(layer.index, layer.name, layer.kind, step.label or kind.label(layer), step.shape, memory,
@@ -236,13 +238,29 @@ class _Walk:
         return tuple(merged)
 
 
+class FlattenedFields(tuple):
+    """The receptive fields of a map's values after a flatten: each value keeps its own field, and
+    the map's spatial sizes are remembered for the fc that reads all of them."""
+
+    sizes: tuple[int, ...] = ()
+
+    def __new__(cls, fields, sizes):
+        made = super().__new__(cls, fields)
+        made.sizes = tuple(sizes)
+        return made
+
+
 def _advance(rf, window, shape: Shape):
-    """The receptive field after a layer with this window (see archcalc.receptive)."""
+    """The receptive field after a layer with this window (see archcalc.receptive); ``"flatten"``
+    keeps each value's field and remembers the map's size for a later global window."""
     if rf is None or window is None:
         return rf
+    if window == "flatten":
+        return FlattenedFields(rf, shape[:-1]) if len(shape) > 1 and all(isinstance(d, int) for d in shape) else rf
     if window == "global":
-        if len(shape) == 1:  # a vector's values already see everything the vector saw
-            return rf
+        if len(shape) == 1:  # a vector: after a flatten, the map it came from; else it saw everything already
+            return tuple(whole_input(f, size) for f, size in zip(rf, rf.sizes)) \
+                if isinstance(rf, FlattenedFields) else rf
         if not all(isinstance(d, int) for d in shape[:-1]):
             return None
         return tuple(whole_input(f, size) for f, size in zip(rf, shape[:-1]))

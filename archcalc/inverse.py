@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .engine import analysis_of
-from .errors import InexactSize, ShapeError, SpecError
+from .errors import ShapeError, SpecError
 from .formulas import conv_output_size, effective_kernel, transposed_conv_output_size
 from .spec import ModelSpec, with_input
 
@@ -40,15 +40,13 @@ def input_sizes(spec: ModelSpec, maximum: int = 1024) -> InputSizes:
     runs, exact = [], []
     for size in range(1, maximum + 1):
         sized = with_input(spec, (size,) * spatial + (channels,))
-        try:
-            analysis_of(sized, strict=True)
-        except InexactSize:
-            runs.append(size)  # it runs, flooring somewhere
-            continue
+        try:  # flooring where needed, every layer must still fit (a strict walk would stop at the first floor)
+            analysis = analysis_of(sized)
         except ShapeError:
-            continue  # too small: some kernel does not fit
+            continue  # too small: some kernel does not fit its input, here or after the pools
         runs.append(size)
-        exact.append(size)
+        if not any(step.inexact for step in analysis.steps.values()):
+            exact.append(size)
     return InputSizes(tuple(runs), tuple(exact), _period(exact), maximum)
 
 
@@ -134,4 +132,18 @@ class SizesResult:
             lines.append(f"at {self.at}: " + (f"{len(self.at_warnings)} layer(s) round:" if self.at_warnings
                                                else "every layer divides exactly"))
             lines += [f"  {warning}" for warning in self.at_warnings]
+            nearest = nearest_exact(found.exact, self.at) if self.at_warnings else ()
+            if nearest:
+                lines.append("  nearest sizes where every layer divides exactly: " + ", ".join(nearest))
         return "\n".join(lines) + "\n"
+
+
+def nearest_exact(exact: tuple[int, ...], size: int) -> tuple[str, ...]:
+    """The exact sizes either side of ``size``: ``("195 below", "227 above")``.
+
+    >>> nearest_exact((67, 99, 131, 163, 195, 227), 224)
+    ('195 below', '227 above')
+    """
+    below = [value for value in exact if value < size]
+    above = [value for value in exact if value > size]
+    return tuple(([f"{below[-1]} below"] if below else []) + ([f"{above[0]} above"] if above else []))

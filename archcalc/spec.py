@@ -116,7 +116,7 @@ def parse_spec(text: str, file: str = "<spec>", default_name: str = "model") -> 
     if entries is None or (isinstance(entries, list) and not entries):
         raise SpecError("the spec has no layers", Location(file, field="layers"),
                         'add [[layers]] tables or layers = ["conv 64 3x3 p1", ...]')
-    layers = Expander(file, blocks).sequence(entries)
+    layers = Expander(file, blocks).sequence(entries, variables=input_symbols(input_shape))
     if "floors" in meta:
         layers = floors_by_design(layers, meta["floors"], Location(file, field="model.floors"))
     return ModelSpec(meta["name"], file, input_shape, layers, meta)
@@ -205,7 +205,17 @@ def quick_spec(input_shape: str, layers: str) -> ModelSpec:
     if not lines:
         raise SpecError("--layers is empty", where, 'e.g. --layers "conv 10 5x5 s1 p2; maxpool 2 s2"')
     shape = parse_input_shape(input_shape, Location("--input"))
-    return ModelSpec("question", "--layers", shape, Expander("--layers", {}).sequence(lines), {"title": "Question"})
+    layers = Expander("--layers", {}).sequence(lines, variables=input_symbols(shape))
+    return ModelSpec("question", "--layers", shape, layers, {"title": "Question"})
+
+
+def input_symbols(shape: tuple[Dim, ...]) -> dict[str, Dim]:
+    """The input's symbols by name, for the layers' fields: ``HxWxC`` lets a conv have ``C`` filters.
+
+    >>> sorted(input_symbols(parse_input_shape("HxWxC", Location())))
+    ['C', 'H', 'W']
+    """
+    return {str(symbol): symbol for dim in shape if not isinstance(dim, int) for symbol in dim.free_symbols}
 
 
 # --- transformations requested on the command line --------------------------------------------

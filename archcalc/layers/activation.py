@@ -166,7 +166,8 @@ class Flatten(LayerKind):
     folds = True
 
     def infer(self, layer: Layer, x: Shape) -> Step:
-        return Step(shape=(product(x),))
+        # each value keeps its receptive field; the fc after it sees the whole map
+        return Step(shape=(product(x),), window="flatten")
 
     def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
         return (TorchModule("Flatten"),)

@@ -92,6 +92,8 @@ def build_table(analysis: Analysis, options: TableOptions = TableOptions()) -> T
     from .records import analysis_record
 
     document = analysis_record(analysis)
+    if options.convention != "archcalc":
+        document = {**document, "convention": convention_record(analysis, options.convention)}
     records = tuple(document["layers"])
     totals = totals_lines(analysis, options)
     if options.live:
@@ -168,7 +170,8 @@ def _cells(row: Row, options: TableOptions) -> dict[str, str]:
         params = _params_working(row) or params
         if row.step and row.step.macs.text and row.macs:
             macs = f"{row.step.macs.text} = {macs}"
-    return {"name": row.name, "layer": layer_text(row), "output": shape_text(row.shape),
+    output = shape_text(row.shape) + (f" -> {shape_text(row.reshaped)}" if row.reshaped else "")
+    return {"name": row.name, "layer": layer_text(row), "output": output,
             "memory": memory, "params": params, "macs": macs, "connections": exact(row.connections),
             **(receptive_cells(row) if options.receptive_field else {})}
 
@@ -203,18 +206,30 @@ def totals_lines(analysis: Analysis, options: TableOptions) -> tuple[str, ...]:
     macs = normalize(totals.macs * options.batch)
     memory_text, memory_binary = byte_sizes(memory_bytes)
     params_text, params_binary = byte_sizes(params_bytes)
+    compact_or_exact = exact if options.exact else compact  # --exact: every digit in the totals too
     trainable = f"; {exact(totals.trainable_params)} trainable" if totals.frozen else ""
     training = (f"; side outputs add {compact(normalize(totals.training_only_macs * options.batch))} in training"
                 if totals.training_only_macs else "")
     return (
-        f"TOTAL memory: {compact(totals.memory)} values x {size} bytes"
+        f"TOTAL memory: {compact_or_exact(totals.memory)} values x {size} bytes"
         + (f" x {options.batch}" if options.batch != 1 else "")
         + f" = {memory_text} {per} (forward only; {memory_binary})",
-        f"TOTAL params: {compact(totals.params)} ({exact(totals.params)} = {exact(totals.weights)} weights"
+        f"TOTAL params: {compact_or_exact(totals.params)} ({exact(totals.params)} = {exact(totals.weights)} weights"
         f" + {exact(totals.biases)} biases{trainable}) = {params_text} as {options.dtype} ({params_binary})",
-        f"TOTAL MACs: {compact(macs)} {per} ({_flops(macs)} FLOPs at 2 per multiply-add{training})",
+        f"TOTAL MACs: {compact_or_exact(macs)} {per} ({compact_or_exact(normalize(2 * macs))} FLOPs at 2 per "
+        f"multiply-add{training})",
     ) + ((f"TOTAL connections: {exact(totals.connections)} (MACs plus one per biased output unit)",)
          if options.connections else ()) + _convention_line(analysis, options)
+
+
+def convention_record(analysis: Analysis, convention: str) -> dict:
+    """The totals as ``convention`` counts them, for the JSON document."""
+    from ..counting import apply
+    from ..dims import to_json
+
+    result = apply(analysis, convention)
+    return {"name": convention, "params": to_json(result.params), "ops": to_json(result.ops),
+            "ops_name": result.profile.ops_name, "kilo": result.profile.kilo, "reason": result.profile.reason}
 
 
 def _convention_line(analysis: Analysis, options: TableOptions) -> tuple[str, ...]:
@@ -227,7 +242,3 @@ def _convention_line(analysis: Analysis, options: TableOptions) -> tuple[str, ..
     return (f"AS {options.convention.upper()} COUNTS: params {compact(result.params, kilo=kilo)} "
             f"({exact(result.params)}), {result.profile.ops_name} {compact(result.ops, kilo=kilo)} "
             f"({exact(result.ops)}): {result.profile.reason}",)
-
-
-def _flops(macs: Dim) -> str:
-    return compact(normalize(2 * macs))
