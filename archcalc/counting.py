@@ -17,7 +17,8 @@ handlers by op). The rules, as the kinds state them:
 * ``ptflops-aten``: MACs + 1 per biased output;
 * ``thop`` (0.1.1): MACs + 4 per batch-norm element + (k + 1) per adaptive-avg-pool output, k the
   window, + 1 per fixed-window average-pool output + 3N - 1 per softmax over N;
-* ``keras``: params + the batch norms' moving mean and variance (non-trainable, 2 per channel).
+* ``keras``: params + the batch norms' moving mean and variance (non-trainable, 2 per channel), and
+  the conv biases where Keras' version of the network keeps them (``keras_conv_biases = true``).
 """
 from __future__ import annotations
 
@@ -76,7 +77,8 @@ def apply(analysis: Analysis, name: str) -> ConventionTotals:
     ops = normalize(profile.ops_per_mac * totals.macs)
     params = totals.params if profile.with_biases else totals.weights
     for layer in analysis.spec.leaves():
-        extra = KINDS[layer.kind].cost(name, Usage(layer, analysis.inputs[layer.name], analysis.steps[layer.name]))
+        usage = Usage(layer, analysis.inputs[layer.name], analysis.steps[layer.name], analysis.spec.meta)
+        extra = KINDS[layer.kind].cost(name, usage)
         ops, params = normalize(ops + extra.ops), normalize(params + extra.params)
     return ConventionTotals(profile, params, ops)
 

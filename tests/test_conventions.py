@@ -9,11 +9,16 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from archcalc import analyze, load_spec  # noqa: E402
+from archcalc.spec import quick_spec  # noqa: E402
 from archcalc.counting import apply  # noqa: E402
 from archcalc.lower.build import build, example_input  # noqa: E402
 
 NETWORKS = ["resnet18", "vgg16_bn", "googlenet_torchvision", "alexnet_torchvision", "googlenet", "lenet5",
-            "resnet50_torchvision"]
+            "resnet50_torchvision", "mobilenet_v2", "mobilenet_v3_small"]
+# one layer after a conv, for the rules that differ between tools: ptflops counts ReLU, ELU and GELU
+# twice (module hook and patched functional) but ReLU6 (F.hardtanh), LeakyReLU and SiLU once;
+# fvcore charges upsampling 1 (nearest) or 4 (bilinear) per output element, thop 1 or 11
+LAYERS = ["relu", "relu6", "leakyrelu", "elu", "gelu", "silu", "hardswish", "upsample 2", "upsample 2 mode=bilinear"]
 
 
 def fvcore_total(spec):
@@ -39,30 +44,35 @@ def thop_total(spec):
     return int(macs), int(params)
 
 
-@pytest.mark.parametrize("name", NETWORKS)
+def network(name):
+    """A shipped spec, or one of LAYERS after a 1x1 conv on 8x8x3."""
+    return load_spec(name) if name in NETWORKS else quick_spec("8x8x3", f"conv 4 1x1; {name}")
+
+
+@pytest.mark.parametrize("name", NETWORKS + LAYERS)
 def test_fvcore(name):
-    spec = load_spec(name)
+    spec = network(name)
     assert apply(analyze(spec), "fvcore").ops == fvcore_total(spec)
 
 
-@pytest.mark.parametrize("name", NETWORKS)
+@pytest.mark.parametrize("name", NETWORKS + LAYERS)
 def test_ptflops_default_backend(name):
-    spec = load_spec(name)
+    spec = network(name)
     macs, params = ptflops_total(spec, "pytorch")
     result = apply(analyze(spec), "ptflops")
     assert (result.ops, result.params) == (macs, params)
 
 
-@pytest.mark.parametrize("name", NETWORKS)
+@pytest.mark.parametrize("name", NETWORKS + LAYERS)
 def test_ptflops_aten_backend(name):
-    spec = load_spec(name)
+    spec = network(name)
     macs, _ = ptflops_total(spec, "aten")
     assert apply(analyze(spec), "ptflops-aten").ops == macs
 
 
-@pytest.mark.parametrize("name", NETWORKS)
+@pytest.mark.parametrize("name", NETWORKS + LAYERS)
 def test_thop(name):
-    spec = load_spec(name)
+    spec = network(name)
     macs, params = thop_total(spec)
     result = apply(analyze(spec), "thop")
     assert (result.ops, result.params) == (macs, params)

@@ -242,12 +242,15 @@ def test_caffe_pooling_convention():
     assert "[56x56x64]" in result.output  # ceil((112 - 3)/2) + 1 = 56; PyTorch's floor gives 55
 
 
-def test_keras_counts_batch_norm_statistics():
-    # Keras' ResNet50 summary: "Non-trainable params: 53,120" (moving mean and variance of every BN)
+def test_keras_counts_batch_norm_statistics_and_its_conv_biases():
+    # Keras' ResNet50 summary: "Total params: 25,636,712", "Non-trainable params: 53,120" (the moving
+    # mean and variance of every BN); its convs keep their biases: one per BN channel, 53,120 / 2
     from archcalc.counting import apply
 
-    analysis = analyze(load_spec("resnet50_torchvision"))
-    assert apply(analysis, "keras").params - analysis.totals.params == 53_120
+    for name in ("resnet50_torchvision", "resnet50"):
+        analysis = analyze(load_spec(name))
+        assert apply(analysis, "keras").params == 25_636_712
+        assert apply(analysis, "keras").params - analysis.totals.params == 53_120 + 53_120 // 2
 
 
 def test_table_shows_a_convention():

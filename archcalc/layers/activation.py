@@ -17,7 +17,11 @@ def thop_softmax(usage: Usage) -> Cost:
     return Cost(ops=3 * usage.outputs - 1)
 
 
-RELU_COSTS = {"ptflops": per_output(2)}  # ptflops counts ReLUs in its module hook and its patched functional
+# ptflops (pytorch backend) counts an activation in its module hook, and again where the module calls a
+# torch.nn.functional it patches: ReLU (F.relu), ELU (F.elu) and GELU (F.gelu) cost 2 per element;
+# ReLU6 (which calls F.hardtanh), LeakyReLU (F.leaky_relu) and SiLU cost 1; others 0
+RELU_COSTS = {"ptflops": per_output(2)}
+HOOK_ONLY_COSTS = {"ptflops": per_output(1)}
 
 
 @dataclass(frozen=True)
@@ -39,12 +43,12 @@ class Activation:
 
 ACTIVATIONS = {
     "relu": Activation("rectified linear unit max(0, x)", "ReLU", "output", RELU_COSTS),
-    "relu6": Activation("min(max(0, x), 6)", "ReLU6", "input", RELU_COSTS, copies_input_in_place=True),  # computed by hardtanh
-    "leakyrelu": Activation("max(0, x) + slope * min(0, x)", "LeakyReLU", "input", RELU_COSTS,
+    "relu6": Activation("min(max(0, x), 6)", "ReLU6", "input", HOOK_ONLY_COSTS, copies_input_in_place=True),  # hardtanh
+    "leakyrelu": Activation("max(0, x) + slope * min(0, x)", "LeakyReLU", "input", HOOK_ONLY_COSTS,
                             (Field("negative_slope", NUMBER, 0.01, "slope for x < 0"),)),
     "elu": Activation("exponential linear unit", "ELU", "input", RELU_COSTS),
-    "gelu": Activation("Gaussian error linear unit", "GELU", "input", inplace=False),
-    "silu": Activation("x * sigmoid(x) (swish)", "SiLU", "input", copies_input_in_place=True),
+    "gelu": Activation("Gaussian error linear unit", "GELU", "input", RELU_COSTS, inplace=False),
+    "silu": Activation("x * sigmoid(x) (swish)", "SiLU", "input", HOOK_ONLY_COSTS, copies_input_in_place=True),
     "hardswish": Activation("x * relu6(x + 3) / 6", "Hardswish", "input", copies_input_in_place=True),
     "hardsigmoid": Activation("relu6(x + 3) / 6 (MobileNet v3's gates)", "Hardsigmoid", "input",
                               copies_input_in_place=True),

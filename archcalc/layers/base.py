@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
 from ..dims import Dim, normalize, parse_dim, product
@@ -138,6 +138,7 @@ class Usage:
     layer: Layer
     x: Shape
     step: Step
+    model: Mapping[str, Any] = field(default_factory=dict)  # the spec's [model] table (what a tool's version differs in)
 
     @property
     def inputs(self) -> Dim:
@@ -167,6 +168,14 @@ def per_output(ops: int) -> CostRule:
 def per_input(ops: int) -> CostRule:
     """A rule charging ``ops`` per input element."""
     return lambda usage: Cost(ops=ops * usage.inputs)
+
+
+def keras_biases(usage: Usage) -> Cost:
+    """Keras' version of some networks keeps a bias in every conv though a batch norm follows
+    (ResNet50's Conv2D layers leave use_bias at its default, True): the spec says so with
+    ``keras_conv_biases = true``, and the biases the spec leaves out count here, one per filter."""
+    keeps = usage.model.get("keras_conv_biases") and not usage.step.biases.value and usage.step.weights.value
+    return Cost(params=usage.step.shape[-1] if keeps else 0)
 
 
 def bias_adds(usage: Usage) -> Cost:
@@ -545,5 +554,5 @@ def require_sequence(layer: Layer, x: Shape) -> None:
 
 __all__ = ["BIAS", "BOOL", "COUNT", "TABLE", "DILATION", "NATURAL", "NUMBER", "PADDING", "PAIR", "PAIR0", "PROBABILITY",
            "CapabilityError", "Choice", "Cost", "CostRule", "Dilation", "Field", "FieldType", "Inexact", "Layer",
-           "LayerKind", "TensorSize", "Shape", "Shorthand", "Slip", "Step", "TorchModule", "Trait", "Usage", "bias_adds",
+           "LayerKind", "TensorSize", "Shape", "Shorthand", "Slip", "Step", "TorchModule", "Trait", "Usage", "bias_adds", "keras_biases",
            "choice", "nearest", "per_input", "per_output", "require_map", "require_sequence"]

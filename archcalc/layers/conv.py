@@ -8,7 +8,8 @@ from ..errors import ShapeError
 from ..formulas import conv_macs, conv_weights, effective_kernel, transposed_conv_output_size
 from ..working import divided, given, plus, times
 from .base import (BIAS, BOOL, COUNT, DILATION, NATURAL, PADDING, PAIR, PAIR0, TABLE, Dilation, Field, Layer, LayerKind,
-                   TensorSize, Shape, Slip, Step, TorchModule, Trait, bias_adds, require_map, require_sequence)
+                   TensorSize, Shape, Slip, Step, TorchModule, Trait, bias_adds, keras_biases, require_map,
+                   require_sequence)
 from .registry import register
 from .spatial import check_dilation, resolve_padding, slide_axis
 
@@ -104,7 +105,7 @@ class ConvKind(LayerKind):
     weighted = True
     convolutional = True
     worked_example = True
-    costs = {"ptflops": bias_adds, "ptflops-aten": bias_adds}
+    costs = {"ptflops": bias_adds, "ptflops-aten": bias_adds, "keras": keras_biases}
     reports = (KERNEL_SIZES,)
 
     def kernel(self, layer: Layer) -> tuple:

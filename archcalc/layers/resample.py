@@ -2,8 +2,14 @@
 from __future__ import annotations
 
 from ..dims import normalize
-from .base import PADDING, PAIR, Field, Layer, LayerKind, TensorSize, Shape, Step, TorchModule, choice, require_map
+from .base import (PADDING, PAIR, Cost, Field, Layer, LayerKind, TensorSize, Shape, Step, TorchModule, Usage, choice,
+                   require_map)
 from .registry import register
+
+
+def _per_output_by_mode(**per_mode: int):
+    """A rule charging per output element by interpolation mode (fvcore's and thop's upsampling rules)."""
+    return lambda usage: Cost(ops=per_mode.get(usage.layer["mode"], 0) * usage.outputs)
 
 
 @register
@@ -14,6 +20,10 @@ class Upsample(LayerKind):
     fields = (Field("scale", PAIR, help="s, or [sh, sw]"),
               Field("mode", choice("nearest", "bilinear"), "nearest", "nearest or bilinear"))
     positional = "scale"
+    # fvcore: aten::upsample_nearest2d 1 and upsample_bilinear2d 4 per output element; thop: 1 and 11;
+    # ptflops: nn.Upsample's module hook (1 per output) plus its patched F.interpolate (1 more)
+    costs = {"fvcore": _per_output_by_mode(nearest=1, bilinear=4), "thop": _per_output_by_mode(nearest=1, bilinear=11),
+             "ptflops": lambda usage: Cost(ops=2 * usage.outputs)}
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         require_map(layer, x)

@@ -6,7 +6,8 @@ from ..dims import ceil_div, format_dim, normalize, product
 from ..errors import ShapeError
 from ..formulas import conv_macs, conv_weights
 from ..working import given, labelled, plus
-from .base import BOOL, COUNT, Cost, Field, Layer, LayerKind, TensorSize, Shape, Step, TorchModule, Usage, choice, require_map
+from .base import (BOOL, COUNT, Cost, Field, Layer, LayerKind, TensorSize, Shape, Step, TorchModule, Usage, choice,
+                   require_map)
 from .conv import KERNEL_SIZES
 from .norm import BATCH_NORM, batchnorm_saved
 from .registry import register
@@ -27,6 +28,13 @@ def _shortcut_costs(bias: int, norm: int, norm_params: int = 0):
     return rule
 
 
+def _keras_shortcut(usage: Usage) -> Cost:
+    """A projection's batch-norm statistics, and its bias where Keras' version keeps conv biases."""
+    statistics = _shortcut_costs(0, 0, 2)(usage)
+    keeps = usage.model.get("keras_conv_biases") and usage.step.weights.value and not usage.layer["bias"]
+    return Cost(params=statistics.params + (usage.step.shape[-1] if keeps else 0))
+
+
 @register
 class Shortcut(LayerKind):
     name = "shortcut"
@@ -43,7 +51,7 @@ class Shortcut(LayerKind):
     positional = "filters"
     convolutional = True
     costs = {"ptflops": _shortcut_costs(1, 2), "ptflops-aten": _shortcut_costs(1, 0),
-             "fvcore": _shortcut_costs(0, 2), "thop": _shortcut_costs(0, 4), "keras": _shortcut_costs(0, 0, 2)}
+             "fvcore": _shortcut_costs(0, 2), "thop": _shortcut_costs(0, 4), "keras": _keras_shortcut}
     reports = (KERNEL_SIZES, BATCH_NORM)
 
     def resolve(self, layer: Layer, x: Shape) -> str:
