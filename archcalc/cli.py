@@ -13,7 +13,7 @@ from .errors import ArchcalcError
 DTYPES = ("float32", "float16", "bfloat16", "float64", "int8", "uint8")
 FORMATS = ("text", "markdown", "latex", "html", "csv", "json")
 OPTIMIZERS = ("sgd", "sgd-momentum", "adam", "adamw")  # archcalc.liveness.OPTIMIZERS (a test checks)
-CONVENTIONS = ("archcalc", "torchvision", "slide", "paper-k1024", "flops", "fvcore", "ptflops", "ptflops-aten",
+CONVENTIONS = ("archcalc", "torchvision", "slide", "paper-k1024", "flops", "mults-adds", "fvcore", "ptflops", "ptflops-aten",
                "thop", "keras")  # archcalc.counting.PROFILES, kept here so that --help stays fast (a test checks)
 
 

@@ -17,6 +17,8 @@ handlers by op). The rules, as the kinds state them:
 * ``ptflops-aten``: MACs + 1 per biased output;
 * ``thop`` (0.1.1): MACs + 4 per batch-norm element + (k + 1) per adaptive-avg-pool output, k the
   window, + 1 per fixed-window average-pool output + 3N - 1 per softmax over N;
+* ``mults-adds``: multiplications plus additions, as textbooks count FLOPs: a k-term dot product is
+  k multiplications and k - 1 additions, 2k - 1 per output, 2k where a bias is added.
 * ``keras``: params + the batch norms' moving mean and variance (non-trainable, 2 per channel), and
   the conv biases where Keras' version of the network keeps them (``keras_conv_biases = true``).
 """
@@ -50,6 +52,8 @@ PROFILES = {p.name: p for p in (
     Profile("paper-k1024", "MACs", "weights only in units of K = 1024 (GoogLeNet's Table 1)", kilo=1024,
             with_biases=False),
     Profile("flops", "FLOPs", "a multiply-accumulate is two floating-point operations", ops_per_mac=2),
+    Profile("mults-adds", "FLOPs", "multiplications plus additions: (2k - 1) per k-term dot product, 2k with the bias",
+            ops_per_mac=2),
     Profile("fvcore", "flops",
             "fvcore counts a MAC as one flop, and adds batch norm (2 per element) and adaptive average pooling"),
     Profile("ptflops", "MACs", "ptflops (pytorch backend) adds bias adds, batch norm, ReLU, pooling and softmax elements"),

@@ -16,7 +16,7 @@ from .expand import Block, Parallel
 from .layers import KINDS, MERGES, Layer, Shape, Step
 from .layers.base import Inexact
 from .layers.spatial import describe_inexact, merged_axes
-from .receptive import ReceptiveField, input_field, through_window, whole_input
+from .receptive import FLATTENED, ReceptiveField, input_field, through_window, whole_input
 from .spec import ModelSpec
 
 
@@ -251,11 +251,11 @@ class FlattenedFields(tuple):
 
 
 def _advance(rf, window, shape: Shape):
-    """The receptive field after a layer with this window (see archcalc.receptive); ``"flatten"``
+    """The receptive field after a layer with this window (see archcalc.receptive); FLATTENED
     keeps each value's field and remembers the map's size for a later global window."""
     if rf is None or window is None:
         return rf
-    if window == "flatten":
+    if window == FLATTENED:
         return FlattenedFields(rf, shape[:-1]) if len(shape) > 1 and all(isinstance(d, int) for d in shape) else rf
     if window == "global":
         if len(shape) == 1:  # a vector: after a flatten, the map it came from; else it saw everything already

@@ -466,6 +466,9 @@ def parse_compact(line: str, where: Location, blocks: Mapping[str, BlockDefiniti
     >>> table = parse_compact("maxpool 3 s2 ceil x2", Location())
     >>> table["kernel"], table["stride"], table["ceil"], table["repeat"]
     (3, 2, True, 2)
+    >>> table = parse_compact("conv1d 16 3 s2 p1", Location())
+    >>> table["filters"], table["kernel"], table["stride"], table["pad"]
+    (16, 3, 2, 1)
     """
     text = line.strip()
     table: dict[str, Any] = {}
@@ -529,6 +532,8 @@ def _compact_token(kind: LayerKind, token: str, table: dict, line: str, where: L
     if kind.positional and kind.positional not in table and (
             re.fullmatch(r"\d+(x\d+)?|\d*\.\d+", token) or (_EXPRESSION.fullmatch(token) and not token.isdigit())):
         return kind.positional, _compact_value(token)
+    if token.isdigit() and kind.field_named("kernel") and "kernel" not in table and kind.positional in table:
+        return "kernel", int(token)  # a second bare number: the kernel (conv1d 16 3 s2 p1)
     if KINDS.load_plugins():  # a plugin kind may give this token a meaning
         return _compact_token(kind, token, table, line, where)
     flags = ", ".join(list(_FLAGS) + [k.shorthand.token for k in shorthand_kinds()])

@@ -61,6 +61,9 @@ def _through_transposed(field: ReceptiveField, kernel: int, stride: int, pad: in
     return ReceptiveField(_plain(size), _plain(Fraction(field.jump) / stride), start)
 
 
+FLATTENED = "flattened"  # a window: each value keeps its field; a later global window sees the whole map
+
+
 def whole_input(field: ReceptiveField, size: int) -> ReceptiveField:
     """fc and global pooling: every output sees all ``size`` positions."""
     return through_window(field, size, size, 0)

@@ -87,3 +87,62 @@ def test_json_totals_follow_the_convention():
     assert convention["name"] == "fvcore" and f"({convention['ops']:,})" in text_line
     assert f"({convention['params']:,})" in text_line
     assert "convention" not in json.loads(run("table", "resnet50_torchvision", "-f", "json").output)
+
+
+# --- answers that were missing
+
+
+def test_im2col_view_of_alexnet_conv1():
+    # CS231n's notes (Convolutional Networks, "Implementation as Matrix Multiplication"): for AlexNet's
+    # conv1 X_col is [363 x 3025], W_row is [96 x 363], and the product [96 x 3025]
+    text = run("explain", "alexnet_simplified", "conv1").output
+    assert "im2col: columns [363 x 3,025]" in text and "filters [96 x 363]" in text
+    assert "filters x columns = [96 x 3,025] -> 55x55x96" in text
+    torch = pytest.importorskip("torch")
+    columns = torch.nn.functional.unfold(torch.zeros(1, 3, 227, 227), kernel_size=11, stride=4)
+    assert tuple(columns.shape) == (1, 363, 3025)
+
+
+def test_grouped_conv_im2col_is_one_product_per_group():
+    # AlexNet's conv2 in two towers: 5*5*48 = 1,200 rows, 128 filters per group, 27*27 = 729 positions
+    text = run("explain", "alexnet", "conv2").output
+    assert "columns [1,200 x 729]" in text and "filters [128 x 1,200]" in text and "(2 groups)" in text
+
+
+def test_transposed_conv_as_a_direct_convolution():
+    # Dumoulin & Visin, relationship 14: 7 inputs, stride 2, kernel 4, padding 1: 1 zero between inputs
+    # (13), padding 4 - 1 - 1 = 2 each side, a stride-1 4-window: 13 + 4 - 4 + 1 = 14
+    text = run("explain", "--input", "7x7x8", "--layers", "deconv 4 4x4 s2 p1").output
+    assert "7 inputs with 1 zero(s) between them = 13, padded by 2 each side" in text and "= 14" in text
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    transposed = torch.nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1, bias=False)
+    x = torch.randn(1, 8, 7, 7)
+    stuffed = torch.zeros(1, 8, 13, 13)
+    stuffed[:, :, ::2, ::2] = x
+    direct = torch.nn.functional.conv2d(torch.nn.functional.pad(stuffed, (2, 2, 2, 2)),
+                                        transposed.weight.flip(2, 3).transpose(0, 1))
+    assert direct.shape == (1, 4, 14, 14) and torch.allclose(direct, transposed(x), atol=1e-5)
+
+
+def test_flops_as_multiplications_plus_additions():
+    # a 3x3 conv with one input map: 9 multiplications and 8 additions per output (17); with a bias 18
+    result = archcalc.analyze(input="28x28x1", layers="conv 8 3x3 nobias; fc 10")
+    from archcalc.counting import apply
+
+    conv, fc = (2 * 9 - 1) * 26 * 26 * 8, 2 * (26 * 26 * 8) * 10  # the fc has biases: 2k per output
+    assert apply(result, "mults-adds").ops == conv + fc
+    text = run("explain", "--input", "28x28x1", "--layers", "conv 8 3x3 nobias").output
+    assert "2*9 - 1 = 17 per output x 5,408 = 91,936" in text
+    assert "AS MULTS-ADDS COUNTS" in run("table", "vgg16", "--convention", "mults-adds").output
+
+
+def test_one_dimensional_layers_in_the_compact_syntax():
+    # (101 - 3 + 2*1)/2 + 1 = 51; 3*16*32 + 32 = 1,568 parameters; PyTorch's Conv1d agrees
+    result = archcalc.analyze(input="101x16", layers="conv1d 32 3 s2 p1 relu; maxpool1d 2")
+    assert result.rows[1].shape == (51, 32) and result.rows[1].params == 3 * 16 * 32 + 32
+    assert result.rows[2].shape == (25, 32)
+    torch = pytest.importorskip("torch")
+    conv = torch.nn.Conv1d(16, 32, 3, stride=2, padding=1)
+    assert conv(torch.zeros(1, 16, 101)).shape == (1, 32, 51)
+    assert sum(p.numel() for p in conv.parameters()) == 1568

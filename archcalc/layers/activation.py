@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ..dims import product
 from .base import (NUMBER, PROBABILITY, Cost, CostRule, Field, Layer, LayerKind, TensorSize, Shape, Step, TorchModule,
                    Trait, Usage, choice, per_output)
+from ..receptive import FLATTENED
 from .registry import register
 
 DROPOUT = Trait("dropout", "dropout", rank=50)
@@ -171,7 +172,7 @@ class Flatten(LayerKind):
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         # each value keeps its receptive field; the fc after it sees the whole map
-        return Step(shape=(product(x),), window="flatten")
+        return Step(shape=(product(x),), window=FLATTENED)
 
     def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
         return (TorchModule("Flatten"),)

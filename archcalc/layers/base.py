@@ -178,6 +178,13 @@ def keras_biases(usage: Usage) -> Cost:
     return Cost(params=usage.step.shape[-1] if keeps else 0)
 
 
+def mults_adds(usage: Usage) -> Cost:
+    """Multiplications plus additions, as textbooks count them: a k-term dot product costs k
+    multiplications and k - 1 additions (2k - 1), and 2k with the bias added; on top of 2 x MACs
+    this takes one away per output without a bias."""
+    return Cost(ops=0 if usage.step.biases.value else -usage.outputs)
+
+
 def bias_adds(usage: Usage) -> Cost:
     """One addition per output of a layer that adds a bias (ptflops counts them)."""
     return Cost(ops=usage.outputs if usage.layer.fields.get("bias") and usage.step.biases.value else 0)
@@ -498,6 +505,11 @@ class LayerKind:
         some of the traits in ``reports`` (nothing by default)."""
         return {}
 
+    def views(self, layer: Layer, x: Shape, step: Step) -> tuple[tuple[str, str], ...]:
+        """Other ways a course presents this layer, for ``explain``: (heading, text) pairs, such as
+        a convolution as one matrix product (im2col). None by default."""
+        return ()
+
     def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
         """The tensors PyTorch's autograd keeps from this layer until the backward pass."""
         raise CapabilityError(f"layer kind {self.name!r} does not say what it saves for the backward pass "
@@ -554,5 +566,5 @@ def require_sequence(layer: Layer, x: Shape) -> None:
 
 __all__ = ["BIAS", "BOOL", "COUNT", "TABLE", "DILATION", "NATURAL", "NUMBER", "PADDING", "PAIR", "PAIR0", "PROBABILITY",
            "CapabilityError", "Choice", "Cost", "CostRule", "Dilation", "Field", "FieldType", "Inexact", "Layer",
-           "LayerKind", "TensorSize", "Shape", "Shorthand", "Slip", "Step", "TorchModule", "Trait", "Usage", "bias_adds", "keras_biases",
+           "LayerKind", "TensorSize", "Shape", "Shorthand", "Slip", "Step", "TorchModule", "Trait", "Usage", "bias_adds", "keras_biases", "mults_adds",
            "choice", "nearest", "per_input", "per_output", "require_map", "require_sequence"]

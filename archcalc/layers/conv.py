@@ -8,7 +8,7 @@ from ..errors import ShapeError
 from ..formulas import conv_macs, conv_weights, effective_kernel, transposed_conv_output_size
 from ..working import divided, given, plus, times
 from .base import (BIAS, BOOL, COUNT, DILATION, NATURAL, PADDING, PAIR, PAIR0, TABLE, Dilation, Field, Layer, LayerKind,
-                   TensorSize, Shape, Slip, Step, TorchModule, Trait, bias_adds, keras_biases, require_map,
+                   TensorSize, Shape, Slip, Step, TorchModule, Trait, bias_adds, keras_biases, mults_adds, require_map,
                    require_sequence)
 from .registry import register
 from .spatial import check_dilation, resolve_padding, slide_axis
@@ -94,6 +94,19 @@ def axes_step(rows, cols) -> dict:
             "assumptions": rows.assumptions + cols.assumptions}
 
 
+def im2col_text(window: int, channels: int, positions: int, filters: int, groups: int, window_text: str,
+                positions_text: str, shape_text: str) -> str:
+    """``columns [363 x 3,025] (11*11*3 values for each of 55*55 outputs), filters [96 x 363], output
+    [96 x 3,025] -> 55x55x96``; with groups, one such product per group."""
+    per_group_in, per_group_out = channels // groups, filters // groups
+    rows = window * per_group_in
+    text = (f"columns [{rows:,} x {positions:,}] ({window_text}*{per_group_in} values for each of {positions_text} "
+            f"outputs), filters [{per_group_out:,} x {rows:,}], filters x columns = [{per_group_out:,} x "
+            f"{positions:,}]")
+    text += f", one product per group ({groups} groups)" if groups > 1 else ""
+    return text + f" -> {shape_text}"
+
+
 class ConvKind(LayerKind):
     """What every convolution shares: weighted, convolutional, `filters` first, the activation
     shorthand, a worked example in handouts, ptflops' bias adds, its kernel size in the comparison,
@@ -105,7 +118,7 @@ class ConvKind(LayerKind):
     weighted = True
     convolutional = True
     worked_example = True
-    costs = {"ptflops": bias_adds, "ptflops-aten": bias_adds, "keras": keras_biases}
+    costs = {"ptflops": bias_adds, "ptflops-aten": bias_adds, "keras": keras_biases, "mults-adds": mults_adds}
     reports = (KERNEL_SIZES,)
 
     def kernel(self, layer: Layer) -> tuple:
@@ -158,6 +171,15 @@ class Conv(ConvKind):
             macs, notes = conv_macs(rows.size, cols.size, filters, kernel[0], kernel[1], channels, groups), ()
         return Step(shape=shape, weights=weights, biases=conv_biases(layer, shape), macs=macs, notes=notes,
                     window=windows(kernel, stride, pad, dilation), **axes_step(rows, cols))
+
+    def views(self, layer: Layer, x: Shape, step: Step) -> tuple[tuple[str, str], ...]:
+        """The convolution as one matrix product (im2col, as CS231n's notes present it)."""
+        if layer["connections"] or not all(isinstance(d, int) for d in x + step.shape):
+            return ()
+        kernel, groups, filters = layer["kernel"], layer["groups"], layer["filters"]
+        return (("im2col", im2col_text(kernel[0] * kernel[1], x[2], step.shape[0] * step.shape[1], filters, groups,
+                                       f"{kernel[0]}*{kernel[1]}", f"{step.shape[0]}*{step.shape[1]}",
+                                       "x".join(map(str, step.shape)))),)
 
     def table_costs(self, layer: Layer, x: Shape, shape: Shape):
         """A sparse table: each filter spans only its own input maps, so the weights are F*F times
@@ -282,6 +304,26 @@ class TransposedConv(ConvKind):
             working=tuple(working),
             window=tuple((effective_kernel(kernel[a], dilation[a]), ("up", stride[a]), pad[a]) for a in (0, 1)),
         )
+
+    def views(self, layer: Layer, x: Shape, step: Step) -> tuple[tuple[str, str], ...]:
+        """The same output size from a direct convolution (Dumoulin & Visin, relationship 14): put
+        S - 1 zeros between the inputs, pad each side with D(F - 1) - P (plus output_padding on one
+        side), and slide the kernel at stride 1."""
+        kernel, stride, pad = layer["kernel"], layer["stride"], layer["pad"]
+        dilation, extra = layer["dilation"], layer["output_padding"]
+        if not all(isinstance(d, int) for d in x[:2] + step.shape[:2]):
+            return ()
+        parts = []
+        for axis in (0, 1):
+            stretched = x[axis] + (stride[axis] - 1) * (x[axis] - 1)
+            outer = dilation[axis] * (kernel[axis] - 1) - pad[axis]
+            span = dilation[axis] * (kernel[axis] - 1) + 1
+            parts.append(f"{x[axis]} inputs with {stride[axis] - 1} zero(s) between them = {stretched}, padded by "
+                         f"{outer} each side" + (f" and {extra[axis]} more on one" if extra[axis] else "")
+                         + f", then a stride-1 window of {span}: {stretched} + 2*{outer}"
+                         + (f" + {extra[axis]}" if extra[axis] else "") + f" - {span} + 1 = {step.shape[axis]}")
+        same = parts[0] == parts[1]
+        return (("as a direct convolution", parts[0] if same else f"rows: {parts[0]}; columns: {parts[1]}"),)
 
     def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
         return (TorchModule("ConvTranspose2d", (
@@ -439,6 +481,12 @@ class Conv1d(ConvKind):
             inexact=(axis.inexact,) if axis.inexact else (), assumptions=axis.assumptions,
             window=((effective_kernel(kernel, layer["dilation"]), layer["stride"], layer["pad"]),),
         )
+
+    def views(self, layer: Layer, x: Shape, step: Step) -> tuple[tuple[str, str], ...]:
+        if not all(isinstance(d, int) for d in x + step.shape):
+            return ()
+        return (("im2col", im2col_text(layer["kernel"], x[1], step.shape[0], layer["filters"], layer["groups"],
+                                       str(layer["kernel"]), str(step.shape[0]), "x".join(map(str, step.shape)))),)
 
     def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
         return (TorchModule("Conv1d", (

@@ -4,7 +4,8 @@ from __future__ import annotations
 from ..dims import format_dim, normalize, product
 from ..formulas import linear_macs, linear_weights
 from ..working import given
-from .base import BOOL, COUNT, Field, Layer, LayerKind, TensorSize, Shape, Step, TorchModule, Trait, bias_adds
+from .base import (BOOL, COUNT, Field, Layer, LayerKind, TensorSize, Shape, Step, TorchModule, Trait, bias_adds,
+                   mults_adds)
 from .registry import register
 
 FC_LAYERS = Trait("fc_layers", "fc layers (widths)", "each", rank=10)
@@ -24,8 +25,16 @@ class FullyConnected(LayerKind):
     takes_followers = True
     weighted = True
     worked_example = True
-    costs = {"ptflops": bias_adds, "ptflops-aten": bias_adds}
+    costs = {"ptflops": bias_adds, "ptflops-aten": bias_adds, "mults-adds": mults_adds}
     reports = (FC_LAYERS,)
+
+    def views(self, layer: Layer, x: Shape, step: Step) -> tuple[tuple[str, str], ...]:
+        """A matrix-vector product."""
+        inputs = product(x)
+        if not isinstance(inputs, int):
+            return ()
+        return (("as a matrix", f"weights [{layer['units']:,} x {inputs:,}] x input [{inputs:,} x 1] = "
+                                f"[{layer['units']:,} x 1]"),)
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         in_features = product(x)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..dims import format_dim, normalize
+from ..dims import format_dim, normalize, product
 from ..engine import Analysis, Row
 from ..errors import SpecError
 from ..layers.base import Inexact
@@ -53,21 +53,25 @@ def explain(analysis: Analysis, selected: list[str] | None = None) -> list[Expla
         names = ", ".join(row.name for row in analysis.rows[:12])
         raise SpecError(f"no layer called {', '.join(map(repr, missing))} in {analysis.spec.name} "
                         f"(layers: {names}{', ...' if len(analysis.rows) > 12 else ''}; or give a row number)")
-    return [explain_row(row) for row in rows]
+    return [explain_row(row, analysis) for row in rows]
 
 
 def _matches(row: Row, selected: list[str]) -> bool:
     return row.name in selected or str(row.index) in selected or row.name.split("/")[-1] in selected
 
 
-def explain_row(row: Row) -> Explanation:
-    """The working for one row."""
+def explain_row(row: Row, analysis: Analysis | None = None) -> Explanation:
+    """The working for one row; with its ``analysis``, also the other views its kind offers (a
+    convolution as im2col, a transposed one as a direct convolution) and its FLOPs counted as
+    multiplications plus additions."""
     shape = "x".join(format_dim(d) for d in row.shape)
     size = f"{_size_working(row)}{shape}"
     if row.folded:
         size += f" (then {', '.join(row.folded)}: same shape, no parameters)"
     items = [("output", size), ("parameters", _params_working(row)), ("memory", _memory_working(row)),
              ("MACs", _ops_working(row))]
+    if analysis is not None and row.step and row.name in analysis.layers:
+        items += _views(row, analysis)
     rf = receptive_cells(row)
     if rf["rf"]:
         items.append(("receptive field", f"receptive field {rf['rf']} (jump {rf['jump']}, start {rf['start']})"))
@@ -79,6 +83,29 @@ def explain_row(row: Row) -> Explanation:
         notes += list(row.step.notes) + list(row.step.explanation)
     label = " + ".join((row.label,) + row.folded)
     return Explanation(row.name, tuple(item for item in items if item[1]), tuple(notes), label)
+
+
+def _views(row: Row, analysis: Analysis) -> list[tuple[str, str]]:
+    """The kind's other views of the layer, and FLOPs as 2 x MACs and as multiplications + additions."""
+    from ..layers import KINDS
+
+    layer, x = analysis.layers[row.name], analysis.inputs[row.name]
+    kind = KINDS[layer.kind]
+    views = list(kind.views(layer, x, row.step))
+    outputs = product(row.step.shape)
+    upsamples = isinstance(row.step.window, tuple) and any(isinstance(w, tuple) and isinstance(w[1], tuple)
+                                                           for w in row.step.window)  # outputs sum unequal terms
+    if kind.weighted and not upsamples and isinstance(row.step.macs.value, int) and row.step.macs.value \
+            and isinstance(outputs, int):
+        macs = row.step.macs.value
+        terms, whole = divmod(macs, outputs)
+        biased = bool(row.step.biases.value)
+        if not whole:
+            each = 2 * terms if biased else 2 * terms - 1
+            views.append(("FLOPs", f"2 x MACs = {2 * macs:,}; as multiplications + additions (mults-adds): "
+                                   f"2*{terms:,}{'' if biased else ' - 1'} = {each:,} per output"
+                                   f"{' (with the bias)' if biased else ''} x {outputs:,} = {each * outputs:,}"))
+    return [(what, f"{what}: {text}") for what, text in views]
 
 
 def _size_working(row: Row) -> str:
@@ -162,7 +189,7 @@ def explanation_html(explanation: Explanation) -> str:
 
 def _without_lead(what: str, text: str) -> str:
     """``memory 55*55*96 = 290,400`` under the heading ``memory``: ``55*55*96 = 290,400``."""
-    for lead in (what + " ", what.rstrip("s") + " "):
+    for lead in (what + ": ", what + " ", what.rstrip("s") + " "):
         if text.startswith(lead):
             return text[len(lead):]
     return text

@@ -161,7 +161,7 @@ def _network_section(analysis, shown, model, version, options, picture, image_na
         md += [f"![{alt}]({image_name})", ""]
         body.append(f'<figure class="plot">{_img(picture, alt, options)}</figure>')
     if not version.student:  # the student version asks once, under the title
-        explanations = [explain_row(row) for row in key_rows(analysis)]
+        explanations = [explain_row(row) for row in key_rows(analysis)]  # im2col and FLOPs views: in explain
         md += ["### Worked derivations", "", *[explanation_markdown(e) for e in explanations], ""]
         body.append('<h3>Worked derivations</h3><div class="derivations">'
                     + "".join(explanation_html(e) for e in explanations) + "</div>")
