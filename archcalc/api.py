@@ -252,9 +252,13 @@ class Solutions(tuple):
                                                 [s for s in self if not s.exact])):
             if group:
                 lines.append(f"{title}: {len(group)} solution(s)")
-                lines += [f"  kernel {s.kernel}, stride {s.stride}, pad {s.pad}"
-                          + (f", dilation {s.dilation}" if s.dilation != 1 else "") + f": {s.working}"
+                lines += [f"  kernel {s.kernel}, stride {s.stride}, pad {s.pad_text}"
+                          + (f", dilation {s.dilation}" if s.dilation != 1 else "")
+                          + (f", output_padding {s.output_padding}" if s.output_padding else "") + f": {s.working}"
                           for s in group[:limit]]
+                if any(s.pad_after is not None for s in group[:limit]):
+                    lines.append("  (uneven padding: TensorFlow's SAME puts the extra row and column after; in "
+                                 "PyTorch, pad the input with F.pad first)")
                 if len(group) > limit:
                     lines.append(f"  ... and {len(group) - limit} more (--limit)")
         if not exact:

@@ -329,9 +329,12 @@ def sizes_command(spec, maximum, at):
 @click.option("--target", required=True, help='Wanted output size, or "same".')
 @click.option("--kernel", type=click.IntRange(1, 4096), help="Kernel F (searched 1..32 if not given).")
 @click.option("--stride", type=click.IntRange(1, 4096), help="Stride S (searched if not given).")
-@click.option("--pad", type=click.IntRange(0, 4096), help="Padding P on each side (searched if not given).")
+@click.option("--pad", type=click.IntRange(0, 4096),
+              help="Padding P on each side (searched if not given, uneven padding too: 1+2).")
 @click.option("--dilation", type=click.IntRange(1, 64), default=1, show_default=True, help="Dilation D.")
-@click.option("--transposed", is_flag=True, help="A transposed convolution: (W-1)S - 2P + D(F-1) + 1.")
+@click.option("--transposed", is_flag=True,
+              help="A transposed convolution: (W-1)S - 2P + D(F-1) + output_padding + 1 (output_padding 0..S-1 "
+                   "is searched too, as PyTorch's output_size implies).")
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="Solutions to show.")
 @reports_errors
 def solve_command(size, target, kernel, stride, pad, dilation, transposed, limit):
@@ -342,6 +345,8 @@ def solve_command(size, target, kernel, stride, pad, dilation, transposed, limit
       archcalc solve --size 32 --target same --kernel 5 --stride 1
       archcalc solve --size 224 --target 112 --kernel 7
       archcalc solve --size 7 --target 14 --kernel 4 --transposed
+      archcalc solve --size 6 --target 12 --kernel 3 --stride 2 --transposed   # pad 1, output_padding 1
+      archcalc solve --size 224 --target 55 --kernel 11 --stride 4              # pad 1+2, as TF's SAME
     """
     from .api import solve
 

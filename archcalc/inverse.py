@@ -7,7 +7,7 @@ from fractions import Fraction
 
 from .engine import analysis_of
 from .errors import ShapeError, SpecError
-from .formulas import conv_output_size, effective_kernel, transposed_conv_output_size
+from .formulas import effective_kernel, transposed_conv_output_size
 from .spec import ModelSpec, with_input
 
 MAX_SEARCH = 4096
@@ -59,20 +59,33 @@ def _period(values: list[int]) -> int | None:
 class Solution:
     kernel: int
     stride: int
-    pad: int
+    pad: int  # before (and after, unless ``pad_after`` says otherwise)
     dilation: int
     output: int
     exact: bool
     working: str
+    pad_after: int | None = None  # uneven padding: the total is pad + pad_after (TensorFlow puts the extra after)
+    output_padding: int = 0  # a transposed conv's extra rows on one side (PyTorch's output_padding)
+
+    @property
+    def pad_text(self) -> str:
+        """``2``, or ``1+2 (3 in all)`` where the padding is uneven."""
+        if self.pad_after is None:
+            return str(self.pad)
+        return f"{self.pad}+{self.pad_after} ({self.pad + self.pad_after} in all)"
 
 
 def solve_window(size: int, target: int | str, kernel: int | None = None, stride: int | None = None,
                  pad: int | None = None, dilation: int = 1, transposed: bool = False) -> list[Solution]:
     """Every (kernel, stride, pad) that is not fixed, within sensible ranges, that turns ``size`` into
-    ``target`` (``"same"`` keeps the size at stride 1, or gives ceil(size/stride)).
+    ``target`` (``"same"`` keeps the size at stride 1, or gives ceil(size/stride)). Where no even
+    padding divides exactly, uneven padding (one more after, as TensorFlow's SAME pads) is tried; a
+    transposed conv also tries output_padding (0 up to the stride or dilation, less one).
 
     >>> [(s.pad, s.working) for s in solve_window(32, 32, kernel=5, stride=1)]
     [(2, '(32 - 5 + 2*2)/1 + 1 = 32')]
+    >>> [s.pad_text for s in solve_window(224, 55, kernel=11, stride=4) if s.exact]
+    ['1+2 (3 in all)']
     """
     if size < 1 or (isinstance(target, int) and target < 1):
         raise SpecError("sizes must be at least 1")
@@ -84,28 +97,44 @@ def solve_window(size: int, target: int | str, kernel: int | None = None, stride
         for s in strides:
             wanted = (size if s == 1 else -(-size // s)) if target == "same" else target
             for p in pads:
-                solution = _try(size, wanted, k, s, p, dilation, transposed)
+                if transposed:
+                    found += _try_transposed(size, wanted, k, s, p, dilation)
+                    continue
+                solution = _try(size, wanted, k, s, p, dilation)
                 if solution:
                     found.append(solution)
-    return sorted(found, key=lambda s: (not s.exact, s.kernel, s.stride, s.pad))
+                uneven = _try(size, wanted, k, s, p, dilation, after=p + 1) if pad is None else None
+                if uneven and uneven.exact:
+                    found.append(uneven)
+    return sorted(found, key=lambda s: (not s.exact, s.pad_after is not None, s.kernel, s.stride, s.pad,
+                                        s.output_padding))
 
 
-def _try(size, target, kernel, stride, pad, dilation, transposed) -> Solution | None:
-    if transposed:
-        out = transposed_conv_output_size(size, kernel, stride, 2 * pad, dilation)
-        working = f"({size} - 1)*{stride} - 2*{pad} + {dilation}*({kernel} - 1) + 1 = {out}"
-        return Solution(kernel, stride, pad, dilation, out, True, working) if out == target else None
-    span = size + 2 * pad - effective_kernel(kernel, dilation)
+def _try(size, target, kernel, stride, pad, dilation, after: int | None = None) -> Solution | None:
+    total = pad + (pad if after is None else after)
+    span = size + total - effective_kernel(kernel, dilation)
     if span < 0:
         return None
-    out = conv_output_size(size, kernel, stride, 2 * pad, dilation)
+    out = span // stride + 1
     if out != target:
         return None
     kernel_text = str(kernel) if dilation == 1 else f"({dilation}*({kernel}-1)+1)"
     value = Fraction(span, stride) + 1
     shown = str(value) if value.denominator == 1 else f"{float(value):.4g} -> floor {out}"
+    padding = f"2*{pad}" if after is None else f"{pad} + {after}"
     return Solution(kernel, stride, pad, dilation, out, span % stride == 0,
-                    f"({size} - {kernel_text} + 2*{pad})/{stride} + 1 = {shown}")
+                    f"({size} - {kernel_text} + {padding})/{stride} + 1 = {shown}", after)
+
+
+def _try_transposed(size, target, kernel, stride, pad, dilation) -> list[Solution]:
+    """(W - 1)S - 2P + D(F - 1) + output_padding + 1, for each output_padding PyTorch allows."""
+    found = []
+    for extra in range(max(stride, dilation)):
+        out = transposed_conv_output_size(size, kernel, stride, 2 * pad, dilation, extra)
+        if out == target:
+            working = (f"({size} - 1)*{stride} - 2*{pad} + {dilation}*({kernel} - 1) + {extra} + 1 = {out}")
+            found.append(Solution(kernel, stride, pad, dilation, out, True, working, output_padding=extra))
+    return found
 
 
 @dataclass(frozen=True)

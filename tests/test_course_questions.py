@@ -146,3 +146,22 @@ def test_one_dimensional_layers_in_the_compact_syntax():
     conv = torch.nn.Conv1d(16, 32, 3, stride=2, padding=1)
     assert conv(torch.zeros(1, 16, 101)).shape == (1, 32, 51)
     assert sum(p.numel() for p in conv.parameters()) == 1568
+
+
+def test_solve_finds_uneven_padding():
+    # 224 -> 55 with an 11x11 stride-4 conv: (224 - 11 + P)/4 + 1 = 55 needs P = 3 in all, 1 + 2 as
+    # TensorFlow's SAME pads (the extra after); no even padding divides
+    text = run("solve", "--size", "224", "--target", "55", "--kernel", "11", "--stride", "4").output
+    assert "exact: 1 solution(s)" in text and "pad 1+2 (3 in all): (224 - 11 + 1 + 2)/4 + 1 = 55" in text
+    torch = pytest.importorskip("torch")
+    padded = torch.nn.functional.pad(torch.zeros(1, 3, 224, 224), (1, 2, 1, 2))
+    assert torch.nn.functional.conv2d(padded, torch.zeros(96, 3, 11, 11), stride=4).shape[-1] == 55
+
+
+def test_solve_transposed_with_output_padding():
+    # 6 -> 12 with a 3x3 transposed conv: (6 - 1)*2 - 2*1 + 2 + 1 + 1 = 12 needs output_padding 1
+    text = run("solve", "--size", "6", "--target", "12", "--kernel", "3", "--transposed").output
+    assert "kernel 3, stride 2, pad 1, output_padding 1" in text
+    torch = pytest.importorskip("torch")
+    layer = torch.nn.ConvTranspose2d(1, 1, 3, stride=2, padding=1, output_padding=1)
+    assert layer(torch.zeros(1, 1, 6, 6)).shape[-1] == 12
