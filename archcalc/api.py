@@ -66,15 +66,16 @@ class Result(Analysis):
     convention: str = "archcalc"
 
     def table(self, working: bool = False, exact: bool = False, rf: bool = False, connections: bool = False,
-              live: bool = False):
+              live: bool = False, pixel_index: bool = False):
         """The table model every format renders (``working``: the products in the cells; ``exact``:
         every digit; ``rf``: receptive-field columns; ``connections``: LeCun's connections column;
-        ``live``: the bytes live while each row runs at inference)."""
+        ``live``: the bytes live while each row runs at inference; ``pixel_index``: the RF start with
+        pixel centres at integer indices, as TensorFlow's receptive-field library reports it)."""
         from .report.table import TableOptions, build_table
 
         return build_table(self, TableOptions(dtype=self.dtype, batch=self.batch, working=working, exact=exact,
                                               receptive_field=rf, convention=self.convention,
-                                              connections=connections, live=live))
+                                              connections=connections, live=live, pixel_index=pixel_index))
 
     def to_frame(self):
         """One row per table row with exact values (pandas)."""

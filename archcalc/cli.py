@@ -97,7 +97,11 @@ def main(debug: bool) -> None:
 @click.option("--exact", is_flag=True, help="Exact numbers instead of compact ones (3,211,264 not 3.2M).")
 @click.option("--depth", type=click.IntRange(0, 32), default=None,
               help="Collapse blocks nested deeper than N into one row each (0: one row per top-level block).")
-@click.option("--rf", is_flag=True, help="Add receptive-field columns: size, jump (effective stride), start.")
+@click.option("--rf", is_flag=True,
+              help="Add receptive-field columns: size, jump (effective stride), start (the first field's centre; "
+                   "pixel i's centre is i + 0.5) and effective padding.")
+@click.option("--pixel-index", is_flag=True,
+              help="With --rf: pixel i's centre is i (TensorFlow's receptive-field library), so starts are 0.5 less.")
 @click.option("--connections", is_flag=True,
               help="Add LeCun's connections column: MACs plus one per biased output unit (LeNet's papers).")
 @click.option("--live", is_flag=True,
@@ -109,7 +113,7 @@ def main(debug: bool) -> None:
 @options("output", "force")
 @reports_errors
 def table_command(spec, input, layers, batch, dtype, no_bias, strict, caffe_pooling, dilation_from_zero, working,
-                  exact, depth, rf, connections, live, convention, fmt, standalone, output, force):
+                  exact, depth, rf, pixel_index, connections, live, convention, fmt, standalone, output, force):
     """Print the per-layer table of SPEC (a shipped name or a .toml file; - reads stdin).
 
     \b
@@ -130,8 +134,8 @@ def table_command(spec, input, layers, batch, dtype, no_bias, strict, caffe_pool
                      depth, strict)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
-    emit(result.render(fmt, standalone, working=working, exact=exact, rf=rf, connections=connections, live=live),
-         output, force)
+    emit(result.render(fmt, standalone, working=working, exact=exact, rf=rf, connections=connections, live=live,
+                       pixel_index=pixel_index), output, force)
 
 
 @main.command(name="list")

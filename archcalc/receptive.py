@@ -6,7 +6,14 @@
 
 ``size`` is how many input pixels one output sees, ``jump`` the distance in input pixels between
 neighbouring outputs (the effective stride), ``start`` the centre of the first output's field in
-input coordinates (the first input pixel's centre is 0.5).
+input coordinates (the first input pixel's centre is 0.5), and ``effective_padding`` how far the
+first output's field reaches before the first input pixel (Araujo et al.'s effective padding,
+the sum of each layer's padding times the jump before it):
+
+    effective_padding = (size - 1)/2 + 1/2 - start
+
+With pixel indices (the centre of pixel i is i, as TensorFlow's receptive-field library reports
+it), the start is 0.5 less: ``start_index``.
 """
 from __future__ import annotations
 
@@ -22,6 +29,20 @@ class ReceptiveField:
 
     def text(self) -> str:
         return f"{number_text(self.size)} (jump {number_text(self.jump)}, start {number_text(self.start)})"
+
+    @property
+    def effective_padding(self) -> Fraction:
+        """Input pixels the first output's field spans before the first input pixel.
+
+        >>> through_window(through_window(input_field(), 3, 1, 1), 3, 1, 1).effective_padding  # two 3x3, pad 1
+        Fraction(2, 1)
+        """
+        return Fraction(Fraction(self.size) - 1, 2) + Fraction(1, 2) - Fraction(self.start)
+
+    @property
+    def start_index(self) -> Fraction:
+        """The start with pixel centres at integer indices (TensorFlow's receptive-field library)."""
+        return Fraction(self.start) - Fraction(1, 2)
 
 
 def number_text(value) -> str:

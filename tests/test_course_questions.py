@@ -2,6 +2,7 @@
 receptive field after a flatten, input symbols in fields, exact totals and the convention's totals
 in JSON. Each expected value is worked by hand here, or checked by PyTorch running the network."""
 import json
+import re
 
 import pytest
 import sympy
@@ -165,3 +166,24 @@ def test_solve_transposed_with_output_padding():
     torch = pytest.importorskip("torch")
     layer = torch.nn.ConvTranspose2d(1, 1, 3, stride=2, padding=1, output_padding=1)
     assert layer(torch.zeros(1, 1, 6, 6)).shape[-1] == 12
+
+
+@pytest.mark.parametrize("name, layer, published", [
+    ("vgg16", "pool5", (212, 32, 90)), ("mobilenet_v1", "pw13_bn", (315, 32, 126)),
+    ("inception_v3", "Mixed_7c/concat", (1311, 32, 618)), ("alexnet", "pool5", (195, 32, 64))])
+def test_effective_padding_against_the_receptive_field_library(name, layer, published):
+    # google-research/receptive_field's README: receptive field, effective stride and effective padding of
+    # vgg_16, mobilenet_v1, inception_v3 and alexnet_v2 (whose pool5 field matches AlexNet's)
+    row = next(row for row in archcalc.analyze(name).rows if row.name == layer)
+    field = row.rf[0]
+    assert (field.size, field.jump, field.effective_padding) == published
+
+
+def test_receptive_field_columns_and_the_pixel_index_convention():
+    # VGG16 conv2_1: two 3x3 pad-1 convs, a 2x2 pool, a 3x3 pad-1 conv: padding 1 + 1 + 0 + 1*2 = 4
+    text = run("table", "vgg16", "--rf").output
+    assert "eff. pad" in text and re.search(r"conv2_1 .* 10 +2 +1 +4\n", text)
+    # AlexNet conv1's field covers pixels 0..10: centre 5.5 with centres at i + 0.5, 5 with pixel indices
+    plain = run("table", "alexnet_simplified", "--rf").output
+    indexed = run("table", "alexnet_simplified", "--rf", "--pixel-index").output
+    assert re.search(r"conv1 .* 11 +4 +5\.5 +0\n", plain) and re.search(r"conv1 .* 11 +4 +5 +0\n", indexed)

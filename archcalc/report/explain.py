@@ -74,7 +74,8 @@ def explain_row(row: Row, analysis: Analysis | None = None) -> Explanation:
         items += _views(row, analysis)
     rf = receptive_cells(row)
     if rf["rf"]:
-        items.append(("receptive field", f"receptive field {rf['rf']} (jump {rf['jump']}, start {rf['start']})"))
+        items.append(("receptive field", f"receptive field {rf['rf']} (jump {rf['jump']}, start {rf['start']}, "
+                                         f"effective padding {rf['eff_pad']})"))
     notes = []
     if row.step:
         by_design = "by design (the spec marks this flooring as intended): " \

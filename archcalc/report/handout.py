@@ -98,7 +98,8 @@ def build_handout(analyses: list[Analysis], comparison: list[Analysis], name: st
     sections: list[tuple[str, str, list[str], str]] = []  # (anchor, heading, markdown lines, html)
     for analysis in analyses:
         shown = _shown(analysis, options.depth)
-        model = build_table(shown, TableOptions(receptive_field=True, convention=options.convention))
+        model = build_table(shown, TableOptions(receptive_field=True, effective_padding=False,
+                                                convention=options.convention))
         picture = None if version.hides("memory", "params", "macs") or not options.plots else _plot(analysis, options)
         image_name = f"{name}_{analysis.spec.name}.{_extension(options)}"
         if picture:

@@ -14,8 +14,8 @@ def row_record(row: Row) -> dict:
             "connections": to_json(row.connections), "training_only": row.training_only, "folded": list(row.folded),
             "level": row.level, "repeat": row.repeat,
             "reshaped": [to_json(d) for d in row.reshaped] if row.reshaped else None,
-            "receptive_field": [{"size": float(f.size), "jump": float(f.jump), "start": float(f.start)}
-                                for f in row.rf] if row.rf else None}
+            "receptive_field": [{"size": float(f.size), "jump": float(f.jump), "start": float(f.start),
+                                 "effective_padding": float(f.effective_padding)} for f in row.rf] if row.rf else None}
 
 
 def analysis_record(analysis: Analysis) -> dict:

@@ -28,6 +28,8 @@ class TableOptions:
     convention: str = "archcalc"  # how the totals count params and ops (archcalc.counting)
     connections: bool = False  # add LeCun's connections column (MACs plus one per biased output)
     live: bool = False  # add the bytes live while each row runs at inference (archcalc.liveness)
+    effective_padding: bool = True  # with receptive_field: Araujo et al.'s effective padding too
+    pixel_index: bool = False  # RF start with pixel centres at integer indices (TF's library), not i + 0.5
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ COLUMNS = (
     Column("macs", "MACs", "right", "K = 1000"),
 )
 RF_COLUMNS = (Column("rf", "RF", "right"), Column("jump", "jump", "right"), Column("start", "start", "right"))
+PADDING_COLUMN = Column("eff_pad", "eff. pad", "right", "effective padding: input pixels the first field spans "
+                                                          "before the first input pixel")
 CONNECTIONS_COLUMN = Column("connections", "connections", "right")
 LIVE_COLUMN = Column("live", "live", "right", "the most bytes live while this row runs at inference")
 
@@ -88,7 +92,8 @@ def build_table(analysis: Analysis, options: TableOptions = TableOptions()) -> T
     title = (f"{spec.title}: input {shape_text(spec.input_shape)[1:-1]}, {options.dtype}"
              + (f", batch {options.batch}" if options.batch != 1 else ""))
     columns = COLUMNS + ((LIVE_COLUMN,) if options.live else ()) + (
-        (CONNECTIONS_COLUMN,) if options.connections else ()) + (RF_COLUMNS if options.receptive_field else ())
+        (CONNECTIONS_COLUMN,) if options.connections else ()) + (RF_COLUMNS if options.receptive_field else ()) + (
+        (PADDING_COLUMN,) if options.receptive_field and options.effective_padding else ())
     from .records import analysis_record
 
     document = analysis_record(analysis)
@@ -126,7 +131,7 @@ def to_frame(model: TableModel):
 
     records = [flat_record(record) for record in model.records]
     frame = pandas.DataFrame.from_records(records, index="row")
-    for column in ("H", "W", "C", "rf", "jump"):  # whole numbers with gaps stay whole numbers
+    for column in ("H", "W", "C", "rf", "jump", "eff_pad"):  # whole numbers with gaps stay whole numbers
         if all(record[column] is None or isinstance(record[column], int) for record in records):
             frame[column] = pandas.array([record[column] for record in records], dtype="Int64")
     return frame
@@ -138,7 +143,7 @@ def flat_record(record: dict) -> dict:
 
     >>> flat_record({"index": 1, "name": "conv1", "shape": [55, 55, 96], "folded": ["relu"],
     ...              "receptive_field": [{"size": 11.0, "jump": 4.0, "start": 5.5}] * 2})
-    {'row': 1, 'name': 'conv1', 'kind': None, 'layer': None, 'H': 55, 'W': 55, 'C': 96, 'folded': 'relu', 'rf': 11, 'jump': 4, 'start': 5.5}
+    {'row': 1, 'name': 'conv1', 'kind': None, 'layer': None, 'H': 55, 'W': 55, 'C': 96, 'folded': 'relu', 'rf': 11, 'jump': 4, 'start': 5.5, 'eff_pad': None}
     """
     shape = list(record.get("shape", []))
     height, width, channels = ([None] * (3 - len(shape)) + shape)[-3:] if len(shape) <= 3 else (None, None, None)
@@ -148,8 +153,8 @@ def flat_record(record: dict) -> dict:
                  if key not in ("index", "name", "kind", "layer", "shape", "folded", "receptive_field")})
     flat["folded"] = ", ".join(record.get("folded", []))
     fields = record.get("receptive_field") or []
-    for column, key in (("rf", "size"), ("jump", "jump"), ("start", "start")):
-        values = [_number(field[key]) for field in fields]
+    for column, key in (("rf", "size"), ("jump", "jump"), ("start", "start"), ("eff_pad", "effective_padding")):
+        values = [_number(field[key]) for field in fields if key in field]
         flat[column] = None if not values else values[0] if len(set(values)) == 1 else "x".join(map(str, values))
     return flat
 
@@ -173,19 +178,21 @@ def _cells(row: Row, options: TableOptions) -> dict[str, str]:
     output = shape_text(row.shape) + (f" -> {shape_text(row.reshaped)}" if row.reshaped else "")
     return {"name": row.name, "layer": layer_text(row), "output": output,
             "memory": memory, "params": params, "macs": macs, "connections": exact(row.connections),
-            **(receptive_cells(row) if options.receptive_field else {})}
+            **(receptive_cells(row, options.pixel_index) if options.receptive_field else {})}
 
 
-def receptive_cells(row: Row) -> dict[str, str]:
-    """``7`` where both axes agree, ``7x9`` where they differ; blank where sizes are symbolic."""
+def receptive_cells(row: Row, pixel_index: bool = False) -> dict[str, str]:
+    """``7`` where both axes agree, ``7x9`` where they differ; blank where sizes are symbolic.
+    ``pixel_index``: the start with pixel centres at integer indices (0.5 less)."""
     if not row.rf:
-        return {"rf": "", "jump": "", "start": ""}
+        return {"rf": "", "jump": "", "start": "", "eff_pad": ""}
 
     def cell(attribute: str) -> str:
         values = [number_text(getattr(field, attribute)) for field in row.rf]
         return values[0] if len(set(values)) == 1 else "x".join(values)
 
-    return {"rf": cell("size"), "jump": cell("jump"), "start": cell("start")}
+    return {"rf": cell("size"), "jump": cell("jump"), "start": cell("start_index" if pixel_index else "start"),
+            "eff_pad": cell("effective_padding")}
 
 
 def _params_working(row: Row) -> str:
