@@ -187,3 +187,12 @@ def test_receptive_field_columns_and_the_pixel_index_convention():
     plain = run("table", "alexnet_simplified", "--rf").output
     indexed = run("table", "alexnet_simplified", "--rf", "--pixel-index").output
     assert re.search(r"conv1 .* 11 +4 +5\.5 +0\n", plain) and re.search(r"conv1 .* 11 +4 +5 +0\n", indexed)
+
+
+def test_the_lectures_x2_rule_for_training_memory():
+    # CS231n's VGG slide: "TOTAL memory ... (only forward! ~*2 for bwd)"; VGG16's memory column sums to
+    # 15,237,608 values (checked in test_engine), 4 bytes each, twice: 121,900,864 bytes
+    assert "x2 with the backward pass, the slide's rule: 122 MB" in run("table", "vgg16").output
+    document = json.loads(run("memory", "vgg16", "--train", "-f", "json").output)
+    assert document["training"]["lecture_rule_bytes"] == 2 * 15_237_608 * 4
+    assert "THE LECTURE'S RULE" in run("memory", "vgg16", "--train").output

@@ -37,7 +37,8 @@ def memory_model(analysis: Analysis, inference: InferenceMemory, training: Train
                      "saved": short_bytes(kept) if kept else ""})
         records.append({"name": row.name, "memory_bytes": output_bytes, "live_bytes": live.get(row.name),
                         **({"saved_bytes": kept} if training else {})})
-    totals = inference_lines(inference) + (training_lines(training) if training else ()) + (
+    totals = inference_lines(inference) + (training_lines(training) + rule_lines(inference, training)
+                                           if training else ()) + (
         fit_lines(fit, training is not None) if fit else ()) + (measured_lines(measured) if measured else ())
     title = (f"{analysis.spec.title}: memory as PyTorch holds it, input {shape_text(analysis.spec.input_shape)[1:-1]}, "
              f"{inference.dtype}, batch {inference.batch}")
@@ -87,6 +88,16 @@ def training_lines(memory: TrainingMemory) -> tuple[str, ...]:
             + (f" + weights cast {short_bytes(memory.weight_copy_bytes)}" if memory.weight_copy_bytes else "")
             + f" + kept for backward {short_bytes(memory.saved_bytes)} + input {short_bytes(memory.input_bytes)}"
             f" = {byte_size(memory.bound_bytes)}; " + bound_relation(memory))
+
+
+def rule_lines(inference: InferenceMemory, training: TrainingMemory) -> tuple[str, ...]:
+    """The lecture's rule of thumb beside the model: the forward memory, twice (activations and
+    their gradients), as CS231n's VGG slide says ("only forward! ~*2 for bwd")."""
+    rule = 2 * inference.naive_bytes
+    return (f"THE LECTURE'S RULE (forward memory x 2 for the backward pass, CS231n's VGG slide): 2 x "
+            f"{short_bytes(inference.naive_bytes)} = {byte_size(rule)}; the step's peak is "
+            f"{training.peak_bytes / rule:.1f}x that: the rule counts the activations and their gradients, not the "
+            "parameters, their gradients or the optimizer's state",)
 
 
 def bound_relation(memory: TrainingMemory) -> str:
@@ -164,7 +175,7 @@ def memory_document(analysis: Analysis, inference: InferenceMemory, training: Tr
             "grad_bytes": training.grad_bytes, "optimizer_bytes": training.optimizer_bytes,
             "weight_copy_bytes": training.weight_copy_bytes, "input_bytes": training.input_bytes,
             "peak_bytes": training.peak_bytes, "peak_phase": training.peak_phase, "peak_layer": training.peak.name,
-            "bound_bytes": training.bound_bytes,
+            "bound_bytes": training.bound_bytes, "lecture_rule_bytes": 2 * inference.naive_bytes,
             "live_at_peak": [{"what": label, "bytes": count} for label, count in group_held(training.live_at_peak)],
             "layers": [{"name": name, "saved_bytes": count} for name, count in training.saved]}
     if fit:

@@ -220,7 +220,8 @@ def totals_lines(analysis: Analysis, options: TableOptions) -> tuple[str, ...]:
     return (
         f"TOTAL memory: {compact_or_exact(totals.memory)} values x {size} bytes"
         + (f" x {options.batch}" if options.batch != 1 else "")
-        + f" = {memory_text} {per} (forward only; {memory_binary})",
+        + f" = {memory_text} {per} (forward only; {memory_binary}; x2 with the backward pass, the slide's rule: "
+        f"{byte_sizes(normalize(2 * memory_bytes))[0]})",
         f"TOTAL params: {compact_or_exact(totals.params)} ({exact(totals.params)} = {exact(totals.weights)} weights"
         f" + {exact(totals.biases)} biases{trainable}) = {params_text} as {options.dtype} ({params_binary})",
         f"TOTAL MACs: {compact_or_exact(macs)} {per} ({compact_or_exact(normalize(2 * macs))} FLOPs at 2 per "
