@@ -9,7 +9,8 @@ The public names load on first use, so that ``archcalc --help`` does not pay for
 import importlib
 
 __version__ = "0.1.0"
-_API = ("analyze", "check", "compare", "conventions", "explain", "export", "handout", "kinds", "load", "memory",
+_API = ("analyze", "check", "compare", "conventions", "explain", "export", "gradebook", "handout", "kinds", "load",
+        "memory",
         "plot", "shipped", "sizes", "solve", "verify", "worksheet", "write_output", "Result", "ComparisonResult",
         "ConventionsResult", "Explained", "MemoryResult", "Solutions", "Verified")
 _PUBLIC = {
@@ -17,7 +18,7 @@ _PUBLIC = {
     "Analysis": "engine", "Row": "engine", "Totals": "engine", "collapse": "engine",
     "ArchcalcError": "errors", "Location": "errors", "ShapeError": "errors", "SpecError": "errors",
     "ModelSpec": "spec", "load_spec": "spec", "parse_spec": "spec",
-    "SizesResult": "inverse", "Worksheet": "marking", "Marked": "marking",
+    "SizesResult": "inverse", "Worksheet": "marking", "Marked": "marking", "Gradebook": "marking",
 }
 __all__ = sorted(_PUBLIC)
 

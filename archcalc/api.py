@@ -317,6 +317,28 @@ def check(spec: SpecSource, answers: str | Path, input: str | tuple | None = Non
     return Marked(result, path.name, kilo)
 
 
+def gradebook(spec: SpecSource, sheets: Iterable[str | Path], input: str | tuple | None = None,
+              no_bias: bool = False, k1024: bool = False):
+    """Mark a whole class: one row per sheet (the student is the file's name), with the score, the
+    score per column, how many wrong answers follow from an earlier slip, and the first divergence."""
+    from .errors import SpecError
+    from .marking import Gradebook, check_answers, read_answers
+
+    analysis = analyze(spec, input, no_bias=no_bias)
+    kilo = 1024 if k1024 else 1000
+    results = []
+    for sheet in sheets:
+        path = Path(sheet)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise SpecError(f"cannot read the answer sheet: {error}", Location(str(sheet))) from None
+        results.append((path.stem, check_answers(analysis, read_answers(text, str(sheet)), kilo)))
+    if not results:
+        raise SpecError("no answer sheets given")
+    return Gradebook(tuple(results))
+
+
 class Verified(list):
     """The verification reports of several networks; ``ok`` when every check of every one agrees."""
 

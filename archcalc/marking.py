@@ -87,6 +87,7 @@ class Mark:
     expected: str
     right: bool
     working: str = ""
+    consistent: bool = False  # wrong, but it follows from the student's own earlier wrong answer
 
 
 @dataclass(frozen=True)
@@ -103,8 +104,18 @@ class CheckResult:
         return all(mark.right for mark in self.marks) and not self.unknown_rows
 
     @property
+    def consistent(self) -> int:
+        """Wrong answers that follow from the student's own earlier slip (follow-through credit)."""
+        return sum(mark.consistent for mark in self.marks)
+
+    @property
     def first_divergence(self) -> Mark | None:
         return next((mark for mark in self.marks if not mark.right), None)
+
+    def score(self, column: str) -> tuple[int, int]:
+        """Right answers and answers given in one column."""
+        marks = [mark for mark in self.marks if mark.column == column]
+        return sum(mark.right for mark in marks), len(marks)
 
 
 def read_answers(text: str, file: str) -> list[dict[str, str]]:
@@ -118,11 +129,41 @@ def read_answers(text: str, file: str) -> list[dict[str, str]]:
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             raise SpecError("expected [[answers]] tables", Location(file, field="answers"))
         return [{_column(k): str(v) for k, v in row.items()} for row in rows]
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(quote_tuples(text)))
     if not reader.fieldnames or "name" not in [_column(f) for f in reader.fieldnames]:
         raise SpecError("the answer sheet needs a header row with a 'name' column", Location(file),
                         "archcalc worksheet writes one to fill in")
-    return [{_column(k): (v or "").strip() for k, v in row.items() if k} for row in reader]
+    _check_columns(reader.fieldnames, file)
+    rows = []
+    for number, row in enumerate(reader, 2):
+        if None in row:
+            raise SpecError(f"line {number} has more cells than the header row ({', '.join(reader.fieldnames)}): "
+                            f"extra {row[None]}", Location(file), "quote a cell that holds commas")
+        rows.append({_column(k): (v or "").strip() for k, v in row.items() if k})
+    return rows
+
+
+KNOWN_COLUMNS = ("name", "layer", "kind", "index") + COLUMNS + tuple(ALIASES)
+
+
+def _check_columns(names, file: str) -> None:
+    """A misspelt column (``ouput``) is an error naming the nearest known one, not silently ignored."""
+    from difflib import get_close_matches
+
+    for name in names:
+        if name and _column(name) not in KNOWN_COLUMNS and name.strip().lower() not in KNOWN_COLUMNS:
+            close = get_close_matches(name.strip().lower(), KNOWN_COLUMNS, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"columns: {', '.join(('name',) + COLUMNS)}"
+            raise SpecError(f"unknown column {name!r} in the answer sheet", Location(file, field=name), hint)
+
+
+def quote_tuples(text: str) -> str:
+    """``(16,16,64)`` or ``[16, 16, 64]`` left unquoted in a CSV cell, quoted so that it stays one cell.
+
+    >>> quote_tuples("conv1,(16,16,64),16384")
+    'conv1,"(16,16,64)",16384'
+    """
+    return re.sub(r'(^|,)\s*([(\[][^)\]"\n]*,[^)\]"\n]*[)\]])\s*(?=,|$)', r'\1"\2"', text, flags=re.M)
 
 
 def _column(name: str) -> str:
@@ -131,8 +172,12 @@ def _column(name: str) -> str:
 
 
 def check_answers(analysis: Analysis, answers: list[dict[str, str]], kilo: int = 1000) -> CheckResult:
-    """Mark every filled cell of every row against the analysis."""
+    """Mark every filled cell of every row against the analysis. A wrong answer that follows from
+    the student's own wrong output size one row up (the layer applied to what they wrote) is marked
+    "consistent with your earlier answer": follow-through credit, as examiners give it."""
     rows = {row.name: row for row in analysis.rows}
+    order = {row.name: number for number, row in enumerate(analysis.rows)}
+    written = {answer.get("name", ""): answer.get("output", "") for answer in answers}
     marks, unknown = [], []
     for answer in answers:
         row = rows.get(answer.get("name", ""))
@@ -140,11 +185,52 @@ def check_answers(analysis: Analysis, answers: list[dict[str, str]], kilo: int =
             unknown.append(answer.get("name", ""))
             continue
         slips = row_slips(analysis, row)
+        earlier = _students_input(analysis, row, order, written)
         for column in COLUMNS:
             given = answer.get(column, "")
             if given:
-                marks.append(_mark(row, column, given, kilo, answer, slips))
+                mark = _mark(row, column, given, kilo, answer, slips)
+                marks.append(mark if mark.right or earlier is None else _follow_through(analysis, row, mark, earlier,
+                                                                                      kilo))
     return CheckResult(tuple(marks), tuple(unknown))
+
+
+def _students_input(analysis: Analysis, row: Row, order: dict, written: dict) -> tuple | None:
+    """The input this row reads, as the student wrote it one row up, where that differs from the truth."""
+    number = order[row.name]
+    if number == 0 or row.name not in analysis.layers:
+        return None
+    before = analysis.rows[number - 1]
+    if tuple(before.shape) != tuple(analysis.inputs[row.name]) or not written.get(before.name):
+        return None
+    try:
+        shape = read_shape_answer(written[before.name])
+    except ValueError:
+        return None
+    return shape if shape != tuple(before.shape) and len(shape) == len(before.shape) else None
+
+
+def _follow_through(analysis: Analysis, row: Row, mark: Mark, shape: tuple, kilo: int) -> Mark:
+    """The mark, as "consistent" where the answer is what the layer gives on the student's own input."""
+    layer = analysis.layers[row.name]
+    try:
+        step = KINDS[layer.kind].infer(layer, shape)
+    except Exception:  # the student's input does not fit the layer: nothing follows from it
+        return mark
+    values = {"output": tuple(step.shape), "memory": math.prod(step.shape), "weights": step.weights.value,
+              "biases": step.biases.value, "params": step.weights.value + step.biases.value, "macs": step.macs.value}
+    expected = values[mark.column]
+    try:
+        follows = (read_shape_answer(mark.given) == expected if mark.column == "output"
+                   else parse_number(mark.given, kilo).accepts(expected))
+    except (ValueError, TypeError):
+        return mark
+    if not follows:
+        return mark
+    own = "x".join(map(str, shape))
+    shown = "x".join(map(str, expected)) if mark.column == "output" else f"{expected:,}"
+    return Mark(mark.row, mark.column, mark.given, mark.expected, False,
+                f"consistent with your earlier answer: on your input {own} this layer gives {shown}", True)
 
 
 def _mark(row: Row, column: str, given: str, kilo: int, answer: dict[str, str], slips: tuple[Slip, ...]) -> Mark:
@@ -178,6 +264,15 @@ def _diagnosis(row: Row, column: str, number: Answer, answer: dict[str, str], sl
         if own and own != tuple(row.shape) and number.accepts(math.prod(own)):
             return (f"diverges at the output size: this memory follows from your output {answer['output']}, "
                     f"which should be {'x'.join(format_dim(d) for d in row.shape)}")
+    if column == "macs" and answer.get("output") and row.macs and isinstance(row.macs, int):
+        try:
+            own = read_shape_answer(answer["output"])
+        except ValueError:
+            own = None
+        terms, whole = divmod(row.macs, math.prod(row.shape)) if math.prod(row.shape) else (0, 1)
+        if own and own != tuple(row.shape) and not whole and number.accepts(math.prod(own) * terms):
+            return (f"diverges at the output size: these MACs are your output {answer['output']} x {terms:,} "
+                    f"per output; the output should be {'x'.join(format_dim(d) for d in row.shape)}")
     if column == "params" and row.biases and number.accepts(row.weights):
         return f"diverges at the biases: that is the weights alone; add the {row.biases:,} biases"
     for slip in slips:
@@ -243,7 +338,8 @@ def render_check(result: CheckResult, kilo: int) -> str:
     lines = []
     for mark in result.marks:
         if not mark.right:
-            lines.append(f"WRONG {mark.row} {mark.column}: you wrote {mark.given}, expected {mark.expected}")
+            verdict = "CONSISTENT" if mark.consistent else "WRONG"
+            lines.append(f"{verdict} {mark.row} {mark.column}: you wrote {mark.given}, expected {mark.expected}")
             if mark.working:
                 lines.append(f"      working: {mark.working}")
     for name in result.unknown_rows:
@@ -252,7 +348,9 @@ def render_check(result: CheckResult, kilo: int) -> str:
     if first:
         lines.append(f"first divergence: {first.row} ({first.column})")
     total = len(result.marks) + len(result.unknown_rows)
-    lines.append(f"{result.right}/{total} answers right" + (" (K = 1024)" if kilo == 1024 else ""))
+    lines.append(f"{result.right}/{total} answers right" + (" (K = 1024)" if kilo == 1024 else "")
+                 + (f"; {result.consistent} more consistent with an earlier slip (follow-through)"
+                    if result.consistent else ""))
     return "\n".join(lines) + "\n"
 
 
@@ -270,6 +368,42 @@ class Worksheet:
         sheet, key = folder / f"{self.name}_worksheet.csv", folder / f"{self.name}_answers.csv"
         check_targets([sheet, key], force)
         return [write_output(sheet, self.sheet, force), write_output(key, self.key, force)]
+
+
+@dataclass(frozen=True)
+class Gradebook:
+    """A class's marks: (student, result) per sheet; as CSV, one row per student."""
+
+    results: tuple[tuple[str, CheckResult], ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(result.ok for _, result in self.results)
+
+    def rows(self) -> list[dict[str, str]]:
+        rows = []
+        for student, result in self.results:
+            total = len(result.marks) + len(result.unknown_rows)
+            first = result.first_divergence
+            row = {"student": student, "right": str(result.right), "answers": str(total),
+                   "score": f"{100 * result.right / total:.1f}" if total else "",
+                   "consistent": str(result.consistent),
+                   "first_divergence": f"{first.row} ({first.column})" if first else ""}
+            for column in COLUMNS:
+                right, given = result.score(column)
+                row[column] = f"{right}/{given}" if given else ""
+            rows.append(row)
+        return rows
+
+    def render(self, fmt: str = "csv") -> str:
+        """CSV for a spreadsheet, or a text summary (one line per student)."""
+        rows = self.rows()
+        if fmt == "csv":
+            return sheet_csv(rows)
+        return "\n".join(f"{row['student']}: {row['right']}/{row['answers']} right ({row['score']}%)"
+                         + (f", {row['consistent']} consistent with an earlier slip" if row["consistent"] != "0" else "")
+                         + (f", first divergence {row['first_divergence']}" if row["first_divergence"] else "")
+                         for row in rows) + "\n"
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ def parity_table():
         "explain": [archcalc.explain, archcalc.Explained.render],
         "sizes": [archcalc.sizes], "solve": [archcalc.solve, archcalc.Solutions.render],
         "worksheet": [archcalc.worksheet, archcalc.Worksheet.write],
-        "check": [archcalc.check, archcalc.Marked.render],
+        "check": [archcalc.check, archcalc.Marked.render, archcalc.gradebook],
         "conventions": [archcalc.conventions, archcalc.ConventionsResult.render],
         "plot": [archcalc.plot], "handout": [archcalc.handout],
         "memory": [archcalc.memory, archcalc.MemoryResult.render],

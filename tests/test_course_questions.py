@@ -196,3 +196,69 @@ def test_the_lectures_x2_rule_for_training_memory():
     document = json.loads(run("memory", "vgg16", "--train", "-f", "json").output)
     assert document["training"]["lecture_rule_bytes"] == 2 * 15_237_608 * 4
     assert "THE LECTURE'S RULE" in run("memory", "vgg16", "--train").output
+
+
+# --- homework checking
+
+
+def class_of_sheets(folder):
+    """alice copies the key; bob forgets conv2's padding (27 - 5 + 1 = 23, not 27) and carries his 23 on:
+    pool2 (23 - 3)/2 + 1 = 11, and conv2's MACs 23*23*256 x 5*5*96"""
+    import csv
+
+    assert run("worksheet", "alexnet_simplified", "--blank", "output,memory,params", "-o", str(folder)).exit_code == 0
+    key = list(csv.DictReader((folder / "alexnet_simplified_answers.csv").open()))
+    (folder / "alice.csv").write_text((folder / "alexnet_simplified_answers.csv").read_text())
+    for row in key:
+        if row["name"] == "conv2":
+            row.update(output="23x23x256", memory=str(23 * 23 * 256), macs=str(23 * 23 * 256 * 5 * 5 * 96))
+        if row["name"] in ("pool2", "norm2"):
+            row.update(output="11x11x256", memory=str(11 * 11 * 256))
+    with (folder / "bob.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(key[0]))
+        writer.writeheader()
+        writer.writerows(key)
+    return folder / "alice.csv", folder / "bob.csv"
+
+
+def test_follow_through_credit(tmp_path):
+    _, bob = class_of_sheets(tmp_path)
+    result = run("check", "alexnet_simplified", str(bob))
+    assert result.exit_code == 1
+    text = result.output
+    assert "WRONG conv2 output: you wrote 23x23x256, expected 27x27x256" in text
+    assert "CONSISTENT pool2 output: you wrote 11x11x256" in text
+    assert "on your input 23x23x256 this layer gives 11x11x256" in text
+    assert "these MACs are your output 23x23x256 x 2,400 per output" in text  # 5*5*96 terms per output
+    assert "4 more consistent with an earlier slip (follow-through)" in text  # pool2 and norm2: output, memory
+
+
+def test_a_misspelt_column_is_an_error(tmp_path):
+    sheet = tmp_path / "dave.csv"
+    sheet.write_text("name,ouput,memory\nconv1,55x55x96,290400\n")
+    result = run("check", "alexnet_simplified", str(sheet))
+    assert result.exit_code == 2 and "unknown column 'ouput'" in result.stderr and "did you mean 'output'" in result.stderr
+
+
+def test_an_unquoted_tuple_is_one_shape(tmp_path):
+    sheet = tmp_path / "erin.csv"
+    sheet.write_text("name,output,memory\nconv1,(55,55,96),290400\n")  # 55*55*96 = 290,400
+    result = run("check", "alexnet_simplified", str(sheet))
+    assert result.exit_code == 0 and "2/2 answers right" in result.output
+
+
+def test_gradebook_for_a_class(tmp_path):
+    import csv
+
+    alice, bob = class_of_sheets(tmp_path)
+    grades = tmp_path / "grades.csv"
+    result = run("check", "alexnet_simplified", str(alice), str(bob), "--gradebook", str(grades))
+    assert result.exit_code == 1 and "(2 students)" in result.output
+    rows = {row["student"]: row for row in csv.DictReader(grades.open())}
+    # 14 rows (input to fc8) x 4 columns (output, memory, params, macs) given on each sheet
+    assert rows["alice"]["right"] == rows["alice"]["answers"] == "56" and rows["alice"]["first_divergence"] == ""
+    # bob: conv2 output, memory, MACs; pool2 and norm2 output and memory: 7 wrong, 4 of them consistent
+    assert (rows["bob"]["right"], rows["bob"]["consistent"]) == ("49", "4")
+    assert rows["bob"]["first_divergence"] == "conv2 (output)" and rows["bob"]["output"] == "11/14"
+    summary = run("check", "alexnet_simplified", str(alice), str(bob)).output
+    assert summary.startswith("alice: 56/56 right (100.0%)")
