@@ -313,8 +313,20 @@ def check(spec: SpecSource, answers: str | Path, input: str | tuple | None = Non
     except (OSError, UnicodeDecodeError) as error:
         raise SpecError(f"cannot read the answer sheet: {error}", Location(str(answers))) from None
     kilo = 1024 if k1024 else 1000
-    result = check_answers(analyze(spec, input, no_bias=no_bias), read_answers(text, str(answers)), kilo)
+    result = check_answers(_numeric(analyze(spec, input, no_bias=no_bias), "check"), read_answers(text, str(answers)),
+                           kilo)
     return Marked(result, path.name, kilo)
+
+
+def _numeric(analysis: Analysis, command: str) -> Analysis:
+    """Marking compares numbers: a symbolic input (HxWx3) is an error that says what to give."""
+    from .dims import is_symbolic
+
+    if any(is_symbolic(d) for d in analysis.spec.input_shape):
+        shown = "x".join(str(d) for d in analysis.spec.input_shape)
+        raise ArchcalcError(f"{command} marks numbers, but the input {shown} is symbolic: give sizes, "
+                            f"e.g. --input 224x224x3")
+    return analysis
 
 
 def gradebook(spec: SpecSource, sheets: Iterable[str | Path], input: str | tuple | None = None,
@@ -324,7 +336,7 @@ def gradebook(spec: SpecSource, sheets: Iterable[str | Path], input: str | tuple
     from .errors import SpecError
     from .marking import Gradebook, check_answers, read_answers
 
-    analysis = analyze(spec, input, no_bias=no_bias)
+    analysis = _numeric(analyze(spec, input, no_bias=no_bias), "check")
     kilo = 1024 if k1024 else 1000
     results = []
     for sheet in sheets:

@@ -9,25 +9,33 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Location:
-    """Where a problem sits: file, layer (1-based index and name) and field.
+    """Where a problem sits, in the user's own terms: the file (and the line of the entry, where it
+    is known), the layer as the user counts them (its position in the list it was written in), what
+    it was expanded from (a repeat's copy, a block or a branch), its name, and the field.
 
     >>> str(Location("vgg16.toml", 3, "conv2_1", "kernel"))
     "vgg16.toml: layer 3 (conv2_1), field 'kernel'"
+    >>> str(Location("net.toml", 2, "conv3", "kernel", line=7, within="copy 2 of 3"))
+    "net.toml:7: layer 2, copy 2 of 3 (conv3), field 'kernel'"
     """
 
     file: str | None = None
     layer_index: int | None = None
     layer_name: str | None = None
     field: str | None = None
+    line: int | None = None  # the line of the user's entry in the file
+    within: str | None = None  # "copy 2 of 3", "of block 'bottleneck' in layer 5 (conv2_1)"
 
     def __str__(self) -> str:
         parts = []
         if self.file:
-            parts.append(self.file)
+            parts.append(f"{self.file}:{self.line}" if self.line else self.file)
         where = []
         if self.layer_index is not None:
+            within = f", {self.within}" if self.within and self.within.startswith("copy") else (
+                f" {self.within}" if self.within else "")
             name = f" ({self.layer_name})" if self.layer_name else ""
-            where.append(f"layer {self.layer_index}{name}")
+            where.append(f"layer {self.layer_index}{within}{name}")
         elif self.layer_name:
             where.append(f"layer {self.layer_name}")
         if self.field:
@@ -37,7 +45,9 @@ class Location:
         return ": ".join(parts)
 
     def with_field(self, field: str) -> Location:
-        return Location(self.file, self.layer_index, self.layer_name, field)
+        from dataclasses import replace
+
+        return replace(self, field=field)
 
 
 class ArchcalcError(Exception):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping, Union
 
 from .dims import Dim, is_symbol_name, parse_dim
@@ -122,13 +122,23 @@ def parse_blocks(raw: Any, file: str) -> dict[str, BlockDefinition]:
 class Expander:
     """Expands entries into nodes, numbering layers in order and checking every field."""
 
-    def __init__(self, file: str, blocks: Mapping[str, BlockDefinition]):
+    def __init__(self, file: str, blocks: Mapping[str, BlockDefinition], lines: list[int | None] | None = None):
         self.file, self.blocks, self.count, self.names = file, blocks, 0, {}
+        self.lines = lines or []  # the file line of each top-level entry, where known
+        self.frames: list[tuple[int, str | None, int | None]] = []  # (position, what it is inside of, line)
         self.frozen = False  # inside a block use marked trainable = false
         self.floors = False  # inside a block use marked floors = true
 
+    def here(self, name: str | None, copy: tuple[int, int] | None = None) -> Location:
+        """The location of the entry being expanded, as the user counts: its position in the list it
+        was written in, the copy of a repeat, the block or branch it sits in, and the file line."""
+        position, inside, _ = self.frames[-1] if self.frames else (self.count + 1, None, None)
+        line = next((line for _, _, line in self.frames if line), None)
+        within = ", ".join(filter(None, [f"copy {copy[0]} of {copy[1]}" if copy and copy[1] > 1 else "", inside]))
+        return Location(self.file, position, name, line=line, within=within or None)
+
     def sequence(self, entries: Any, prefix: str = "", variables: Mapping[str, Dim] | None = None,
-                 stack: tuple[str, ...] = ()) -> tuple[Node, ...]:
+                 stack: tuple[str, ...] = (), inside: str | None = None) -> tuple[Node, ...]:
         if not isinstance(entries, list):
             raise SpecError("layers must be a list", Location(self.file, field="layers"))
         counters: dict[str, int] = {}
@@ -139,7 +149,10 @@ class Expander:
         errors: list[SpecError] = []
         words = {name: value for name, value in (variables or {}).items() if isinstance(value, (str, float))}
         numbers = {name: value for name, value in (variables or {}).items() if not isinstance(value, (str, float))}
-        for entry in entries:
+        top = not self.frames
+        for position, entry in enumerate(entries, start=1):
+            line = self.lines[position - 1] if top and position <= len(self.lines) else None
+            self.frames.append((position, inside, line))
             try:
                 nodes.extend(self.entry(with_words(entry, words), prefix, numbers, stack, counters, words))
             except SpecErrors as several:
@@ -148,7 +161,9 @@ class Expander:
                 raise  # a limit: stop at once
             except SpecError as error:
                 errors.append(error)
-                self.count += 1  # keep numbering the entries that follow as the user counts them
+                self.count += 1
+            finally:
+                self.frames.pop()
             if len(errors) >= MAX_ERRORS:
                 break
         if len(errors) == 1:
@@ -158,7 +173,7 @@ class Expander:
         return tuple(nodes)
 
     def entry(self, entry: Any, prefix: str, variables, stack, counters, words=None) -> list[Node]:
-        where = Location(self.file, self.count + 1, _entry_name(entry, prefix))
+        where = self.here(_entry_name(entry, prefix))
         if isinstance(entry, dict) and any(key in MERGES for key in entry):
             return [self.parallel(entry, prefix, {**variables, **(words or {})}, stack, counters, where)]
         table = self.compact(entry, where) if isinstance(entry, str) else entry
@@ -187,13 +202,13 @@ class Expander:
         floors = _flag(table, "floors", False, where) or self.floors
         share = self.shared_layer(table, where)
         layers = []
-        for _ in range(repeat):
+        for copy in range(1, repeat + 1):
             short = _copy_name(name, repeat, counters) if name else _next_name(kind.name, counters)
-            layers.append(self.new_layer(kind.name, prefix + short, values, trainable, share, floors))
+            layers.append(self.new_layer(kind.name, prefix + short, values, trainable, share, floors, (copy, repeat)))
             for follower in followers:
                 suffix = follower.shorthand.suffix if follower.shorthand else follower.name
                 layers.append(self.new_layer(follower.name, f"{prefix}{short}_{suffix}",
-                                             validate_fields(follower, {}, where), trainable))
+                                             validate_fields(follower, {}, where), trainable, copy=(copy, repeat)))
         return layers
 
     def shared_layer(self, table: dict, where: Location) -> str | None:
@@ -208,15 +223,15 @@ class Expander:
         return share
 
     def new_layer(self, kind: str, name: str, values: dict, trainable: bool = True, share: str | None = None,
-                  floors: bool = False) -> Layer:
+                  floors: bool = False, copy: tuple[int, int] | None = None) -> Layer:
         self.count += 1
-        location = Location(self.file, self.count, name)
+        location = self.here(name, copy)
         if self.count > MAX_LAYERS:
             raise LimitError(f"more than {MAX_LAYERS:,} layers after expansion", location,
                             "raise the limit with the environment variable ARCHCALC_MAX_LAYERS")
         if name in self.names:
-            raise SpecError(f"the name {name!r} is already used by layer {self.names[name]}", location.with_field("name"))
-        self.names[name] = self.count
+            raise SpecError(f"the name {name!r} is already used by {self.names[name]}", location.with_field("name"))
+        self.names[name] = str(replace(location, file=None, line=None, layer_name=None, field=None))
         return Layer(kind, name, self.count, values, location, trainable, share, floors)
 
     # --- branches ---
@@ -247,10 +262,12 @@ class Expander:
         if not side:
             counters["merges"] = counters.get("merges", 0) + 1
         inner = prefix if first else f"{prefix}{name}/"
-        expanded = tuple(self.sequence(branch, inner if side else f"{inner}b{i}/", variables, stack)
+        outer = f"layer {where.layer_index} ({prefix + name})"
+        expanded = tuple(self.sequence(branch, inner if side else f"{inner}b{i}/", variables, stack,
+                                       f"of branch {i} in {outer}")
                          for i, branch in enumerate(branches, start=1))
         self.count += 1  # the merge row has a number of its own
-        return Parallel(prefix + name, merge, expanded, Location(self.file, self.count, prefix + name))
+        return Parallel(prefix + name, merge, expanded, replace(where, layer_name=prefix + name))
 
     # --- blocks ---
 
@@ -269,11 +286,13 @@ class Expander:
         floors, self.floors = self.floors, self.floors or _flag(table, "floors", False, where)
         uses = []
         try:
-            for _ in range(repeat):
+            for copy in range(1, repeat + 1):
                 short = _copy_name(name, repeat, counters) if name else _next_name(definition.name, counters)
-                body = self.sequence(list(definition.body), f"{prefix}{short}/", arguments, stack + (definition.name,))
+                use = f"layer {where.layer_index}" + (f", copy {copy} of {repeat}" if repeat > 1 else "")
+                body = self.sequence(list(definition.body), f"{prefix}{short}/", arguments, stack + (definition.name,),
+                                     f"of block '{definition.name}' in {use}")
                 uses.append(Block(prefix + short, definition.name, _block_label(definition, arguments), body,
-                                  Location(self.file, where.layer_index, prefix + short)))
+                                  replace(where, layer_name=prefix + short)))
         finally:
             self.frozen, self.floors = frozen, floors
         return uses
@@ -426,24 +445,35 @@ def validate_fields(kind: LayerKind, table: Mapping[str, Any], where: Location,
                     variables: Mapping[str, Dim] | None = None) -> dict[str, Any]:
     """Check a layer table against its kind: unknown fields, missing ones, types. Returns typed values."""
     allowed = [f.name for f in kind.fields] + list(LAYER_KEYS) + [k.shorthand.key for k in shorthand_kinds()]
+    if any(key not in allowed for key in table) and KINDS.load_plugins():  # a plugin kind may add a shorthand key
+        allowed = [f.name for f in kind.fields] + list(LAYER_KEYS) + [k.shorthand.key for k in shorthand_kinds()]
+    errors: list[SpecError] = []  # every independent problem of the layer, not only the first
     for key in table:
-        if key not in allowed and KINDS.load_plugins():  # a plugin kind may add this shorthand key
-            return validate_fields(kind, table, where, variables)
         if key not in allowed:
             hint = nearest(key, allowed)
-            raise SpecError(f"{kind.name} has no field {key!r}" + (f"; {hint}" if hint else "") +
-                            f" (fields: {', '.join(f.name for f in kind.fields) or 'none'})",
-                            where.with_field(key))
+            errors.append(SpecError(f"{kind.name} has no field {key!r}" + (f"; {hint}" if hint else "") +
+                                    f" (fields: {', '.join(f.name for f in kind.fields) or 'none'})",
+                                    where.with_field(key)))
     values: dict[str, Any] = {}
     for spec_field in kind.fields:
-        if spec_field.name in table:
-            values[spec_field.name] = spec_field.coerce(table[spec_field.name], where, variables)
-        elif spec_field.required:
-            raise SpecError(f"{kind.name} needs the field '{spec_field.name}' ({spec_field.help})",
-                            where.with_field(spec_field.name))
-        else:
-            default = spec_field.default
-            values[spec_field.name] = default if default is None else spec_field.coerce(default, where)
+        try:
+            if spec_field.name in table:
+                values[spec_field.name] = spec_field.coerce(table[spec_field.name], where, variables)
+            elif spec_field.required:
+                if not any(nearest(key, [spec_field.name]) for key in table if key not in allowed):
+                    errors.append(SpecError(f"{kind.name} needs the field '{spec_field.name}' ({spec_field.help})",
+                                            where.with_field(spec_field.name)))
+            else:
+                default = spec_field.default
+                values[spec_field.name] = default if default is None else spec_field.coerce(default, where)
+        except LimitError:
+            raise
+        except SpecError as error:
+            errors.append(error)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise SpecErrors(errors)
     return values
 
 
@@ -537,9 +567,42 @@ def _compact_token(kind: LayerKind, token: str, table: dict, line: str, where: L
     if KINDS.load_plugins():  # a plugin kind may give this token a meaning
         return _compact_token(kind, token, table, line, where)
     flags = ", ".join(list(_FLAGS) + [k.shorthand.token for k in shorthand_kinds()])
-    raise SpecError(f"cannot read {token!r} in {line!r}", where,
-                    "compact tokens: a number, FxF (kernel), sN (stride), pN (pad), dN (dilation), gN (groups), "
+    suggestion = _compact_suggestion(kind, token)
+    raise SpecError(f"cannot read {token!r} in {line!r}" + (f"; did you mean {suggestion!r}?" if suggestion else ""),
+                    where, "compact tokens: a number, FxF (kernel), sN (stride), pN (pad), dN (dilation), gN (groups), "
                     f"xN (repeat), {flags}, an activation name, or key=value")
+
+
+_WORDS = {"stride": "s", "pad": "p", "padding": "p", "dilation": "d", "groups": "g", "group": "g", "repeat": "x"}
+
+
+def _compact_suggestion(kind: LayerKind, token: str) -> str:
+    """The token meant: ``rleu`` -> ``relu``, ``pad2`` -> ``p2``, ``kernel3`` -> ``3x3``, ``stirde=2`` ->
+    ``stride=2``.
+
+    >>> _compact_suggestion(KINDS["conv"], "rleu"), _compact_suggestion(KINDS["conv"], "pad2")
+    ('relu', 'p2')
+    """
+    from difflib import get_close_matches
+
+    key, equals, value = token.partition("=")
+    if equals:
+        names = [f.name for f in kind.fields] + list(LAYER_KEYS)
+        close = get_close_matches(key.lower(), names, n=1)
+        return f"{close[0]}={value}" if close else ""
+    worded = re.fullmatch(r"([a-z_]+)[=:]?(\d+(?:x\d+)?)", token.lower())
+    if worded:
+        word, number = worded.groups()
+        if word in ("kernel", "k", "f") and "x" not in number:
+            return f"{number}x{number}"
+        close = get_close_matches(word, list(_WORDS), n=1, cutoff=0.7)
+        if close:
+            return f"{_WORDS[close[0]]}{number}"
+    tokens = {word: word for word in list(_FLAGS) + [name for name in KINDS if KINDS[name].activation]}
+    tokens.update({spelling: k.shorthand.token for k in shorthand_kinds()
+                   for spelling in (k.shorthand.token, k.shorthand.key, k.name)})  # batchnorm -> bn
+    close = get_close_matches(token.lower(), list(tokens), n=1, cutoff=0.6)
+    return tokens[close[0]] if close else ""
 
 
 def _pair_value(first: str, second: str | None) -> int | list[int]:

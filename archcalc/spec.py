@@ -116,7 +116,7 @@ def parse_spec(text: str, file: str = "<spec>", default_name: str = "model") -> 
     if entries is None or (isinstance(entries, list) and not entries):
         raise SpecError("the spec has no layers", Location(file, field="layers"),
                         'add [[layers]] tables or layers = ["conv 64 3x3 p1", ...]')
-    layers = Expander(file, blocks).sequence(entries, variables=input_symbols(input_shape))
+    layers = Expander(file, blocks, entry_lines(text)).sequence(entries, variables=input_symbols(input_shape))
     if "floors" in meta:
         layers = floors_by_design(layers, meta["floors"], Location(file, field="model.floors"))
     return ModelSpec(meta["name"], file, input_shape, layers, meta)
@@ -192,6 +192,55 @@ def _input_dim(value: Any, where: Location) -> Dim:
     if isinstance(dim, int) and not 1 <= dim <= MAX_DIMENSION:
         raise SpecError(f"input size {dim:,} is outside 1..{MAX_DIMENSION:,}", where)
     return dim
+
+
+def entry_lines(text: str) -> list[int]:
+    """The line on which each top-level entry of ``layers`` starts (``[[layers]]`` tables, or the
+    items of ``layers = [...]``), found by a light scan of the TOML text; errors cite them.
+
+    >>> entry_lines('input = [8, 8, 3]\\nlayers = [\\n  "conv 4 3x3",  # one\\n  { kind = "relu" },\\n]')
+    [3, 4]
+    """
+    headers = [number for number, line in enumerate(text.splitlines(), 1) if line.strip().startswith("[[layers]]")]
+    if headers:
+        return headers
+    start = re.search(r"(?m)^layers\s*=\s*\[", text)
+    if not start:
+        return []
+    found, depth, expecting, position = [], 0, True, start.end()
+    while position < len(text):
+        character = text[position]
+        if character == "#":
+            position = text.find("\n", position)
+            if position < 0:
+                break
+        elif character in "\"'":
+            if depth == 0 and expecting:
+                found.append(text.count("\n", 0, position) + 1)
+                expecting = False
+            position = _string_end(text, position)
+        elif character in "[{":
+            if depth == 0 and expecting:
+                found.append(text.count("\n", 0, position) + 1)
+                expecting = False
+            depth += 1
+        elif character in "]}":
+            if depth == 0:
+                break
+            depth -= 1
+        elif character == "," and depth == 0:
+            expecting = True
+        position += 1
+    return found
+
+
+def _string_end(text: str, start: int) -> int:
+    """The index of the closing quote of the TOML string that opens at ``start``."""
+    quote = text[start]
+    position = start + 1
+    while position < len(text) and text[position] != quote:
+        position += 2 if quote == '"' and text[position] == "\\" else 1
+    return position
 
 
 def quick_spec(input_shape: str, layers: str) -> ModelSpec:

@@ -198,7 +198,7 @@ def test_kernel_larger_than_input_is_an_error():
     spec = parse_spec('input = [5, 5, 3]\nlayers = ["conv 8 7x7"]', "tiny.toml")
     with pytest.raises(ShapeError) as caught:
         analyze(spec)
-    assert "tiny.toml: layer 1 (conv1), field 'kernel'" in str(caught.value)
+    assert "tiny.toml:2: layer 1 (conv1), field 'kernel'" in str(caught.value)  # the file's line 2
     assert "5 + 0 + 0 = 5 < 7" in str(caught.value)
 
 

@@ -50,7 +50,7 @@ def test_compact_tokens():
 
 @pytest.mark.parametrize("text, fragments", [
     ('input = [8, 8, 3]\nlayers = ["conv 4 3x3", "maxpol 2"]',
-     ["net.toml: layer 2", "field 'kind'", "unknown layer kind 'maxpol'", "did you mean 'maxpool'?"]),
+     ["net.toml:2: layer 2", "field 'kind'", "unknown layer kind 'maxpol'", "did you mean 'maxpool'?"]),
     ('input = [8, 8, 3]\n[[layers]]\nkind = "conv"\nfilters = 4\nkernal = 3',
      ["layer 1", "field 'kernal'", "conv has no field 'kernal'", "did you mean 'kernel'?"]),
     ('input = [8, 8, 3]\n[[layers]]\nkind = "conv"\nkernel = 3',
@@ -66,7 +66,7 @@ def test_compact_tokens():
     ('input = [8, 8, 3]\nlayers = ["conv 4 3x3 wobble"]', ["layer 1", "cannot read 'wobble'"]),
     ('input = [8, 8, 3]\nlayers = []', ["net.toml", "no layers"]),
     ('layers = ["conv 4 3x3"]', ["net.toml", "field 'input.shape'", "missing [input]"]),
-    ('input = [8, 8, 3]\nlayers = ["a_1: conv 4 3x3", "a: conv 4 3x3 p1 x2"]', ["layer 2 (a_1)", "already used by layer 1"]),
+    ('input = [8, 8, 3]\nlayers = ["a_1: conv 4 3x3", "a: conv 4 3x3 p1 x2"]', ["layer 2, copy 1 of 2 (a_1)", "already used by layer 1"]),
     ('input = [8, 8, 3]\nlayers = ["conv 4 3x3"]\nlayres = 1', ["unknown top-level key 'layres'"]),
     ('input = [8, 8, 3]\nlayers = [\n"conv 4 3x3" "relu"]\n', ["net.toml", "TOML syntax error", "line 3"]),
     ('input = [8, 8, 3]\nlayers = ["conv 4 3x3 x0"]', ["field 'repeat'", "repeat must be"]),

@@ -44,7 +44,7 @@ class Layer:
     name: str
     index: int
     fields: Mapping[str, Any]
-    location: Location
+    location: Location = field(compare=False)  # where the user wrote it: not part of what the layer is
     trainable: bool = True  # false: frozen (its parameters count, but not as trainable)
     share: str | None = None  # the earlier layer whose parameters this one uses (a Siamese or recurrent net)
     floors: bool = False  # flooring (W - F + 2P)/S + 1 here is by design: a note, not a warning
@@ -553,7 +553,9 @@ class LayerKind:
 def require_map(layer: Layer, x: Shape) -> None:
     """Spatial layers need an H x W x C feature map."""
     if len(x) != 3:
-        found = f"a vector of {x[0]} values" if len(x) == 1 else f"a sequence of {x[0]} x {x[1]}"
+        found = (f"a vector of {x[0]} values" if len(x) == 1 else
+                 f"a sequence of {x[0]} x {x[1]} (length x channels); an image needs three sizes, height, width "
+                 f"and channels, e.g. {x[0]}x{x[1]}x3")
         raise ShapeError(f"{layer.kind} needs a feature map (H x W x C), but its input is {found}", layer.location)
 
 
