@@ -23,7 +23,7 @@ from typing import Iterable
 
 from .engine import Analysis, analysis_of, collapse
 from .errors import ArchcalcError, Location
-from .files import check_targets, write_output
+from .files import check_targets, write_output, write_outputs
 from .spec import (ModelSpec, caffe_pooling as ceil_pooling, dilation_from_zero as gaps_from_zero, load_spec,
                    parse_input_shape, quick_spec, with_input, without_bias)
 
@@ -373,6 +373,10 @@ def verify(specs: Iterable[SpecSource] = (), all_specs: bool = False, device: st
     from .lower.verify import verify as run_verify
     from .spec import shipped_spec_names
 
+    import re
+
+    if not re.fullmatch(r"(cpu|cuda|mps|xpu)(:\d{1,3})?", device):
+        raise ArchcalcError(f"--device: {device!r} is not a device (cpu, cuda, cuda:1, mps)")
     names = list(specs) + (shipped_spec_names() if all_specs else [])
     if layers and names:
         raise ArchcalcError("give SPECs or --layers, not both")
@@ -392,8 +396,12 @@ def export(spec: SpecSource | None = None, onnx_path: str | None = None, torch_p
         raise ArchcalcError("give --onnx FILE and/or --torch FILE")
     check_targets([p for p in (torch_path, onnx_path) if p], force)
     model = load(spec, input, layers)
-    written = [write_torch_source(model, torch_path, force)] if torch_path else []
-    return written + ([write_onnx(model, onnx_path, force)] if onnx_path else [])
+    files = {}
+    if torch_path:
+        files[torch_path] = lambda path: write_torch_source(model, path, True)
+    if onnx_path:
+        files[onnx_path] = lambda path: write_onnx(model, path, True)
+    return write_outputs(files, force)  # both or neither
 
 
 def plot(specs: Iterable[SpecSource], output: str | Path, force: bool = False, accuracy: bool = False) -> Path:
@@ -456,8 +464,7 @@ def handout(specs: Iterable[SpecSource], output_dir: str | Path, name: str = "ha
         if chromium:
             page = folder / f"{stem}.html"
             files[folder / f"{stem}.pdf"] = lambda path, page=page: print_pdf(page, path, chromium)
-    check_targets(files, force)
-    return [write_output(path, content, force) for path, content in files.items()]
+    return write_outputs(files, force)
 
 
 class MemoryResult:

@@ -37,6 +37,7 @@ def write_output(path: str | os.PathLike, content: Content, force: bool = False)
     in_the_way = next((part for part in (folder, *folder.parents) if part.exists() and not part.is_dir()), None)
     if in_the_way:
         raise ArchcalcError(f"cannot create the folder {folder} for {target}: {in_the_way} is a file, not a folder")
+    made = [part for part in (folder, *folder.parents) if not part.exists()]  # removed again if the write fails
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -46,9 +47,39 @@ def write_output(path: str | os.PathLike, content: Content, force: bool = False)
             temporary = Path(scratch) / target.name
             _write(temporary, content)
             os.replace(temporary, target)
-    except OSError as error:
-        raise ArchcalcError(f"cannot write {target}: {error.strerror or error}") from None
+    except BaseException as error:
+        _remove_empty(made)
+        if isinstance(error, OSError):
+            raise ArchcalcError(f"cannot write {target}: {error.strerror or error}") from None
+        raise
     return target
+
+
+def write_outputs(files: dict, force: bool = False) -> list[Path]:
+    """Write several files, all or none: every target is checked first, and if one write fails
+    the files this call already wrote (that were not there before) are removed again."""
+    check_targets(files, force)
+    new = {Path(path) for path in files if not Path(path).exists()}
+    written: list[Path] = []
+    try:
+        for path, content in files.items():
+            written.append(write_output(path, content, force))
+    except BaseException:
+        for path in written:
+            if path in new:
+                path.unlink(missing_ok=True)
+                _remove_empty([folder for folder in (path.parent, *path.parent.parents)])
+        raise
+    return written
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """The folders a failed write made, innermost first, where nothing else was put in them."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def _write(temporary: Path, content: Content) -> None:

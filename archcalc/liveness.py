@@ -218,10 +218,22 @@ class _Ledger:
         self.live: dict[int, _Storage] = {}
         self.current = 0
         self.on_moment = on_moment
+        self.events: list[tuple[bool, _Storage]] = []  # (made, storage): made or freed, in order
+
+    def live_after(self, count: int) -> tuple[Held, ...]:
+        """What was live after the first ``count`` events (a peak's snapshot, rebuilt once at the end)."""
+        live: dict[int, _Storage] = {}
+        for made, storage in self.events[:count]:
+            if made:
+                live[id(storage)] = storage
+            else:
+                del live[id(storage)]
+        return tuple(Held(s.what, s.bytes) for s in live.values())
 
     def make(self, what: str, nbytes: int) -> _Storage:
         storage = _Storage(what, nbytes)
         self.live[id(storage)] = storage
+        self.events.append((True, storage))
         self.current += nbytes
         return storage
 
@@ -233,13 +245,11 @@ class _Ledger:
         storage.holders -= 1
         if storage.holders == 0:
             del self.live[id(storage)]
+            self.events.append((False, storage))
             self.current -= storage.bytes
 
     def moment(self, name: str, extra: tuple[Held, ...] = (), phase: str = "forward") -> None:
         self.on_moment(name, self.current + sum(h.bytes for h in extra), phase, extra)
-
-    def snapshot(self) -> tuple[Held, ...]:
-        return tuple(Held(s.what, s.bytes) for s in self.live.values())
 
 
 class _Peaks:
@@ -248,14 +258,18 @@ class _Peaks:
     def __init__(self):
         self.moments: list[Moment] = []
         self.peak: Moment | None = None
-        self.live_at_peak: tuple[Held, ...] = ()
+        self._peak_events, self._peak_extra = 0, ()
         self.ledger = _Ledger(self.record)
 
     def record(self, name: str, live: int, phase: str, extra: tuple[Held, ...]) -> None:
         moment = Moment(name, live, phase)
         self.moments.append(moment)
-        if self.peak is None or live > self.peak.live_bytes:
-            self.peak, self.live_at_peak = moment, self.ledger.snapshot() + extra
+        if self.peak is None or live > self.peak.live_bytes:  # remember where, not what (a copy per layer is n^2)
+            self.peak, self._peak_events, self._peak_extra = moment, len(self.ledger.events), extra
+
+    @property
+    def live_at_peak(self) -> tuple[Held, ...]:
+        return self.ledger.live_after(self._peak_events) + self._peak_extra
 
 
 def _workspace_held(name: str, sizes: tuple[TensorSize, ...], bytes_of) -> tuple[Held, ...]:
@@ -558,7 +572,10 @@ def parse_byte_size(text: str) -> int:
     if not match or match.group(2) not in BYTE_UNITS:
         raise ArchcalcError(f"cannot read {text!r} as a size: write e.g. 24GiB (2^30 bytes each), 24GB (10^9), "
                             f"512MiB or a number of bytes")
-    return int(float(match.group(1)) * BYTE_UNITS[match.group(2)])
+    value = float(match.group(1)) * BYTE_UNITS[match.group(2)]
+    if not 0 < value <= 2 ** 64:
+        raise ArchcalcError(f"{text!r} is not a memory size a device has (more than 0 bytes, at most 2^64)")
+    return int(value)
 
 
 # --- the largest batch that fits ------------------------------------------------------------------

@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from .dims import format_dim
 from .engine import Analysis, Row
 from .errors import Location, SpecError
-from .files import check_targets, write_output
+from .files import write_output, write_outputs
 from .layers import KINDS, Slip
 
 COLUMNS = ("output", "memory", "weights", "biases", "params", "macs")
@@ -366,8 +366,7 @@ class Worksheet:
         """Write NAME_worksheet.csv and NAME_answers.csv into ``output_dir`` (both or neither)."""
         folder = Path(output_dir)
         sheet, key = folder / f"{self.name}_worksheet.csv", folder / f"{self.name}_answers.csv"
-        check_targets([sheet, key], force)
-        return [write_output(sheet, self.sheet, force), write_output(key, self.key, force)]
+        return write_outputs({sheet: self.sheet, key: self.key}, force)
 
 
 @dataclass(frozen=True)

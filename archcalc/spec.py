@@ -67,17 +67,21 @@ def locate(source: str) -> tuple[str, str]:
     """Read a spec given as a path, a shipped name, or ``-`` (stdin). Returns ``(text, display name)``."""
     if source == "-":
         return sys.stdin.read(), "<stdin>"
-    path = Path(source)
-    if path.suffix == ".toml" or path.exists():
-        if not path.is_file():
-            raise SpecError(f"no such spec file: {source}")
-        return _read(path, source), source
-    shipped = shipped_specs_dir() / f"{source}.toml"
-    if shipped.is_file():
-        return _read(shipped, f"specs/{source}.toml"), f"specs/{source}.toml"
+    shown = source if len(source) <= 80 else source[:77] + "..."
+    try:
+        path = Path(source)
+        if path.suffix == ".toml" or path.exists():
+            if not path.is_file():
+                raise SpecError(f"no such spec file: {shown}" + (" (it is a folder)" if path.is_dir() else ""))
+            return _read(path, source), source
+        shipped = shipped_specs_dir() / f"{source}.toml"
+        if "/" not in source and "\x00" not in source and shipped.is_file():
+            return _read(shipped, f"specs/{source}.toml"), f"specs/{source}.toml"
+    except (OSError, ValueError) as error:  # a name too long for a path, a NUL byte
+        raise SpecError(f"no such spec: {shown!r} ({getattr(error, 'strerror', None) or error})") from None
     names = shipped_spec_names()
-    hint = nearest(source, names)
-    raise SpecError(f"unknown spec {source!r}" + (f"; {hint}" if hint else "") +
+    hint = nearest(source, names) if len(source) <= 80 else ""
+    raise SpecError(f"unknown spec {shown!r}" + (f"; {hint}" if hint else "") +
                     f" (shipped specs: {', '.join(names)}; or give a path to a .toml file)")
 
 

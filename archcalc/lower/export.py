@@ -1,6 +1,7 @@
 """Export of the lowered network: a readable PyTorch source file, or an ONNX model."""
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -14,8 +15,23 @@ def write_torch_source(spec: ModelSpec, path: str, force: bool = False) -> Path:
     return write_output(path, module_source(spec), force)
 
 
+MAX_ONNX_LAYERS = int(os.environ.get("ARCHCALC_MAX_ONNX_LAYERS", 5_000))
+
+
+def check_onnx_size(spec: ModelSpec) -> None:
+    """ONNX export and checking grow past minutes and gigabytes beyond a few thousand layers (a
+    10,000-layer net: 133 s, 2.6 GB): a named limit instead."""
+    from ..errors import LimitError
+
+    count = len(spec.leaves())
+    if count > MAX_ONNX_LAYERS:
+        raise LimitError(f"ONNX export is limited to {MAX_ONNX_LAYERS:,} layers; this network has {count:,}",
+                         hint="use --no-onnx (verify) or --torch (export), or raise ARCHCALC_MAX_ONNX_LAYERS")
+
+
 def write_onnx(spec: ModelSpec, path: str, force: bool = False) -> Path:
     """Export the lowered network (batch 1) to ``path``; nothing is left behind on failure."""
+    check_onnx_size(spec)
     torch = require_torch()
     network, x = build(spec), example_input(spec, 1)
 

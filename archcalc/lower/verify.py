@@ -65,6 +65,10 @@ def verify(spec: ModelSpec, device: str = "cpu", batch: int = 2, with_onnx: bool
            analysis: Analysis | None = None) -> VerifyReport:
     """Check every row of ``analysis`` (by default, the engine's) against the lowered network."""
     torch = require_torch()
+    if with_onnx:
+        from .export import check_onnx_size
+
+        check_onnx_size(spec)  # before minutes of work, not after
     analysis = analysis or analysis_of(spec)
     lowering = plan(spec, analysis)
     network = materialize(lowering).eval().to(device)

@@ -4,6 +4,7 @@ hatching too, so that they also read in black and white; axes in K, M, G as the 
 from __future__ import annotations
 
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..engine import Analysis, collapse
@@ -44,12 +45,32 @@ def _title(text: str, width_inches: float) -> str:
 PRINT_WIDTH_INCHES = 7.2  # an A4 or Letter page's text width
 
 
+MAX_DRAWN = 200  # beyond this (a flat 10,000-layer network), consecutive rows share a bar
+
+
+@dataclass(frozen=True)
+class Bar:
+    """Consecutive rows drawn as one bar: their sums, named by the first and last."""
+
+    name: str
+    memory: int
+    params: int
+    macs: int
+
+
 def plottable_rows(analysis: Analysis):
-    """Rows to draw: every row, or one per block where there are too many to read."""
+    """Rows to draw: every row, or one per block where there are too many to read; past MAX_DRAWN
+    even then, consecutive rows summed into MAX_DRAWN bars, so that drawing stays bounded."""
     rows = analysis.rows
     if len(rows) > MAX_BARS and analysis.blocks:
         rows = collapse(analysis, 0).rows
-    return [row for row in rows if row.kind != "input"] if len(rows) > 1 else list(rows)
+    rows = [row for row in rows if row.kind != "input"] if len(rows) > 1 else list(rows)
+    if len(rows) <= MAX_DRAWN:
+        return rows
+    size = -(-len(rows) // MAX_DRAWN)
+    groups = [rows[start:start + size] for start in range(0, len(rows), size)]
+    return [Bar(f"{group[0].name} - {group[-1].name}", sum(r.memory for r in group), sum(r.params for r in group),
+                sum(r.macs for r in group)) for group in groups]
 
 
 def plot_network(analysis: Analysis, path: str | Path) -> None:

@@ -1,0 +1,164 @@
+"""CLI-wide fuzzer: every command, every option, given bad values; every outcome must be exit 0 or
+1 (where the input is valid) or 2 with a message, never a traceback, and a failed command leaves
+no file behind.
+
+    python scripts/fuzz_cli.py --cases 20000 [--seed 1] [--quick]
+
+Each case starts from a valid command line (a small network) and replaces one or two of its
+options or arguments with a generated value: missing and unwritable paths, folders where files are
+expected, empty, binary and malformed files, huge, negative and zero numbers, symbolic and 2-D
+sizes, unknown formats and choices, unicode and control characters, conflicting options. Cases run
+in-process through click's test runner, each in a fresh folder. Prints the counts by exit code and
+command, the slowest case, and every failure; exits 1 on any failure. ``--quick`` draws the slow
+commands (plot, handout, verify, export, PDF printing) less often, as the test suite does.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import click  # noqa: E402
+from click.testing import CliRunner  # noqa: E402
+
+from archcalc.cli import main  # noqa: E402
+
+# A valid command line per command, on small networks; {sheet} is a filled answer sheet.
+BASE = {
+    "table": ["table", "lenet5"], "list": ["list"], "layers": ["layers"],
+    "compare": ["compare", "lenet5", "alexnet"], "explain": ["explain", "lenet5", "c1"],
+    "sizes": ["sizes", "lenet5", "--max", "40"], "solve": ["solve", "--size", "32", "--target", "16"],
+    "worksheet": ["worksheet", "lenet5", "-o", "ws"], "check": ["check", "lenet5", "{sheet}"],
+    "conventions": ["conventions", "lenet5"], "memory": ["memory", "lenet5"],
+    "plot": ["plot", "lenet5", "-o", "p.png"], "handout": ["handout", "lenet5", "-o", "h"],
+    "verify": ["verify", "lenet5", "--no-onnx"], "export": ["export", "lenet5", "--torch", "m.py"],
+}
+SLOW = {"plot", "handout", "verify", "export"}
+TEXT = ["", "HxWx3", "0x0x0", "224x224", "9999999x9999999x3", "32x32x3", "conv 4 3x3", ";;;", "conv 4 99x99",
+        "\x00", "\x1b[31m", "é ü 中", "x" * 3000, "../..", "lenet5,nope", "-1", "1e400", "nan", "output,banana",
+        "lenet5", "--help", "24GiB", "same", "{{", "$(touch pwned)"]
+NUMBERS = ["0", "-1", "99999999999999999999", "1e9", "abc", "", "3", "2.5", "nan", "\x00"]
+PATHS = ["", "missing/deeper/out.x", "{folder}", "{empty}", "{binary}", "{malformed}", "/proc/no/such/x",
+         "é/ü.txt", "a\x01b.txt", "{sheet}", "-"]
+SPECS = ["lenet5", "nope", "vgg61", "{empty}", "{binary}", "{malformed}", "{folder}", "-", "", "{toml}",
+         "alexnet", "{huge}"]
+
+
+def fixtures(folder: Path) -> dict[str, str]:
+    """Files a case may point at, made fresh in the case's folder."""
+    (folder / "a_folder").mkdir()
+    (folder / "empty.toml").write_text("")
+    (folder / "binary.toml").write_bytes(bytes(range(256)) * 4)
+    (folder / "malformed.toml").write_text('input = [8, 8, 3\nlayers = ["conv 4 3x3"')
+    (folder / "ok.toml").write_text('input = [8, 8, 3]\nlayers = ["conv 4 3x3", "fc 10"]\n')
+    (folder / "huge.toml").write_text('input = [9999999, 9999999, 3]\nlayers = ["conv 4 3x3 x10000"]\n')
+    (folder / "sheet.csv").write_text("name,output,memory\nc1,28x28x6,4704\n")
+    return {"folder": str(folder / "a_folder"), "empty": str(folder / "empty.toml"),
+            "binary": str(folder / "binary.toml"), "malformed": str(folder / "malformed.toml"),
+            "toml": str(folder / "ok.toml"), "huge": str(folder / "huge.toml"), "sheet": str(folder / "sheet.csv")}
+
+
+def values_for(param: click.Parameter) -> list[str]:
+    if isinstance(param.type, click.Choice):
+        return ["banana", "", "LETTER", *param.type.choices]
+    if isinstance(param.type, (click.types.IntParamType, click.types.FloatParamType, click.IntRange)):
+        return NUMBERS
+    if isinstance(param.type, click.Path):
+        return PATHS
+    return TEXT
+
+
+def make_case(rng: random.Random, quick: bool) -> list[str]:
+    """A valid command line with one or two options or arguments replaced."""
+    commands = [name for name in BASE if not (quick and name in SLOW and rng.random() < 0.9)]
+    name = rng.choice(commands)
+    args = list(BASE[name])
+    command = main.commands[name]
+    for _ in range(rng.choice([1, 1, 1, 2]) if command.params else 0):
+        param = rng.choice(command.params)
+        if isinstance(param, click.Argument):
+            value = rng.choice(SPECS if param.name in ("spec", "specs") else PATHS + TEXT)
+            position = next((i for i, arg in enumerate(args[1:], 1) if not arg.startswith("-")), None)
+            if position is not None and rng.random() < 0.7:
+                args[position] = value
+            else:
+                args.insert(1, value)
+            continue
+        option = param.opts[0]
+        if option in ("--help", "--version", "--debug"):
+            continue
+        if param.is_flag:
+            if quick and option == "--pdf":
+                continue
+            args.append(option)
+            continue
+        args += [option, rng.choice(values_for(param))]
+    return args
+
+
+def run_case(args: list[str]) -> tuple[str, int, float, str]:
+    """('ok' or a failure, exit code, seconds, output) for one command line, in a fresh folder."""
+    runner = CliRunner()
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        files = fixtures(folder)
+        args = [arg.format(**files) if "{" in arg and "}" in arg and not arg.startswith("{{") else arg
+                for arg in args]
+        before = set(folder.rglob("*"))
+        cwd = os.getcwd()
+        os.chdir(folder)
+        start = time.perf_counter()
+        try:
+            result = runner.invoke(main, args, catch_exceptions=True)
+        finally:
+            os.chdir(cwd)
+        seconds = time.perf_counter() - start
+        output = result.output + (result.stderr if result.stderr_bytes is not None else "")
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            return f"exception {type(result.exception).__name__}: {result.exception}", result.exit_code, seconds, output
+        if "Traceback" in output:
+            return "a traceback in the output", result.exit_code, seconds, output
+        if result.exit_code not in (0, 1, 2):
+            return f"exit {result.exit_code}", result.exit_code, seconds, output
+        if result.exit_code == 2 and not result.stderr.strip() and "Error" not in output:
+            return "exit 2 without a message", result.exit_code, seconds, output
+        left = set(folder.rglob("*")) - before
+        if result.exit_code == 2 and left:
+            return f"files left behind: {sorted(str(p.relative_to(folder)) for p in left)}", 2, seconds, output
+    return "ok", result.exit_code, seconds, output
+
+
+def main_loop(cases: int, seed: int, quick: bool) -> int:
+    rng = random.Random(seed)
+    codes, commands, failures = Counter(), Counter(), []
+    slowest = (0.0, [])
+    for _ in range(cases):
+        args = make_case(rng, quick)
+        verdict, code, seconds, output = run_case(args)
+        codes[code] += 1
+        commands[args[0]] += 1
+        slowest = max(slowest, (seconds, args), key=lambda item: item[0])
+        if verdict != "ok":
+            failures.append((args, verdict, output[-400:]))
+    print(f"{cases} cases (seed {seed}): exit codes {dict(sorted(codes.items()))}; by command {dict(commands)}")
+    print(f"slowest: {slowest[0]:.2f} s: archcalc {' '.join(repr(a) for a in slowest[1])}")
+    for args, verdict, output in failures[:20]:
+        print(f"FAIL {verdict}: archcalc {' '.join(repr(a) for a in args)}\n  {output}")
+    print(f"{len(failures)} failures")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--quick", action="store_true")
+    arguments = parser.parse_args()
+    sys.exit(main_loop(arguments.cases, arguments.seed, arguments.quick))
