@@ -324,7 +324,8 @@ def _numeric(analysis: Analysis, command: str) -> Analysis:
 
     if any(is_symbolic(d) for d in analysis.spec.input_shape):
         shown = "x".join(str(d) for d in analysis.spec.input_shape)
-        raise ArchcalcError(f"{command} marks numbers, but the input {shown} is symbolic: give sizes, "
+        verb = "marks" if command == "check" else "prints"
+        raise ArchcalcError(f"{command} {verb} numbers, but the input {shown} is symbolic: give sizes, "
                             f"e.g. --input 224x224x3")
     return analysis
 
@@ -445,7 +446,8 @@ def handout(specs: Iterable[SpecSource], output_dir: str | Path, name: str = "ha
     blanks = parse_blank(blank)
     options = HandoutOptions(paper=paper, blank=blanks, depth=depth, svg=svg, convention=convention)
     chromium = find_chromium() if pdf else None
-    analyses = [analyze(spec, input, no_bias=no_bias, convention=convention) for spec in specs]
+    analyses = [_numeric(analyze(spec, input, no_bias=no_bias, convention=convention), "a handout")
+                for spec in specs]
     if isinstance(compare_with, str):
         compare_with = compare_with.split(",")
     comparison = [analyze(spec, no_bias=no_bias) for spec in compare_with] if compare_with else analyses
