@@ -96,8 +96,9 @@ def plot_network(analysis: Analysis, path: str | Path) -> None:
         axis.annotate(f"most: {names[top]} ({compact(values[top])})", (top, values[top]), xytext=(0, 2),
                       textcoords="offset points", ha="center" if 2 < top < len(rows) - 3 else
                       ("left" if top <= 2 else "right"), va="bottom", fontsize=7)
-    axes[-1].set_xticks(range(len(rows)))
-    axes[-1].set_xticklabels(names, rotation=90, fontsize=6 if len(rows) < 40 else 5)
+    every = -(-len(rows) // 60)  # at most 60 labels: past that, every n-th bar is named
+    axes[-1].set_xticks(range(0, len(rows), every))
+    axes[-1].set_xticklabels(names[::every], rotation=90, fontsize=6 if len(rows) < 40 else 5)
     axes[0].set_title(_title(f"{analysis.spec.title}: where memory, parameters and MACs go", width), fontsize=9)
     figure.tight_layout()
     _save(figure, path)
