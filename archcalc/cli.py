@@ -18,10 +18,15 @@ CONVENTIONS = ("archcalc", "torchvision", "slide", "paper-k1024", "flops", "mult
 
 
 def reports_errors(command):
-    """Turn library errors into one clean paragraph on stderr and exit code 2 (``--debug`` re-raises)."""
+    """Turn library errors into one clean paragraph on stderr and exit code 2 (``--debug`` re-raises);
+    an --output that exists without --force, or is a folder, is refused before the command works."""
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
+            if kwargs.get("output"):  # refuse a target in the way before any work, not after it
+                from .files import check_targets
+
+                check_targets([kwargs["output"]], kwargs.get("force", False))
             return command(*args, **kwargs)
         except ArchcalcError as error:
             if click.get_current_context().find_root().params.get("debug"):

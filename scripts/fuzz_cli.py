@@ -2,7 +2,7 @@
 1 (where the input is valid) or 2 with a message, never a traceback, and a failed command leaves
 no file behind.
 
-    python scripts/fuzz_cli.py --cases 20000 [--seed 1] [--quick]
+    python scripts/fuzz_cli.py --cases 20000 [--seed 1] [--quick] [--timeout 60] [--verbose]
 
 Each case starts from a valid command line (a small network) and replaces one or two of its
 options or arguments with a generated value: missing and unwritable paths, folders where files are
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import signal
 import sys
 import tempfile
 import time
@@ -103,8 +104,17 @@ def make_case(rng: random.Random, quick: bool) -> list[str]:
     return args
 
 
-def run_case(args: list[str]) -> tuple[str, int, float, str]:
-    """('ok' or a failure, exit code, seconds, output) for one command line, in a fresh folder."""
+class Hang(Exception):
+    """A case that ran past the time limit."""
+
+
+def _alarm(signum, frame):
+    raise Hang()
+
+
+def run_case(args: list[str], timeout: int = 60) -> tuple[str, int, float, str]:
+    """('ok' or a failure, exit code, seconds, output) for one command line, in a fresh folder;
+    a case that runs past ``timeout`` seconds is a failure (every command must stay bounded)."""
     runner = CliRunner()
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
@@ -115,11 +125,17 @@ def run_case(args: list[str]) -> tuple[str, int, float, str]:
         cwd = os.getcwd()
         os.chdir(folder)
         start = time.perf_counter()
+        previous = signal.signal(signal.SIGALRM, _alarm)
+        signal.alarm(timeout)
         try:
             result = runner.invoke(main, args, catch_exceptions=True)
         finally:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, previous)
             os.chdir(cwd)
         seconds = time.perf_counter() - start
+        if isinstance(result.exception, Hang):
+            return f"ran past {timeout} s", -1, seconds, ""
         output = result.output + (result.stderr if result.stderr_bytes is not None else "")
         if result.exception is not None and not isinstance(result.exception, SystemExit):
             return f"exception {type(result.exception).__name__}: {result.exception}", result.exit_code, seconds, output
@@ -135,13 +151,15 @@ def run_case(args: list[str]) -> tuple[str, int, float, str]:
     return "ok", result.exit_code, seconds, output
 
 
-def main_loop(cases: int, seed: int, quick: bool) -> int:
+def main_loop(cases: int, seed: int, quick: bool, timeout: int = 60, verbose: bool = False) -> int:
     rng = random.Random(seed)
     codes, commands, failures = Counter(), Counter(), []
     slowest = (0.0, [])
     for _ in range(cases):
         args = make_case(rng, quick)
-        verdict, code, seconds, output = run_case(args)
+        verdict, code, seconds, output = run_case(args, timeout)
+        if verbose:
+            print(f"{seconds:6.2f} s  exit {code}  {verdict}: archcalc {' '.join(repr(a)[:60] for a in args)}", flush=True)
         codes[code] += 1
         commands[args[0]] += 1
         slowest = max(slowest, (seconds, args), key=lambda item: item[0])
@@ -160,5 +178,7 @@ if __name__ == "__main__":
     parser.add_argument("--cases", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--timeout", type=int, default=60, help="seconds a case may take")
+    parser.add_argument("--verbose", action="store_true", help="a line per case")
     arguments = parser.parse_args()
-    sys.exit(main_loop(arguments.cases, arguments.seed, arguments.quick))
+    sys.exit(main_loop(arguments.cases, arguments.seed, arguments.quick, arguments.timeout, arguments.verbose))
