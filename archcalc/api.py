@@ -436,13 +436,11 @@ def handout(specs: Iterable[SpecSource], output_dir: str | Path, name: str = "ha
     (default: where a table passes 40 rows); ``paper`` is A4 or Letter; ``svg`` draws the plots as SVG."""
     import re
 
-    from .report.handout import (PAPERS, HandoutOptions, Version, build_handout, default_title, find_chromium,
+    from .report.handout import (HandoutOptions, Version, build_handout, default_title, find_chromium,
                                  parse_blank, print_pdf)
 
     if not re.fullmatch(r"[\w.-]+", name):
         raise ArchcalcError(f"--name must be letters, digits, '_', '-' or '.', found {name!r}")
-    if paper not in PAPERS:
-        raise ArchcalcError(f"--paper: no paper {paper!r} (papers: {', '.join(PAPERS)})")
     blanks = parse_blank(blank)
     options = HandoutOptions(paper=paper, blank=blanks, depth=depth, svg=svg, convention=convention)
     chromium = find_chromium() if pdf else None

@@ -37,7 +37,7 @@ def write_output(path: str | os.PathLike, content: Content, force: bool = False)
     in_the_way = next((part for part in (folder, *folder.parents) if part.exists() and not part.is_dir()), None)
     if in_the_way:
         raise ArchcalcError(f"cannot create the folder {folder} for {target}: {in_the_way} is a file, not a folder")
-    made = [part for part in (folder, *folder.parents) if not part.exists()]  # removed again if the write fails
+    made = _missing_folders(target)  # removed again if the write fails
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -60,6 +60,7 @@ def write_outputs(files: dict, force: bool = False) -> list[Path]:
     the files this call already wrote (that were not there before) are removed again."""
     check_targets(files, force)
     new = {Path(path) for path in files if not Path(path).exists()}
+    made = [folder for path in files for folder in _missing_folders(Path(path))]  # only these may go again
     written: list[Path] = []
     try:
         for path, content in files.items():
@@ -68,9 +69,14 @@ def write_outputs(files: dict, force: bool = False) -> list[Path]:
         for path in written:
             if path in new:
                 path.unlink(missing_ok=True)
-                _remove_empty([folder for folder in (path.parent, *path.parent.parents)])
+        _remove_empty(sorted(set(made), key=lambda folder: len(folder.parts), reverse=True))
         raise
     return written
+
+
+def _missing_folders(target: Path) -> list[Path]:
+    """The folders above ``target`` that do not exist yet, innermost first."""
+    return [part for part in (target.parent, *target.parent.parents) if not part.exists()]
 
 
 def _remove_empty(folders: list[Path]) -> None:
@@ -79,7 +85,7 @@ def _remove_empty(folders: list[Path]) -> None:
         try:
             folder.rmdir()
         except OSError:
-            return
+            continue  # not empty: something else is in it
 
 
 def _write(temporary: Path, content: Content) -> None:

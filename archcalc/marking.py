@@ -17,9 +17,10 @@ from decimal import Decimal, InvalidOperation
 
 from .dims import format_dim
 from .engine import Analysis, Row
-from .errors import Location, SpecError
+from .errors import ArchcalcError, Location, SpecError
 from .files import write_output, write_outputs
 from .layers import KINDS, Slip
+from .layers.base import nearest
 
 COLUMNS = ("output", "memory", "weights", "biases", "params", "macs")
 ALIASES = {"shape": "output", "out": "output", "output size": "output", "mem": "memory", "parameters": "params",
@@ -148,12 +149,9 @@ KNOWN_COLUMNS = ("name", "layer", "kind", "index") + COLUMNS + tuple(ALIASES)
 
 def _check_columns(names, file: str) -> None:
     """A misspelt column (``ouput``) is an error naming the nearest known one, not silently ignored."""
-    from difflib import get_close_matches
-
     for name in names:
         if name and _column(name) not in KNOWN_COLUMNS and name.strip().lower() not in KNOWN_COLUMNS:
-            close = get_close_matches(name.strip().lower(), KNOWN_COLUMNS, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"columns: {', '.join(('name',) + COLUMNS)}"
+            hint = nearest(name.strip().lower(), KNOWN_COLUMNS) or f"columns: {', '.join(('name',) + COLUMNS)}"
             raise SpecError(f"unknown column {name!r} in the answer sheet", Location(file, field=name), hint)
 
 
@@ -215,7 +213,7 @@ def _follow_through(analysis: Analysis, row: Row, mark: Mark, shape: tuple, kilo
     layer = analysis.layers[row.name]
     try:
         step = KINDS[layer.kind].infer(layer, shape)
-    except Exception:  # the student's input does not fit the layer: nothing follows from it
+    except ArchcalcError:  # the student's input does not fit the layer: nothing follows from it
         return mark
     values = {"output": tuple(step.shape), "memory": math.prod(step.shape), "weights": step.weights.value,
               "biases": step.biases.value, "params": step.weights.value + step.biases.value, "macs": step.macs.value}

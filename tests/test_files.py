@@ -52,3 +52,20 @@ def test_unwritable_paths_are_clean_errors(tmp_path):
         write_output(tmp_path / "a_file" / "out.txt", "x")
     with pytest.raises(ArchcalcError, match="it is a folder"):
         write_output(tmp_path, "x", force=True)
+
+
+def test_several_files_are_written_all_or_none(tmp_path):
+    """A failing second file takes the first away, and the folders this call made, but not a folder
+    that was there before (empty or not)."""
+    from archcalc.errors import ArchcalcError
+    from archcalc.files import write_outputs
+
+    (tmp_path / "kept").mkdir()
+
+    def fails(path):
+        raise ArchcalcError("planted")
+
+    with pytest.raises(ArchcalcError):
+        write_outputs({tmp_path / "kept" / "a.txt": "a", tmp_path / "new" / "deep" / "b.txt": fails})
+    assert (tmp_path / "kept").is_dir() and not list((tmp_path / "kept").iterdir())
+    assert not (tmp_path / "new").exists()

@@ -185,6 +185,22 @@ def mults_adds(usage: Usage) -> Cost:
     return Cost(ops=0 if usage.step.biases.value else -usage.outputs)
 
 
+def flops_view(step: Step) -> tuple[tuple[str, str], ...]:
+    """FLOPs as 2 x MACs and as multiplications + additions, for a layer whose every output is one
+    k-term dot product (conv, fc): ``2*363 = 726 per output (with the bias) x 290,400``."""
+    macs, outputs = step.macs.value, product(step.shape)
+    if not (isinstance(macs, int) and macs and isinstance(outputs, int)):
+        return ()
+    terms, uneven = divmod(macs, outputs)
+    if uneven:
+        return ()
+    biased = bool(step.biases.value)
+    each = 2 * terms if biased else 2 * terms - 1
+    return (("FLOPs", f"2 x MACs = {2 * macs:,}; as multiplications + additions (mults-adds): 2*{terms:,}"
+                      f"{'' if biased else ' - 1'} = {each:,} per output{' (with the bias)' if biased else ''} x "
+                      f"{outputs:,} = {each * outputs:,}"),)
+
+
 def bias_adds(usage: Usage) -> Cost:
     """One addition per output of a layer that adds a bias (ptflops counts them)."""
     return Cost(ops=usage.outputs if usage.layer.fields.get("bias") and usage.step.biases.value else 0)
@@ -568,5 +584,5 @@ def require_sequence(layer: Layer, x: Shape) -> None:
 
 __all__ = ["BIAS", "BOOL", "COUNT", "TABLE", "DILATION", "NATURAL", "NUMBER", "PADDING", "PAIR", "PAIR0", "PROBABILITY",
            "CapabilityError", "Choice", "Cost", "CostRule", "Dilation", "Field", "FieldType", "Inexact", "Layer",
-           "LayerKind", "TensorSize", "Shape", "Shorthand", "Slip", "Step", "TorchModule", "Trait", "Usage", "bias_adds", "keras_biases", "mults_adds",
+           "LayerKind", "TensorSize", "Shape", "Shorthand", "Slip", "Step", "TorchModule", "Trait", "Usage", "bias_adds", "flops_view", "keras_biases", "mults_adds",
            "choice", "nearest", "per_input", "per_output", "require_map", "require_sequence"]

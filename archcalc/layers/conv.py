@@ -8,8 +8,8 @@ from ..errors import ShapeError
 from ..formulas import conv_macs, conv_weights, effective_kernel, transposed_conv_output_size
 from ..working import divided, given, plus, times
 from .base import (BIAS, BOOL, COUNT, DILATION, NATURAL, PADDING, PAIR, PAIR0, TABLE, Dilation, Field, Layer, LayerKind,
-                   TensorSize, Shape, Slip, Step, TorchModule, Trait, bias_adds, keras_biases, mults_adds, require_map,
-                   require_sequence)
+                   TensorSize, Shape, Slip, Step, TorchModule, Trait, bias_adds, flops_view, keras_biases, mults_adds,
+                   require_map, require_sequence)
 from .registry import register
 from .spatial import check_dilation, resolve_padding, slide_axis
 
@@ -124,6 +124,9 @@ class ConvKind(LayerKind):
     def kernel(self, layer: Layer) -> tuple:
         return layer["kernel"]
 
+    def views(self, layer: Layer, x: Shape, step: Step) -> tuple[tuple[str, str], ...]:
+        return flops_view(step)  # each output one dot product (a transposed conv says otherwise)
+
     def traits(self, layer: Layer, x: Shape) -> dict:
         return {KERNEL_SIZES: kernel_size(self.kernel(layer))}
 
@@ -175,11 +178,11 @@ class Conv(ConvKind):
     def views(self, layer: Layer, x: Shape, step: Step) -> tuple[tuple[str, str], ...]:
         """The convolution as one matrix product (im2col, as CS231n's notes present it)."""
         if layer["connections"] or not all(isinstance(d, int) for d in x + step.shape):
-            return ()
+            return flops_view(step)
         kernel, groups, filters = layer["kernel"], layer["groups"], layer["filters"]
         return (("im2col", im2col_text(kernel[0] * kernel[1], x[2], step.shape[0] * step.shape[1], filters, groups,
                                        f"{kernel[0]}*{kernel[1]}", f"{step.shape[0]}*{step.shape[1]}",
-                                       "x".join(map(str, step.shape)))),)
+                                       "x".join(map(str, step.shape)))),) + flops_view(step)
 
     def table_costs(self, layer: Layer, x: Shape, shape: Shape):
         """A sparse table: each filter spans only its own input maps, so the weights are F*F times
@@ -484,9 +487,10 @@ class Conv1d(ConvKind):
 
     def views(self, layer: Layer, x: Shape, step: Step) -> tuple[tuple[str, str], ...]:
         if not all(isinstance(d, int) for d in x + step.shape):
-            return ()
+            return flops_view(step)
         return (("im2col", im2col_text(layer["kernel"], x[1], step.shape[0], layer["filters"], layer["groups"],
-                                       str(layer["kernel"]), str(step.shape[0]), "x".join(map(str, step.shape)))),)
+                                       str(layer["kernel"]), str(step.shape[0]), "x".join(map(str, step.shape)))),
+                ) + flops_view(step)
 
     def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
         return (TorchModule("Conv1d", (

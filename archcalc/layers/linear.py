@@ -5,7 +5,7 @@ from ..dims import format_dim, normalize, product
 from ..formulas import linear_macs, linear_weights
 from ..working import given
 from .base import (BOOL, COUNT, Field, Layer, LayerKind, TensorSize, Shape, Step, TorchModule, Trait, bias_adds,
-                   mults_adds)
+                   flops_view, mults_adds)
 from .registry import register
 
 FC_LAYERS = Trait("fc_layers", "fc layers (widths)", "each", rank=10)
@@ -32,9 +32,9 @@ class FullyConnected(LayerKind):
         """A matrix-vector product."""
         inputs = product(x)
         if not isinstance(inputs, int):
-            return ()
+            return flops_view(step)
         return (("as a matrix", f"weights [{layer['units']:,} x {inputs:,}] x input [{inputs:,} x 1] = "
-                                f"[{layer['units']:,} x 1]"),)
+                                f"[{layer['units']:,} x 1]"),) + flops_view(step)
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         in_features = product(x)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from ..comparison import all_traits, build_comparison, format_value
 from ..engine import Analysis
 from ..layers import KINDS
-from ..questions import fc_share, how_much_bigger, pointwise_savings
+from ..questions import fc_params, fc_share, how_much_bigger, pointwise_savings
 from .numbers import compact, exact
 from .table import Column, TableModel
 
@@ -43,15 +43,20 @@ def lecture_answers(networks: list[Analysis], lecun: Analysis | None) -> list[An
     return answers
 
 
-def _ratio(value: float | None) -> str:
-    return "" if value is None else f"{value:,.0f}x" if value >= 100 else f"{value:.3g}x"
+def _times(ratio: float | None) -> str:
+    """``6,246x``, ``2.36x``, or ``0.049x (1/20.5)`` where it fell; nothing where there is no ratio."""
+    if ratio is None:
+        return ""
+    if ratio >= 100:
+        return f"{ratio:,.0f}x"
+    return f"{ratio:.3g}x" if ratio >= 1 else f"{ratio:.2g}x (1/{1 / ratio:.3g})"
 
 
 def _first(small: Analysis, big: Analysis) -> Answer:
     bigger = how_much_bigger(small, big)
     columns = (Column("quantity", "quantity"), Column("small", _short(small), "right"),
                Column("big", _short(big), "right"), Column("ratio", "how much bigger", "right"))
-    rows = tuple({"quantity": key, "small": exact(a), "big": exact(b), "ratio": _ratio(r)}
+    rows = tuple({"quantity": key, "small": exact(a), "big": exact(b), "ratio": _times(r)}
                  for key, (a, b, r) in bigger.quantities.items())
     table = TableModel(f"{_short(big)} against {_short(small)}: the same kinds of layer, at a new scale",
                        columns, rows, (), ())
@@ -60,25 +65,17 @@ def _first(small: Analysis, big: Analysis) -> Answer:
     evidence = (
         f"Alike: both are convolutions, subsampling and fully connected layers trained end to end by "
         f"backpropagation; {_short(small)} already shares weights across positions, as every conv layer does.",
-        f"Different in scale: {_ratio(params)} the parameters and {_ratio(macs)} the multiply-adds "
+        f"Different in scale: {_times(params)} the parameters and {_times(macs)} the multiply-adds "
         f"({exact(bigger.quantities['MACs'][1])} against {exact(bigger.quantities['MACs'][0])}), on "
-        f"{_ratio(bigger.quantities['input values'][2])} the input values; {bigger.quantities['weighted layers'][1]} "
+        f"{_times(bigger.quantities['input values'][2])} the input values; {bigger.quantities['weighted layers'][1]} "
         f"weighted layers against {bigger.quantities['weighted layers'][0]}.",
         *([f"Different in the layers: {'; '.join(changed)}."] if changed else []),
         TRAINING_FACTS,
         "Why the leap: a network this size is only trainable with much more data (and augmentation against "
-        "overfitting), fast hardware, ReLUs that keep gradients alive and dropout in the 58.6M-parameter "
-        "fc layers; the figures above say how much more of each was needed.",
+        f"overfitting), fast hardware, ReLUs that keep gradients alive and dropout in the {compact(fc_params(big))}"
+        "-parameter fc layers; the figures above say how much more of each was needed.",
     )
-    return Answer(1, QUESTION_1.format(big=_short(big)), table, _with_fc_figure(evidence, big))
-
-
-def _with_fc_figure(evidence: tuple[str, ...], network: Analysis) -> tuple[str, ...]:
-    """The dropout sentence names the fc layers' parameters as computed, not as remembered."""
-    from ..questions import fc_params
-
-    figure = compact(fc_params(network))
-    return tuple(line.replace("58.6M-parameter", f"{figure}-parameter") for line in evidence)
+    return Answer(1, QUESTION_1.format(big=_short(big)), table, evidence)
 
 
 def _second(networks: list[Analysis]) -> Answer:
@@ -127,11 +124,6 @@ def _step(before: Analysis, after: Analysis) -> str:
     return (f"{_short(after)} against {_short(before)}: {error}"
             f"params {_times(after.totals.params / before.totals.params)}, "
             f"MACs {_times(after.totals.macs / before.totals.macs)}" + (f"; {'; '.join(changed)}" if changed else "") + ".")
-
-
-def _times(ratio: float) -> str:
-    """``2.36x``, or ``0.049x (1/20.5)`` where it fell."""
-    return f"{ratio:.3g}x" if ratio >= 1 else f"{ratio:.2g}x (1/{1 / ratio:.3g})"
 
 
 def _premise(networks: list[Analysis]) -> str:

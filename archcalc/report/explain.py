@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..dims import format_dim, normalize, product
+from ..dims import format_dim, normalize
 from ..engine import Analysis, Row
 from ..errors import SpecError
 from ..layers.base import Inexact
@@ -87,26 +87,12 @@ def explain_row(row: Row, analysis: Analysis | None = None) -> Explanation:
 
 
 def _views(row: Row, analysis: Analysis) -> list[tuple[str, str]]:
-    """The kind's other views of the layer, and FLOPs as 2 x MACs and as multiplications + additions."""
+    """The other ways the row's kind presents the layer (im2col, a direct convolution, FLOPs as
+    multiplications + additions), each under its heading."""
     from ..layers import KINDS
 
     layer, x = analysis.layers[row.name], analysis.inputs[row.name]
-    kind = KINDS[layer.kind]
-    views = list(kind.views(layer, x, row.step))
-    outputs = product(row.step.shape)
-    upsamples = isinstance(row.step.window, tuple) and any(isinstance(w, tuple) and isinstance(w[1], tuple)
-                                                           for w in row.step.window)  # outputs sum unequal terms
-    if kind.weighted and not upsamples and isinstance(row.step.macs.value, int) and row.step.macs.value \
-            and isinstance(outputs, int):
-        macs = row.step.macs.value
-        terms, whole = divmod(macs, outputs)
-        biased = bool(row.step.biases.value)
-        if not whole:
-            each = 2 * terms if biased else 2 * terms - 1
-            views.append(("FLOPs", f"2 x MACs = {2 * macs:,}; as multiplications + additions (mults-adds): "
-                                   f"2*{terms:,}{'' if biased else ' - 1'} = {each:,} per output"
-                                   f"{' (with the bias)' if biased else ''} x {outputs:,} = {each * outputs:,}"))
-    return [(what, f"{what}: {text}") for what, text in views]
+    return [(what, f"{what}: {text}") for what, text in KINDS[layer.kind].views(layer, x, row.step)]
 
 
 def _size_working(row: Row) -> str:

@@ -19,6 +19,7 @@ from ..comparison import build_comparison
 from ..engine import Analysis, collapse
 from ..errors import ArchcalcError
 from ..layers import kind_of
+from ..layers.base import nearest
 from .answers import Answer, lecture_answers, short_title
 from .explain import explain_row, explanation_html, explanation_markdown
 from .matrix import comparison_model
@@ -56,11 +57,9 @@ def parse_blank(text: str | tuple | list | None) -> tuple[str, ...]:
     names = [name.strip() for name in (text.split(",") if isinstance(text, str) else text) if name.strip()]
     unknown = [name for name in names if name not in BLANKABLE]
     if unknown:
-        from difflib import get_close_matches
-
-        close = get_close_matches(unknown[0], BLANKABLE, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ArchcalcError(f"--blank: no column {unknown[0]!r}{hint} (columns: {', '.join(BLANKABLE)})")
+        hint = nearest(unknown[0], BLANKABLE)
+        raise ArchcalcError(f"--blank: no column {unknown[0]!r}" + (f"; {hint}" if hint else "")
+                            + f" (columns: {', '.join(BLANKABLE)})")
     return tuple(dict.fromkeys(name for name in names for name in (name, *_IMPLIED.get(name, ()))))
 
 
@@ -173,11 +172,9 @@ def _network_section(analysis, shown, model, version, options, picture, image_na
 def _version_table(model: TableModel, version: Version) -> TableModel:
     """The student version: blank columns (the input row keeps its shape), totals as fill-in
     lines, no notes (they give answers away)."""
-    if not version.blank:
+    if not version.student:  # the full handout, and the key, which fills the blanks in
         return model
     blanks = version.blank
-    if version.key:
-        return model
     rows = tuple(row if number == 0 else {**row, **{key: "" for key in blanks}} for number, row in enumerate(model.rows))
     totals = tuple(_blank_total(line, blanks) for line in model.totals)
     return replace(model, rows=rows, totals=tuple(line for line in totals if line), footnotes=())
