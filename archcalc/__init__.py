@@ -11,7 +11,7 @@ import importlib
 __version__ = "0.1.0"
 _API = ("analyze", "check", "compare", "conventions", "explain", "export", "gradebook", "handout", "kinds", "load",
         "memory",
-        "plot", "shipped", "sizes", "solve", "verify", "worksheet", "write_output", "Result", "ComparisonResult",
+        "plot", "import_model", "from_torch", "shipped", "sizes", "solve", "verify", "worksheet", "write_output", "Result", "ComparisonResult",
         "ConventionsResult", "Explained", "MemoryResult", "Solutions", "Verified")
 _PUBLIC = {
     **{name: "api" for name in _API},

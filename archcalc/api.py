@@ -46,6 +46,10 @@ def load(spec: SpecSource | None = None, input: str | tuple | None = None, layer
         model = quick_spec(input if isinstance(input, str) else "x".join(map(str, input)), layers)
     elif not spec:
         raise ArchcalcError("name a spec (e.g. vgg16), a .toml file, - for stdin, or give --input and --layers")
+    elif isinstance(spec, str) and spec.lower().endswith(".onnx"):
+        from .importing import onnx_spec
+
+        model = onnx_spec(spec, input if input is None or isinstance(input, str) else "x".join(map(str, input)))
     else:
         model = spec if isinstance(spec, ModelSpec) else load_spec(spec)
         if input is not None:
@@ -403,6 +407,47 @@ def export(spec: SpecSource | None = None, onnx_path: str | None = None, torch_p
     if onnx_path:
         files[onnx_path] = lambda path: write_onnx(model, path, True)
     return write_outputs(files, force)  # both or neither
+
+
+def import_model(model: str | Path, output: str | Path | None = None, input: str | None = None,
+                 force: bool = False):
+    """Read an ONNX file and write it as a spec (to ``output``, or only return it): an
+    ``archcalc.importing.Imported`` with the spec's text and the accounting of the initializers.
+
+    The spec is checked by analysing it before anything is written."""
+    from .importing import import_onnx
+
+    if output:
+        check_targets([output], force)
+    imported = import_onnx(model, input)
+    from .engine import analysis_of
+
+    analysis_of(parse_spec_text(imported.text, str(model)))  # a spec that does not analyse is never written
+    if output:
+        write_output(output, imported.text, force)
+    return imported
+
+
+def parse_spec_text(text: str, file: str) -> ModelSpec:
+    from .spec import parse_spec
+
+    return parse_spec(text, file, Path(file).stem)
+
+
+def from_torch(module, input: str, name: str | None = None) -> Result:
+    """Analyse a live ``torch.nn.Module`` on an input of ``input`` (``"224x224x3"``; ``"100x12"`` a
+    sequence, ``"784"`` a vector): exported by PyTorch's ONNX exporter with its batch norms kept,
+    read back with the module's own names, frozen parameters (requires_grad False) marked
+    ``trainable = false`` and modules used twice sharing their parameters.
+
+    >>> import torch
+    >>> result = from_torch(torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU()), "32x32x3")
+    >>> result.totals.params, result.rows[-1].shape
+    (224, (30, 30, 8))
+    """
+    from .importing.torch_module import torch_spec
+
+    return analyze(torch_spec(module, input, name))
 
 
 def plot(specs: Iterable[SpecSource], output: str | Path, force: bool = False, accuracy: bool = False) -> Path:

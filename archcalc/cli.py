@@ -235,6 +235,31 @@ def export_command(spec, onnx_path, torch_path, input, layers, force):
         click.echo(f"wrote {path}")
 
 
+@main.command(name="import")
+@click.argument("model", type=click.Path(dir_okay=False))
+@options("input", "output", "force")
+@reports_errors
+def import_command(model, input, output, force):
+    """Read an ONNX MODEL and write it as a spec (blocks found, the model's names kept).
+
+    Every command also reads an ONNX file in place of a spec (archcalc table model.onnx).
+
+    \b
+    Examples:
+      archcalc import resnet18.onnx -o resnet18.toml
+      archcalc import model.onnx --input HxWx3 -o model.toml
+    """
+    from .api import import_model
+
+    imported = import_model(model, output, input, force)
+    if output:
+        click.echo(f"wrote {output}")
+    else:
+        click.echo(imported.text, nl=False)
+    for note in imported.notes:
+        click.echo(f"note: {note}", err=True)
+
+
 @main.command(name="memory")
 @click.argument("spec", required=False)
 @options("input", "layers", "batch", "dtype", "no_bias")

@@ -98,6 +98,10 @@ def load_spec(source: str) -> ModelSpec:
     >>> load_spec("vgg16").input_shape
     (224, 224, 3)
     """
+    if source.lower().endswith(".onnx"):
+        from .importing import onnx_spec
+
+        return onnx_spec(source)
     text, display = locate(source)
     default_name = Path(display).stem if display != "<stdin>" else "stdin"
     return parse_spec(text, display, default_name)

@@ -3,11 +3,13 @@ table they fold into the row of the layer before them, as on the lecture slide."
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable
 
 from ..dims import product
 from .base import (NUMBER, PROBABILITY, Cost, CostRule, Field, Layer, LayerKind, TensorSize, Shape, Step, TorchModule,
                    Trait, Usage, choice, per_output)
 from ..receptive import FLATTENED
+from .reading import Claim, constant_scalar
 from .registry import register
 
 DROPOUT = Trait("dropout", "dropout", rank=50)
@@ -40,23 +42,70 @@ class Activation:
     # in place, PyTorch's formula uses the result (nothing new kept), or a copy of the input made before
     # it is overwritten (hardtanh, SiLU, hardswish, hardsigmoid)
     copies_input_in_place: bool = False
+    onnx_op: str = ""  # the ONNX operator that computes it
+    onnx_reader: Callable[[Any, Any], Claim | None] | None = None  # where the operator alone does not say it
+
+
+def _plain(node, graph) -> Claim | None:
+    return Claim({}, (node,))
+
+
+def _clip_to_six(node, graph) -> Claim | None:
+    """ReLU6 as PyTorch exports it: Clip(x, 0, 6)."""
+    low = node.attribute("min", constant_scalar(graph, node.inputs[1]) if len(node.inputs) > 1 else None)
+    high = node.attribute("max", constant_scalar(graph, node.inputs[2]) if len(node.inputs) > 2 else None)
+    return Claim({}, (node,)) if (low, high) == (0.0, 6.0) else None
+
+
+def _leaky(node, graph) -> Claim | None:
+    return Claim({"negative_slope": round(float(node.attribute("alpha", 0.01)), 7)}, (node,))
+
+
+def _unit_alpha(node, graph) -> Claim | None:
+    return Claim({}, (node,)) if abs(node.attribute("alpha", 1.0) - 1.0) < 1e-6 else None
+
+
+def _hard_sigmoid(node, graph) -> Claim | None:
+    """PyTorch's hardsigmoid is ONNX's HardSigmoid with alpha 1/6 and beta 1/2 (ONNX's defaults: 0.2, 0.5)."""
+    alpha, beta = node.attribute("alpha", 0.2), node.attribute("beta", 0.5)
+    return Claim({}, (node,)) if abs(alpha - 1 / 6) < 1e-6 and abs(beta - 0.5) < 1e-6 else None
+
+
+def _sigmoid_times_input(node, graph) -> Claim | None:
+    """SiLU as exported: Mul(x, Sigmoid(x)), the sigmoid read only by the product."""
+    product_node = graph.sole_consumer(node.outputs[0])
+    if product_node is None or product_node.op != "Mul" or sorted(product_node.inputs) != sorted((node.inputs[0],
+                                                                                                   node.outputs[0])):
+        return None
+    return Claim({}, (node, product_node))
+
+
+def _softmax_over_channels(node, graph) -> Claim | None:
+    shape = graph.dims(node.inputs[0])
+    axis = node.attribute("axis", -1)
+    return Claim({}, (node,)) if shape and axis % len(shape) == 1 else None
 
 
 ACTIVATIONS = {
-    "relu": Activation("rectified linear unit max(0, x)", "ReLU", "output", RELU_COSTS),
-    "relu6": Activation("min(max(0, x), 6)", "ReLU6", "input", HOOK_ONLY_COSTS, copies_input_in_place=True),  # hardtanh
+    "relu": Activation("rectified linear unit max(0, x)", "ReLU", "output", RELU_COSTS, onnx_op="Relu"),
+    "relu6": Activation("min(max(0, x), 6)", "ReLU6", "input", HOOK_ONLY_COSTS, copies_input_in_place=True,  # hardtanh
+                        onnx_op="Clip", onnx_reader=_clip_to_six),
     "leakyrelu": Activation("max(0, x) + slope * min(0, x)", "LeakyReLU", "input", HOOK_ONLY_COSTS,
-                            (Field("negative_slope", NUMBER, 0.01, "slope for x < 0"),)),
-    "elu": Activation("exponential linear unit", "ELU", "input", RELU_COSTS),
-    "gelu": Activation("Gaussian error linear unit", "GELU", "input", RELU_COSTS, inplace=False),
-    "silu": Activation("x * sigmoid(x) (swish)", "SiLU", "input", HOOK_ONLY_COSTS, copies_input_in_place=True),
-    "hardswish": Activation("x * relu6(x + 3) / 6", "Hardswish", "input", copies_input_in_place=True),
+                            (Field("negative_slope", NUMBER, 0.01, "slope for x < 0"),), onnx_op="LeakyRelu",
+                            onnx_reader=_leaky),
+    "elu": Activation("exponential linear unit", "ELU", "input", RELU_COSTS, onnx_op="Elu", onnx_reader=_unit_alpha),
+    "gelu": Activation("Gaussian error linear unit", "GELU", "input", RELU_COSTS, inplace=False, onnx_op="Gelu"),
+    "silu": Activation("x * sigmoid(x) (swish)", "SiLU", "input", HOOK_ONLY_COSTS, copies_input_in_place=True,
+                       onnx_op="Sigmoid", onnx_reader=_sigmoid_times_input),
+    "hardswish": Activation("x * relu6(x + 3) / 6", "Hardswish", "input", copies_input_in_place=True,
+                            onnx_op="HardSwish"),
     "hardsigmoid": Activation("relu6(x + 3) / 6 (MobileNet v3's gates)", "Hardsigmoid", "input",
-                              copies_input_in_place=True),
-    "sigmoid": Activation("1 / (1 + exp(-x))", "Sigmoid", "output", inplace=False),
-    "tanh": Activation("hyperbolic tangent (LeNet-5)", "Tanh", "output", inplace=False),
+                              copies_input_in_place=True, onnx_op="HardSigmoid", onnx_reader=_hard_sigmoid),
+    "sigmoid": Activation("1 / (1 + exp(-x))", "Sigmoid", "output", inplace=False, onnx_op="Sigmoid"),
+    "tanh": Activation("hyperbolic tangent (LeNet-5)", "Tanh", "output", inplace=False, onnx_op="Tanh"),
     "softmax": Activation("normalised exponentials over the channels", "Softmax", "output",
-                          {"ptflops": per_output(1), "thop": thop_softmax}, torch_args=(("dim", 1),), inplace=False),
+                          {"ptflops": per_output(1), "thop": thop_softmax}, torch_args=(("dim", 1),), inplace=False,
+                          onnx_op="Softmax", onnx_reader=_softmax_over_channels),
 }
 
 
@@ -86,6 +135,9 @@ class ActivationKind(ElementWise):
             return (TensorSize("input, copied before it is overwritten", product(x)),)
         return (TensorSize("output", product(x)),)
 
+    def from_onnx(self, node, graph) -> Claim | None:
+        return (self.function.onnx_reader or _plain)(node, graph)
+
     def label(self, layer: Layer) -> str:
         return self.name
 
@@ -95,6 +147,7 @@ def make_activation(kind_name: str, function: Activation) -> type[LayerKind]:
     return type(kind_name.capitalize(), (ActivationKind,), {
         "name": kind_name, "summary": f"activation: {function.description}", "fields": function.extra_fields,
         "function": function, "costs": function.costs or {}, "inplace": function.inplace,
+        "onnx_ops": (function.onnx_op,) if function.onnx_op else (),
     })
 
 
@@ -110,6 +163,11 @@ class Dropout(ElementWise):
     fields = (Field("p", PROBABILITY, 0.5, "probability of zeroing a value in training"),)
     positional = "p"
     reports = (DROPOUT,)
+    onnx_ops = ("Dropout",)
+
+    def from_onnx(self, node, graph) -> Claim | None:
+        ratio = constant_scalar(graph, node.inputs[1]) if len(node.inputs) > 1 and node.inputs[1] else None
+        return Claim({"p": round(ratio if ratio is not None else node.attribute("ratio", 0.5), 6)}, (node,))
 
     def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
         return (TorchModule("Dropout", (("p", layer["p"]),)),)
@@ -169,6 +227,16 @@ class Flatten(LayerKind):
     family = "reshape"
     summary = "H x W x C -> H*W*C (a view: no new values)"
     folds = True
+    onnx_ops = ("Flatten", "Reshape", "Squeeze")
+
+    def from_onnx(self, node, graph) -> Claim | None:
+        """Flatten from axis 1, or a Reshape or Squeeze of N x ... to N x F."""
+        before, after = graph.dims(node.inputs[0]), graph.dims(node.outputs[0])
+        if node.op == "Flatten":
+            return Claim({}, (node,)) if node.attribute("axis", 1) == 1 else None
+        if not before or not after or len(after) != 2 or len(before) < 3 or before[0] != after[0]:
+            return None
+        return Claim({}, (node,))
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         # each value keeps its receptive field; the fc after it sees the whole map

@@ -495,9 +495,16 @@ class LayerKind:
     inplace: bool = False  # its torch module can overwrite its input (ReLU(inplace=True)), as torchvision's do
     costs: Mapping[str, CostRule] = {}  # convention name -> what that tool adds for this layer
     reports: tuple[Trait, ...] = ()  # the comparison rows this kind's ``traits`` fill in
+    onnx_ops: tuple[str, ...] = ()  # the ONNX operators that can start this layer in a graph (archcalc.layers.reading)
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         raise NotImplementedError
+
+    def from_onnx(self, node, graph):
+        """This layer read from an ONNX graph, starting at ``node`` (one of ``onnx_ops``): a
+        ``reading.Claim`` with its fields and the nodes it stands for, or None where the node is not
+        this kind (the inverse of ``torch_modules``)."""
+        return None
 
     def label(self, layer: Layer) -> str:
         return self.name.upper()

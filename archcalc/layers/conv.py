@@ -10,6 +10,7 @@ from ..working import divided, given, plus, times
 from .base import (BIAS, BOOL, COUNT, DILATION, NATURAL, PADDING, PAIR, PAIR0, TABLE, Dilation, Field, Layer, LayerKind,
                    TensorSize, Shape, Slip, Step, TorchModule, Trait, bias_adds, flops_view, keras_biases, mults_adds,
                    require_map, require_sequence)
+from .reading import Claim, conv_claim, convolution, padded_conv, spatial_fields
 from .registry import register
 from .spatial import check_dilation, resolve_padding, slide_axis
 
@@ -157,6 +158,19 @@ class Conv(ConvKind):
         Field("bias", BIAS, True, 'one bias per filter; false for none; "unit" for one per output unit'),
         Field("connections", TABLE, None, "a sparse connection table: per filter, the input maps it sees"),
     )
+    onnx_ops = ("Conv", "Pad", "MatMul")
+
+    def from_onnx(self, node, graph) -> Claim | None:
+        """A 2-D Conv (with a zero Pad before it folded into its padding), or a MatMul on a
+        channels-last map with a bias Add after it (torchvision's ConvNeXt writes 1x1 convs so)."""
+        if node.op == "MatMul":
+            return pointwise_matmul(node, graph)
+        found = padded_conv(node, graph)
+        read = found and convolution(found[0][-1], graph, 2, found[1])
+        if not read:
+            return None
+        read.pop("in_channels")
+        return conv_claim(read, found[0])
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         require_map(layer, x)
@@ -278,6 +292,21 @@ class TransposedConv(ConvKind):
         Field("groups", COUNT, 1, "groups"),
         Field("bias", BOOL, True, "one bias per filter"),
     )
+    onnx_ops = ("ConvTranspose",)
+
+    def from_onnx(self, node, graph) -> Claim | None:
+        weight = graph.dims(node.inputs[1])
+        if not weight or len(weight) != 4 or node.attribute("output_shape") or not all(isinstance(d, int) for d in weight):
+            return None
+        fields = spatial_fields(node, graph, tuple(weight[2:]))
+        if fields is None or not isinstance(fields["pad"], (int, list)) or (isinstance(fields["pad"], list)
+                                                                             and len(fields["pad"]) == 4):
+            return None  # a transposed conv removes the same padding from both sides
+        groups = int(node.attribute("group", 1))
+        extra = node.attribute("output_padding", [0, 0])
+        fields.update(filters=weight[1] * groups, groups=groups, bias=len(node.inputs) > 2 and bool(node.inputs[2]),
+                      output_padding=extra[0] if extra[0] == extra[1] else list(extra))
+        return conv_claim(fields, (node,))
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         require_map(layer, x)
@@ -379,6 +408,16 @@ class DepthwiseConv(DepthwiseKind):
     summary = "depthwise convolution: one F x F filter per input channel (groups = C_in), times a multiplier"
     fields = DEPTHWISE_FIELDS + (Field("bias", BOOL, True, "one bias per output channel"),)
     positional = "kernel"
+    onnx_ops = ("Conv", "Pad")
+
+    def from_onnx(self, node, graph) -> Claim | None:
+        """A Conv with one group per input channel (its weight [C*m, 1, F, F])."""
+        found = padded_conv(node, graph)
+        read = found and convolution(found[0][-1], graph, 2, found[1])
+        if not read or read["groups"] < 2 or read["in_channels"] != read["groups"]:
+            return None
+        fields = {key: read[key] for key in ("kernel", "stride", "pad", "dilation", "bias")}
+        return conv_claim({**fields, "multiplier": read["filters"] // read["groups"]}, found[0], specificity=1)
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         rows, cols, pad = self.depthwise(layer, x)
@@ -466,6 +505,14 @@ class Conv1d(ConvKind):
         Field("groups", COUNT, 1, "groups"),
         Field("bias", BOOL, True, "one bias per filter"),
     )
+    onnx_ops = ("Conv",)
+
+    def from_onnx(self, node, graph) -> Claim | None:
+        read = convolution(node, graph, 1)
+        if not read or not isinstance(read["pad"], int):
+            return None
+        read.pop("in_channels")
+        return conv_claim(read, (node,))
 
     def kernel(self, layer: Layer) -> tuple:
         return (layer["kernel"], layer["kernel"])
@@ -556,3 +603,17 @@ class LocallyConnected(ConvKind):
 
     def label(self, layer: Layer) -> str:
         return f"LOCAL{kernel_text(layer['kernel'])}-{layer['filters']}" + stride_suffix(layer["stride"])
+
+
+def pointwise_matmul(node, graph) -> Claim | None:
+    """``x @ W (+ b)`` on a channels-last map: a 1x1 conv of W's [C_in, C_out]."""
+    weight = graph.dims(node.inputs[1])
+    if not graph.channels_last(node.inputs[0]) or graph.is_data(node.inputs[1]) or not weight or len(weight) != 2:
+        return None
+    nodes, weights = (node,), (node.inputs[1],)
+    bias = graph.sole_consumer(node.outputs[0])
+    if bias is not None and bias.op == "Add":
+        other = [name for name in bias.inputs if name != node.outputs[0]]
+        if len(other) == 1 and not graph.is_data(other[0]) and graph.dims(other[0]) in ((weight[1],),):
+            nodes, weights = (node, bias), weights + (other[0],)
+    return Claim({"filters": weight[1], "kernel": 1, "bias": len(nodes) == 2}, nodes, weights)

@@ -6,6 +6,7 @@ from ..formulas import linear_macs, linear_weights
 from ..working import given
 from .base import (BOOL, COUNT, Field, Layer, LayerKind, TensorSize, Shape, Step, TorchModule, Trait, bias_adds,
                    flops_view, mults_adds)
+from .reading import Claim
 from .registry import register
 
 FC_LAYERS = Trait("fc_layers", "fc layers (widths)", "each", rank=10)
@@ -27,6 +28,26 @@ class FullyConnected(LayerKind):
     worked_example = True
     costs = {"ptflops": bias_adds, "ptflops-aten": bias_adds, "mults-adds": mults_adds}
     reports = (FC_LAYERS,)
+    onnx_ops = ("Gemm", "MatMul")
+
+    def from_onnx(self, node, graph) -> Claim | None:
+        """Gemm (x W^T + b, PyTorch's Linear), or MatMul by a weight with a bias Add after it."""
+        weight = graph.dims(node.inputs[1])
+        if graph.is_data(node.inputs[1]) or not weight or len(weight) != 2 or graph.channels_last(node.inputs[0]):
+            return None
+        if node.op == "Gemm":
+            if node.attribute("transA", 0):
+                return None
+            units = weight[0] if node.attribute("transB", 0) else weight[1]
+            weights = tuple(name for name in node.inputs[1:3] if name)
+            return Claim({"units": units, "bias": len(weights) == 2}, (node,), weights)
+        nodes, weights = (node,), (node.inputs[1],)
+        add = graph.sole_consumer(node.outputs[0])
+        if add is not None and add.op == "Add":
+            other = [name for name in add.inputs if name != node.outputs[0]]
+            if len(other) == 1 and not graph.is_data(other[0]) and graph.dims(other[0]) in ((weight[1],),):
+                nodes, weights = (node, add), weights + (other[0],)
+        return Claim({"units": weight[1], "bias": len(nodes) == 2}, nodes, weights)
 
     def views(self, layer: Layer, x: Shape, step: Step) -> tuple[tuple[str, str], ...]:
         """A matrix-vector product."""

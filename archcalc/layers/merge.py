@@ -24,6 +24,11 @@ class MergeKind:
     torch_combine: str | None = None  # how archcalc.lower.modules.Branches combines the outputs
     reports: tuple[Trait, ...] = ()  # the comparison rows this merge fills in
     aligned = True  # its branches' receptive fields should line up (a gate's whole-map field need not)
+    onnx_ops: tuple[str, ...] = ()  # the ONNX operators that merge branches this way
+
+    def from_onnx(self, node, graph) -> bool:
+        """Whether ``node`` (one of ``onnx_ops``, reading two or more activations) is this merge."""
+        return True
 
     def combine(self, name: str, location: Location, outputs: list[Shape], assumptions: list[str]) -> Step:
         raise NotImplementedError
@@ -82,7 +87,12 @@ class Concat(MergeKind):
     summary = "channel concatenation: spatial sizes must agree; channels add up (Inception)"
     worked_example = True
     torch_combine = "cat"
+    onnx_ops = ("Concat",)
     reports = (INCEPTION, DENSE)
+
+    def from_onnx(self, node, graph) -> bool:
+        axis = node.attribute("axis")
+        return axis == 1 or (graph.channels_last(node.inputs[0]) and axis in (-1, 3))
 
     def traits(self, branches: tuple) -> dict:
         """Concatenated branches are Inception's; the input itself concatenated (an empty branch) is
@@ -109,6 +119,7 @@ class Add(MergeKind):
     summary = "element-wise addition (a residual connection): every branch gives the same shape"
     worked_example = True
     torch_combine = "sum"
+    onnx_ops = ("Add", "Sum")
     reports = (RESIDUAL,)
 
     def combine(self, name, location, outputs, assumptions) -> Step:
@@ -128,6 +139,7 @@ class Multiply(MergeKind):
     summary = "element-wise product: a 1 x 1 x C gate scales each channel of the map (squeeze-and-excitation)"
     worked_example = True
     torch_combine = "mul"
+    onnx_ops = ("Mul",)
     reports = (SQUEEZE_EXCITATION,)
     aligned = False
 

@@ -5,6 +5,7 @@ from ..dims import normalize, product
 from ..working import given
 from .base import (BOOL, COUNT, NUMBER, Cost, Field, Layer, LayerKind, TensorSize, Shape, Shorthand, Step, TorchModule,
                    Trait, Usage)
+from .reading import Claim
 from .registry import register
 
 LRN = Trait("lrn", "LRN", rank=30)
@@ -34,6 +35,13 @@ class LocalResponseNorm(LayerKind):
     positional = "size"
     costs = {"ptflops": lrn_ptflops}
     reports = (LRN,)
+    onnx_ops = ("LRN",)
+
+    def from_onnx(self, node, graph) -> Claim | None:
+        """ONNX's LRN divides alpha by the size, as PyTorch and Caffe do; its bias is k."""
+        return Claim({"size": node.attribute("size"), "alpha": round(node.attribute("alpha", 1e-4), 10),
+                      "beta": round(node.attribute("beta", 0.75), 7), "k": round(node.attribute("bias", 1.0), 7)},
+                     (node,))
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         return Step(shape=x)
@@ -95,6 +103,14 @@ class BatchNorm(LayerKind):
     costs = {"fvcore": batchnorm_costs(2, 1), "ptflops": batchnorm_costs(2, 1), "thop": batchnorm_costs(4, 2),
              "keras": moving_statistics}
     reports = (BATCH_NORM,)
+    onnx_ops = ("BatchNormalization",)
+
+    def from_onnx(self, node, graph) -> Claim | None:
+        """Scale and bias are its parameters; the running mean and variance are buffers. ONNX's
+        momentum weighs the old statistics (0.9), PyTorch's the new batch (0.1)."""
+        momentum = round(1 - node.attribute("momentum", 0.9), 7)
+        return Claim({"eps": round(node.attribute("epsilon", 1e-5), 10), "momentum": momentum}, (node,),
+                     weights=tuple(node.inputs[1:3]), buffers=tuple(node.inputs[3:5]))
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         channels = x[-1] if layer["affine"] else 0
@@ -134,6 +150,16 @@ class LayerNorm(LayerKind):
     )
     reports = (LAYER_NORM,)
     takes_activation = True
+    onnx_ops = ("LayerNormalization",)
+
+    def from_onnx(self, node, graph) -> Claim | None:
+        """LayerNormalization over the last axis of a channels-last map (between two Transposes)."""
+        shape = graph.dims(node.inputs[0])
+        last = node.attribute("axis", -1) in (-1, len(shape or ()) - 1)
+        if not last or not (graph.channels_last(node.inputs[0]) or (shape and len(shape) == 2)):
+            return None
+        weights = tuple(name for name in node.inputs[1:3] if name)
+        return Claim({"eps": round(node.attribute("epsilon", 1e-5), 10), "affine": bool(weights)}, (node,), weights)
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         channels = x[-1] if layer["affine"] else 0
@@ -167,6 +193,22 @@ class LayerScale(LayerKind):
     summary = "layer scale (CaiT, ConvNeXt): each channel times a learned factor; C parameters"
     fields = (Field("init", NUMBER, 1e-6, "the factors' initial value"),)
     positional = "init"
+    onnx_ops = ("Mul",)
+
+    def from_onnx(self, node, graph) -> Claim | None:
+        """An activation times a learned factor per channel: [C, 1, 1], or [C] on a channels-last map."""
+        data = [name for name in node.inputs if graph.is_data(name)]
+        factors = [name for name in node.inputs if not graph.is_data(name)]
+        shape = graph.dims(data[0]) if len(data) == 1 else None
+        if len(factors) != 1 or not shape or len(shape) < 2:
+            return None
+        channels = shape[-1] if graph.channels_last(data[0]) else shape[1]
+        dims = tuple(d for d in graph.dims(factors[0]) or () if d != 1)
+        if dims != (channels,):
+            return None
+        values = graph.values(factors[0])
+        init = float(f"{values[0]:.7g}") if values else 1e-6  # float32's digits, not its binary noise
+        return Claim({"init": init}, (node,), weights=(factors[0],))
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         return Step(shape=x, weights=given(x[-1]), param_names=("scales", "biases"),

@@ -8,6 +8,7 @@ from ..working import given, times
 from .base import (BOOL, COUNT, DILATION, NATURAL, PADDING, PAIR, Cost, Field, Layer, LayerKind, TensorSize, Shape, Step,
                    TorchModule, Usage, per_input, per_output, require_map, require_sequence)
 from .conv import explicit_padding, kernel_text, windows
+from .reading import Claim, spatial_fields
 from .registry import register
 from .spatial import resolve_padding, slide_axis
 
@@ -43,6 +44,13 @@ class WindowPool(LayerKind):
     )
     positional = "kernel"
     worked_example = True
+
+    def from_onnx(self, node, graph) -> Claim | None:
+        """A MaxPool or AveragePool over H and W; ONNX's stride defaults to 1, so it is written out."""
+        return pool_claim(node, graph, 2, self.read_extra(node))
+
+    def read_extra(self, node) -> dict:
+        return {}
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         require_map(layer, x)
@@ -102,6 +110,7 @@ class MaxPool(KeepsMaxima, WindowPool):
     summary = "max pooling (kernel, stride, pad, dilation, ceil)"
     fields = WindowPool.fields + (Field("dilation", DILATION, 1, "D, as in PyTorch's MaxPool2d"),)
     costs = {"ptflops": per_input(2)}
+    onnx_ops = ("MaxPool",)
 
     def dilation(self, layer: Layer) -> tuple:
         return layer["dilation"]
@@ -123,6 +132,10 @@ class AvgPool(KeepsInput, WindowPool):
         Field("count_include_pad", BOOL, True, "average over the padding too (PyTorch's default)"),
     )
     costs = {"ptflops": per_input(2), "thop": per_output(1)}
+    onnx_ops = ("AveragePool",)
+
+    def read_extra(self, node) -> dict:
+        return {"count_include_pad": bool(node.attribute("count_include_pad", 0))}  # ONNX's default: 0
 
     def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
         explicit, padding = explicit_padding(self.padding(layer, x), "ZeroPad2d")
@@ -215,6 +228,14 @@ class GlobalAvgPool(GlobalPool):
     aliases = ("gap",)
     summary = "average over the whole map: H x W x C -> 1 x 1 x C"
     torch_class = "AdaptiveAvgPool2d"
+    onnx_ops = ("GlobalAveragePool", "ReduceMean")
+
+    def from_onnx(self, node, graph) -> Claim | None:
+        if node.op == "ReduceMean":  # x.mean((2, 3), keepdim=True)
+            axes = node.attribute("axes") or (graph.values(node.inputs[1]) if len(node.inputs) > 1 else None)
+            if not axes or sorted(int(a) % 4 for a in axes) != [2, 3]:
+                return None  # keepdims=0 leaves N x C: the fc after it reads the same values
+        return Claim({}, (node,))
 
     def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
         return ()  # a mean: its backward needs only the input's size
@@ -225,6 +246,10 @@ class GlobalMaxPool(KeepsMaxima, GlobalPool):
     name = "globalmaxpool"
     summary = "max over the whole map: H x W x C -> 1 x 1 x C"
     torch_class = "AdaptiveMaxPool2d"
+    onnx_ops = ("GlobalMaxPool",)
+
+    def from_onnx(self, node, graph) -> Claim | None:
+        return Claim({}, (node,))
 
 
 class Pool1d(Unpadded, LayerKind):
@@ -237,6 +262,10 @@ class Pool1d(Unpadded, LayerKind):
     )
     positional = "kernel"
     torch_class = ""
+
+    def from_onnx(self, node, graph) -> Claim | None:
+        claim = pool_claim(node, graph, 1, {})
+        return claim if claim and set(claim.fields) <= {f.name for f in self.fields} else None
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         require_sequence(layer, x)
@@ -261,6 +290,7 @@ class MaxPool1d(KeepsMaxima, Pool1d):
     name = "maxpool1d"
     summary = "1-D max pooling over an L x C sequence"
     torch_class = "MaxPool1d"
+    onnx_ops = ("MaxPool",)
 
 
 @register
@@ -268,6 +298,7 @@ class AvgPool1d(KeepsInput, Pool1d):
     name = "avgpool1d"
     summary = "1-D average pooling over an L x C sequence"
     torch_class = "AvgPool1d"
+    onnx_ops = ("AveragePool",)
 
 
 @register
@@ -307,3 +338,19 @@ class Subsampling(Unpadded, KeepsInput, LayerKind):
 
     def label(self, layer: Layer) -> str:
         return f"SUBSAMPLE{kernel_text(layer['kernel'])}"
+
+
+def pool_claim(node, graph, rank: int, extra: dict) -> Claim | None:
+    """A pooling node's fields: kernel, stride (always written), pad, ceil, dilation where not 1."""
+    kernel = tuple(node.attribute("kernel_shape", ()))
+    if len(kernel) != rank:
+        return None
+    fields = spatial_fields(node, graph, kernel)
+    if fields is None or (isinstance(fields["pad"], list) and len(fields["pad"]) == 4):
+        return None  # uneven pooling padding: no pool field says it
+    if node.op != "MaxPool" and fields["dilation"] != 1:
+        return None
+    if node.op != "MaxPool" or fields["dilation"] == 1:
+        del fields["dilation"]
+    fields["ceil"] = bool(node.attribute("ceil_mode", 0))
+    return Claim({**fields, **extra}, (node,))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..dims import normalize
 from .base import (PADDING, PAIR, Cost, Field, Layer, LayerKind, TensorSize, Shape, Step, TorchModule, Usage, choice,
                    require_map)
+from .reading import Claim, written_pads, zero_pad
 from .registry import register
 
 
@@ -20,6 +21,18 @@ class Upsample(LayerKind):
     fields = (Field("scale", PAIR, help="s, or [sh, sw]"),
               Field("mode", choice("nearest", "bilinear"), "nearest", "nearest or bilinear"))
     positional = "scale"
+    onnx_ops = ("Resize", "Upsample")
+
+    def from_onnx(self, node, graph) -> Claim | None:
+        """Resize by whole factors, nearest or (bi)linear; the factors from its scales or its sizes."""
+        mode = {"nearest": "nearest", "linear": "bilinear"}.get(node.attribute("mode", "nearest"))
+        before, after = graph.dims(node.inputs[0]), graph.dims(node.outputs[0])
+        if mode is None or not before or not after or len(before) != 4 or len(after) != 4:
+            return None
+        if not all(isinstance(d, int) for d in before[2:] + after[2:]) or any(a % b for a, b in zip(after[2:], before[2:])):
+            return None
+        scale = [a // b for a, b in zip(after[2:], before[2:])]
+        return Claim({"scale": scale[0] if scale[0] == scale[1] else scale, "mode": mode}, (node,))
     # fvcore: aten::upsample_nearest2d 1 and upsample_bilinear2d 4 per output element; thop: 1 and 11;
     # ptflops: nn.Upsample's module hook (1 per output) plus its patched F.interpolate (1 more)
     costs = {"fvcore": _per_output_by_mode(nearest=1, bilinear=4), "thop": _per_output_by_mode(nearest=1, bilinear=11),
@@ -51,6 +64,11 @@ class ZeroPad(LayerKind):
     summary = "zero padding: H + top + bottom x W + left + right x C"
     fields = (Field("pad", PADDING, help="P, [Ph, Pw] or [top, bottom, left, right]"),)
     positional = "pad"
+    onnx_ops = ("Pad",)
+
+    def from_onnx(self, node, graph) -> Claim | None:
+        pads = zero_pad(node, graph)
+        return Claim({"pad": written_pads((pads[0], pads[2], pads[1], pads[3]))}, (node,)) if pads else None
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         require_map(layer, x)

@@ -38,7 +38,9 @@ def write_onnx(spec: ModelSpec, path: str, force: bool = False) -> Path:
     def export(temporary: Path) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            # constant folding would fold each batch norm into the conv before it: off, the file holds
+            # the network the spec describes (archcalc import reads it back with the same parameters)
             torch.onnx.export(network, (x,), str(temporary), dynamo=False, input_names=["input"],
-                              output_names=["output"])
+                              output_names=["output"], do_constant_folding=False)
 
     return write_output(path, export, force)

@@ -1,0 +1,389 @@
+"""An ONNX graph -> archcalc's layers and branches.
+
+Every operator on the activations' path is offered to the kinds that list it (``onnx_ops``); the
+claim that covers the most nodes wins. Operators that only move layout (a Transpose to channels-last
+and back, an Identity) pass through. The layers then form a graph whose forks and joins become
+branches: each fork's branches run to the fork's immediate post-dominator, which must be a merge
+(an Add, a Mul, a Concat). Operators that no kind claims are reported by name and node, never
+counted as zero."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from ..errors import Location, SpecError
+from ..layers import KINDS, MERGES
+from ..layers.reading import Claim, OnnxNode
+from .graph import OnnxGraph
+
+PASS_THROUGH = ("Identity",)
+SHAPE_OPS = ("Shape", "Size")
+TO_CHANNELS_LAST, TO_CHANNELS_FIRST = (0, 2, 3, 1), (0, 3, 1, 2)
+
+
+class UnsupportedGraph(SpecError):
+    """Operators (or a structure) that archcalc cannot represent: each named with its node."""
+
+
+@dataclass
+class Unit:
+    """One layer, merge or pass-through read from the graph."""
+
+    name: str  # the module path the node names carry ("layer1.0.conv1"), or the node's name
+    scope: tuple[str, ...]  # the node name's scope segments ("layer1", "layer1.0", "conv1")
+    kind: str | None  # a layer kind; None for a merge or a pass-through
+    merge: str | None
+    fields: dict[str, Any]
+    inputs: tuple[str, ...]  # activations read
+    output: str
+    nodes: tuple[OnnxNode, ...]
+    weights: tuple[str, ...] = ()
+    buffers: tuple[str, ...] = ()
+    share: str | None = None
+
+
+@dataclass
+class LayerEntry:
+    unit: Unit
+
+
+@dataclass
+class MergeEntry:
+    unit: Unit
+    branches: list[list["Entry"]] = field(default_factory=list)
+
+
+Entry = Union[LayerEntry, MergeEntry]
+
+
+class View:
+    """What kinds may ask of the graph (archcalc.layers.reading.GraphView)."""
+
+    def __init__(self, graph: OnnxGraph):
+        self.graph = graph
+        self.data = data_tensors(graph)
+        self.readers: dict[str, list[OnnxNode]] = {}
+        self.writers: dict[str, OnnxNode] = {}
+        for node in graph.nodes:
+            for name in node.inputs:
+                if name:
+                    self.readers.setdefault(name, []).append(node)
+            for name in node.outputs:
+                self.writers[name] = node
+        self.last = channels_last_tensors(graph, self.data)
+
+    def dims(self, tensor):
+        return self.graph.dims(tensor)
+
+    def source(self, tensor: str) -> str:
+        """The initializer a weight comes from, through Identity nodes (exports without constant folding)."""
+        writer = self.writers.get(tensor)
+        while writer is not None and writer.op == "Identity" and not self.is_data(writer.inputs[0]):
+            tensor = writer.inputs[0]
+            writer = self.writers.get(tensor)
+        return tensor
+
+    def values(self, tensor):
+        return self.graph.values(tensor) if tensor else None
+
+    def sole_consumer(self, tensor):
+        readers = self.readers.get(tensor, [])
+        return readers[0] if len(readers) == 1 and tensor not in self.graph.outputs else None
+
+    def producer(self, tensor):
+        return self.writers.get(tensor)
+
+    def is_data(self, tensor):
+        return tensor in self.data
+
+    def channels_last(self, tensor):
+        return tensor in self.last
+
+
+def data_tensors(graph: OnnxGraph) -> set[str]:
+    """The tensors that carry activations: the input, and what nodes reading them write (a Shape's
+    output is a shape, and a computed constant is a constant)."""
+    data = {graph.input_name}
+    for node in graph.nodes:
+        if node.op not in SHAPE_OPS and any(name in data for name in node.inputs[:1] + _merged_inputs(node)):
+            data.update(name for name in node.outputs if name not in graph.constants)
+    return data
+
+
+def _merged_inputs(node: OnnxNode) -> tuple[str, ...]:
+    return node.inputs if node.op in {op for merge in MERGES.values() for op in merge.onnx_ops} else ()
+
+
+def channels_last_tensors(graph: OnnxGraph, data: set[str]) -> set[str]:
+    """Activations transposed to N x H x W x C, followed through layers that keep the layout."""
+    last: set[str] = set()
+    for node in graph.nodes:
+        if not node.inputs or node.inputs[0] not in data:
+            continue
+        perm = tuple(node.attribute("perm", ())) if node.op == "Transpose" else None
+        if perm == TO_CHANNELS_LAST and node.inputs[0] not in last:
+            last.update(node.outputs)
+        elif perm == TO_CHANNELS_FIRST and node.inputs[0] in last:
+            continue
+        elif any(name in last for name in node.inputs):
+            last.update(name for name in node.outputs if name in data)
+    return last
+
+
+def read_units(graph: OnnxGraph) -> tuple[list[Unit], View]:
+    """Every activation node claimed by a kind, a merge, or passed through; the unclaimed ones are
+    one UnsupportedGraph error that lists them all."""
+    view = View(graph)
+    claimed: set[int] = set()
+    units, unsupported = [], []
+    by_op: dict[str, list] = {}
+    for kind in KINDS.values():
+        for op in kind.onnx_ops:
+            by_op.setdefault(op, []).append(kind)
+    owners: dict[str, str] = {}  # an initializer -> the first layer whose parameter it is
+    for node in graph.nodes:
+        if id(node) in claimed or not any(view.is_data(name) for name in node.inputs) or node.op in SHAPE_OPS:
+            continue
+        unit = _merge_unit(node, view) or _pass_through(node, view) or _claimed(node, view, by_op.get(node.op, []))
+        if unit is None:
+            unsupported.append(node)
+            continue
+        claimed.update(id(n) for n in unit.nodes)
+        if _shares(unit, owners, view):
+            unit.share = owners[unit.weights[0]]
+        for weight in unit.weights:
+            owners.setdefault(weight, unit.name)
+        units.append(unit)
+    if unsupported:
+        raise UnsupportedGraph(_unsupported_text(unsupported, view), Location(graph.file),
+                               "archcalc reads the operators its layer kinds list (archcalc layers); "
+                               "docs/import.md names them")
+    _name_uniquely(units)
+    return units, view
+
+
+def _shares(unit: Unit, owners: dict[str, str], view: View) -> bool:
+    """A layer uses an earlier one's parameters where its weight tensor (a matrix or a kernel, not a
+    vector: exporters store equal vectors once, such as batch norms' initial ones and zeros) and all
+    its other parameters are that layer's."""
+    if not unit.weights or not all(w in owners for w in unit.weights) or not KINDS[unit.kind].weighted:
+        return False
+    return len(view.dims(unit.weights[0]) or ()) >= 2 and len({owners[w] for w in unit.weights}) == 1
+
+
+def _unsupported_text(nodes: list[OnnxNode], view: View) -> str:
+    shown = [f"{node.op} (node {node.name!r}{_why(node, view)})" for node in nodes[:12]]
+    more = f", and {len(nodes) - 12} more" if len(nodes) > 12 else ""
+    return f"{len(nodes)} operator{'s' if len(nodes) > 1 else ''} that no layer kind reads: " + ", ".join(shown) + more
+
+
+def _why(node: OnnxNode, view: View) -> str:
+    known = {op for kind in KINDS.values() for op in kind.onnx_ops}
+    return ": read, but not in this form" if node.op in known else ""
+
+
+def _merge_unit(node: OnnxNode, view: View) -> Unit | None:
+    data = [name for name in node.inputs if view.is_data(name)]
+    if len(data) < 2:
+        return None
+    merge = next((m for m in MERGES.values() if node.op in m.onnx_ops and m.from_onnx(node, view)), None)
+    if merge is None:
+        return None
+    return Unit(*_naming(node), None, merge.name, {}, tuple(data), node.outputs[0], (node,))
+
+
+def _pass_through(node: OnnxNode, view: View) -> Unit | None:
+    perm = tuple(node.attribute("perm", ())) if node.op == "Transpose" else None
+    layout = perm in (TO_CHANNELS_LAST, TO_CHANNELS_FIRST) and len(view.dims(node.inputs[0]) or ()) == 4
+    single = node.op == "Concat" and len(node.inputs) == 1  # cat([x]) is x (DenseNet's first layer)
+    if node.op not in PASS_THROUGH and not layout and not single:
+        return None
+    return Unit(*_naming(node), None, None, {}, (node.inputs[0],), node.outputs[0], (node,))
+
+
+def _claimed(node: OnnxNode, view: View, kinds: list) -> Unit | None:
+    claims: list[tuple[Claim, str]] = []
+    for kind in kinds:
+        claim = kind.from_onnx(node, view)
+        if claim is not None:
+            claims.append((claim, kind.name))
+    if not claims:
+        return None
+    claim, kind_name = max(claims, key=lambda pair: (len(pair[0].nodes), pair[0].specificity))
+    inside = {name for n in claim.nodes for name in n.outputs}
+    inputs = tuple(dict.fromkeys(name for n in claim.nodes for name in n.inputs
+                                 if view.is_data(name) and name not in inside))
+    return Unit(*_naming(claim.nodes[-1]), kind_name, None, dict(claim.fields), inputs, claim.nodes[-1].outputs[0],
+                claim.nodes, tuple(view.source(w) for w in claim.weights), tuple(view.source(b) for b in claim.buffers))
+
+
+def _naming(node: OnnxNode) -> tuple[str, tuple[str, ...]]:
+    """PyTorch's exporter names nodes by module scope: ``/layer1/layer1.0/conv1/Conv`` is module
+    ``layer1.0.conv1``; other producers' names are kept as they are, cleaned to letters, digits, '_', '.', '-'."""
+    import re
+
+    segments = tuple(s for s in node.name.split("/") if s)
+    if node.name.startswith("/") and len(segments) > 1:
+        scope = segments[:-1]
+        path: list[str] = []
+        for segment in scope:
+            if path and segment.startswith(path[-1] + "."):
+                path[-1] = segment
+            else:
+                path.append(segment)
+        name = ".".join(path)
+    else:
+        scope, name = (), node.name
+    cleaned = re.sub(r"[^\w.-]", "_", name).strip("._-") or node.op.lower()
+    return cleaned, scope
+
+
+def _name_uniquely(units: list[Unit]) -> None:
+    """A module called several times (torchvision's one ReLU per block) names several layers: relu, relu_2."""
+    seen: dict[str, int] = {}
+    for unit in units:
+        count = seen.get(unit.name, 0) + 1
+        seen[unit.name] = count
+        if count > 1:
+            unit.name = f"{unit.name}_{count}"
+            while unit.name in seen:
+                unit.name += "_"
+            seen[unit.name] = 1
+
+
+# --- forks and joins ------------------------------------------------------------------------------
+
+
+def structure(units: list[Unit], graph: OnnxGraph) -> list[Entry]:
+    """The units as a sequence of layers and branches, from the input to the one output."""
+    shorten_concatenations(units)
+    by_output = {unit.output: unit for unit in units}
+    readers: dict[str, list[Unit]] = {}
+    for unit in units:
+        for name in unit.inputs:
+            readers.setdefault(name, []).append(unit)
+    outputs = [name for name in graph.outputs if name in by_output or name == graph.input_name]
+    if len(outputs) != 1:
+        raise UnsupportedGraph(f"the graph has {len(outputs)} outputs that carry activations; archcalc reads networks "
+                               "with one (an auxiliary classifier's output is kept in training exports only: export "
+                               "in eval mode)", Location(graph.file))
+    post = _post_dominators(units, readers, graph.input_name, outputs[0])
+    walker = _Walker(units, readers, post, outputs[0], graph.file)
+    return walker.sequence(graph.input_name, None)
+
+
+SINK = "<output>"
+
+
+def shorten_concatenations(units: list[Unit]) -> None:
+    """DenseNet's exported graph concatenates every earlier map again for each layer: cat(x, a, b)
+    after cat(x, a). The longest earlier concatenation that starts the list stands for its part, so
+    each merge joins the previous one's result and one new map."""
+    earlier: dict[tuple[str, ...], str] = {}
+    for unit in units:
+        if unit.merge is None or unit.nodes[-1].op != "Concat":
+            continue
+        original = unit.inputs
+        for length in range(len(original) - 1, 1, -1):
+            if original[:length] in earlier:
+                unit.inputs = (earlier[original[:length]],) + original[length:]
+                break
+        earlier.setdefault(original, unit.output)
+
+
+def _post_dominators(units: list[Unit], readers, source: str, output: str) -> dict[str, str]:
+    """Each tensor's immediate post-dominator (the tensor every path from it passes through next),
+    by Cooper, Harvey and Kennedy's intersection on a DAG in reverse topological order."""
+    order = [source] + [unit.output for unit in units]  # topological: the graph's own order
+    rank = {name: i for i, name in enumerate(order)}
+    rank[SINK] = len(order)
+    ipdom: dict[str, str] = {SINK: SINK}
+
+    def successors(name: str) -> list[str]:
+        found = [unit.output for unit in readers.get(name, [])]
+        return found + ([SINK] if name == output else [])
+
+    def intersect(a: str, b: str) -> str:
+        while a != b:
+            while rank[a] < rank[b]:
+                a = ipdom[a]
+            while rank[b] < rank[a]:
+                b = ipdom[b]
+        return a
+
+    for name in reversed(order):
+        reachable = [s for s in successors(name) if s in ipdom]
+        if not reachable:
+            ipdom[name] = SINK  # a dead end: nothing of it reaches the output
+            continue
+        found = reachable[0]
+        for other in reachable[1:]:
+            found = intersect(found, other)
+        ipdom[name] = found
+    return ipdom
+
+
+class _Walker:
+    def __init__(self, units, readers, post, output: str, file: str):
+        self.by_output = {unit.output: unit for unit in units}
+        self.readers, self.post, self.output, self.file = readers, post, output, file
+
+    def sequence(self, tensor: str, stop: str | None) -> list[Entry]:
+        """Entries from ``tensor`` until the merge that writes ``stop`` (or the output)."""
+        entries: list[Entry] = []
+        while tensor != self.output or self.readers.get(tensor):
+            readers = [unit for unit in self.readers.get(tensor, []) if self._reaches_output(unit)]
+            if not readers or (stop is not None and all(unit.output == stop for unit in readers)):
+                break
+            if len(readers) == 1 and len(readers[0].inputs) == 1:
+                entries.append(LayerEntry(readers[0]))
+                tensor = readers[0].output
+                continue
+            join = self.post[tensor]
+            unit = self.by_output.get(join)
+            if stop is not None and join == stop:
+                raise self._not_series_parallel(unit)
+            if unit is None or unit.merge is None:
+                raise UnsupportedGraph(f"the activations of {self._name(tensor)} part ways and do not meet again in an "
+                                       "Add, Mul or Concat; archcalc's branches merge", Location(self.file))
+            entries.append(MergeEntry(unit, self.branches(tensor, unit)))
+            tensor = join
+        return entries
+
+    def branches(self, tensor: str, join: Unit) -> list[list[Entry]]:
+        """One branch per input of the merge, in the merge's order ([] is the tensor itself): each
+        runs forward from a reader of ``tensor`` until the merge."""
+        ends: dict[str, list[Entry]] = {}
+        for reader in self.readers.get(tensor, []):
+            if reader is join:
+                continue
+            if len(reader.inputs) != 1:
+                raise self._not_series_parallel(reader)
+            branch: list[Entry] = [LayerEntry(reader)]
+            branch += self.sequence(reader.output, join.output)
+            last = branch[-1]
+            ends[last.unit.output] = branch
+        found = []
+        for name in join.inputs:
+            if name == tensor:
+                found.append([])
+            elif name in ends:
+                found.append(ends.pop(name))
+            else:
+                raise self._not_series_parallel(join)
+        if ends:
+            raise self._not_series_parallel(join)
+        return found
+
+    def _not_series_parallel(self, unit: Unit) -> UnsupportedGraph:
+        return UnsupportedGraph(f"{unit.name} ({unit.nodes[-1].op}) reads activations from outside the branches that "
+                                "lead to it; archcalc writes branches that start together and merge together",
+                                Location(self.file))
+
+    def _reaches_output(self, unit: Unit) -> bool:
+        """Whether the unit's result is used on the way to the output (an unused branch is dropped)."""
+        return unit.output == self.output or self.post.get(unit.output, SINK) != SINK
+
+    def _name(self, tensor: str) -> str:
+        unit = self.by_output.get(tensor)
+        return unit.name if unit else "the input"

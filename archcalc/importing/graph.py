@@ -1,0 +1,296 @@
+"""An ONNX file read as untrusted input: the operators, the initializers' sizes (never their data
+beyond small constants), the shapes onnx's own inference gives, and the small constants that shape
+computations produce (evaluated here with numpy, each capped in size). Nothing in the file is run."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import LimitError, Location, SpecError
+from ..layers.reading import OnnxNode
+
+MAX_ONNX_BYTES = int(os.environ.get("ARCHCALC_MAX_ONNX_BYTES", 4 << 30))
+MAX_NODES = 200_000
+MAX_CONSTANT = 65_536  # elements of a constant read or computed (shape tensors are tiny)
+MAX_ELEMENTS = 10 ** 13  # a declared tensor larger than this is absurd, not big
+
+
+@dataclass
+class OnnxGraph:
+    """The graph as plain values: nodes in order, the one activation input and its output(s)."""
+
+    file: str
+    nodes: list[OnnxNode]
+    input_name: str
+    input_dims: tuple
+    outputs: tuple[str, ...]
+    initializers: dict[str, tuple[int, ...]]
+    constants: dict[str, Any] = field(default_factory=dict)  # name -> numpy array
+    shapes: dict[str, tuple] = field(default_factory=dict)
+    producer: str = ""
+    opset: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def dims(self, tensor: str) -> tuple | None:
+        if tensor in self.initializers:
+            return self.initializers[tensor]
+        if tensor in self.constants:
+            return tuple(self.constants[tensor].shape)
+        return self.shapes.get(tensor)
+
+    def values(self, tensor: str) -> tuple | None:
+        found = self.constants.get(tensor)
+        return tuple(found.reshape(-1).tolist()) if found is not None else None
+
+
+def read_onnx(path: str | Path, data: bytes | None = None) -> OnnxGraph:
+    """Read an ONNX model from ``path`` (or from ``data``, named ``path``); any problem with the
+    file is a SpecError naming it."""
+    onnx = _require_onnx()
+    where = Location(str(path))
+    model = _parse(onnx, path, data, where)
+    if len(model.graph.node) > MAX_NODES:
+        raise LimitError(f"the graph has {len(model.graph.node):,} nodes; archcalc reads at most {MAX_NODES:,}", where)
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model, data_prop=True)
+    except Exception as error:  # onnx raises several types; the graph may still be read
+        inferred = model
+        note = f"onnx's shape inference failed ({str(error).splitlines()[0][:200]}); sizes come from archcalc alone"
+    else:
+        note = ""
+    graph = inferred.graph
+    initializers = {t.name: _checked_dims(t.dims, t.name, where) for t in graph.initializer}
+    inputs = [i for i in graph.input if i.name not in initializers]
+    if len(inputs) != 1:
+        names = ", ".join(i.name for i in inputs) or "none"
+        raise SpecError(f"the graph has {len(inputs)} inputs ({names}); archcalc reads networks with one", where)
+    nodes = [_node(onnx, n, where) for n in graph.node]
+    _check_order(nodes, {inputs[0].name, *initializers}, where)
+    shapes = {v.name: _dims(v) for v in list(graph.value_info) + list(graph.input) + list(graph.output)}
+    result = OnnxGraph(str(path), nodes, inputs[0].name, _dims(inputs[0]), tuple(o.name for o in graph.output),
+                       initializers, shapes=shapes, producer=f"{model.producer_name} {model.producer_version}".strip(),
+                       opset=max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0))
+    result.notes.extend([note] if note else [])
+    result.constants = _small_initializers(onnx, graph.initializer, where)
+    _evaluate_constants(result)
+    return result
+
+
+def _require_onnx():
+    try:
+        import onnx
+    except ImportError:
+        raise SpecError("reading an ONNX file needs the onnx package: pip install 'archcalc[verify]'") from None
+    return onnx
+
+
+def _parse(onnx, path, data: bytes | None, where: Location):
+    if data is None:
+        file = Path(path)
+        if not file.is_file():
+            raise SpecError("no such ONNX file" + (" (it is a folder)" if file.is_dir() else ""), where)
+        if file.stat().st_size > MAX_ONNX_BYTES:
+            raise LimitError(f"the file is {file.stat().st_size:,} bytes; archcalc reads ONNX files up to "
+                             f"{MAX_ONNX_BYTES:,}", where, "raise ARCHCALC_MAX_ONNX_BYTES")
+        data = file.read_bytes()
+    try:
+        model = onnx.ModelProto()
+        model.ParseFromString(data)
+    except Exception as error:
+        raise SpecError(f"not an ONNX model: the file does not parse as one ({type(error).__name__})", where) from None
+    if not model.HasField("graph") or not model.graph.node:
+        raise SpecError("not an ONNX model: it has no graph, or a graph without nodes", where)
+    return model
+
+
+def _checked_dims(dims, name: str, where: Location) -> tuple[int, ...]:
+    dims = tuple(int(d) for d in dims)
+    total = 1
+    for d in dims:
+        if d < 0:
+            raise SpecError(f"tensor {name!r} declares a negative size {d}", where)
+        total *= d
+    if total > MAX_ELEMENTS:
+        raise LimitError(f"tensor {name!r} declares {total:,} elements: an absurd size", where)
+    return dims
+
+
+def _dims(value_info) -> tuple | None:
+    """A value's declared shape: ints, names for symbolic sizes, None where unknown."""
+    kind = value_info.type.WhichOneof("value")
+    tensor = getattr(value_info.type, kind) if kind == "tensor_type" else None
+    if tensor is None or not tensor.HasField("shape"):
+        return None
+    return tuple(d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in tensor.shape.dim)
+
+
+def _node(onnx, proto, where: Location) -> OnnxNode:
+    attributes = {}
+    for attribute in proto.attribute:
+        if attribute.type in (attribute.GRAPH, attribute.GRAPHS):
+            attributes[attribute.name] = None  # subgraphs (If, Loop) are not read
+            continue
+        try:
+            value = onnx.helper.get_attribute_value(attribute)
+        except Exception:
+            raise SpecError(f"node {proto.name!r} ({proto.op_type}) has an attribute {attribute.name!r} that does not "
+                            "decode", where) from None
+        attributes[attribute.name] = _plain(value)
+    name = proto.name or f"{proto.op_type}_{id(proto) % 10_000}"
+    return OnnxNode(name, proto.op_type if proto.domain in ("", "ai.onnx") else f"{proto.domain}.{proto.op_type}",
+                    tuple(proto.input), tuple(proto.output), attributes)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "dims"):  # a TensorProto attribute (Constant's value): kept as the proto
+        return value
+    return value
+
+
+def _check_order(nodes: list[OnnxNode], known: set[str], where: Location) -> None:
+    """ONNX keeps nodes in topological order; a graph that reads a value before it is written is
+    malformed (or has a cycle)."""
+    written = set(known)
+    for node in nodes:
+        for name in node.inputs:
+            if name and name not in written:
+                raise SpecError(f"node {node.name!r} ({node.op}) reads {name!r}, which no earlier node writes "
+                                "(the graph is out of order, has a cycle, or misses a value)", where)
+        written.update(node.outputs)
+
+
+def _small_initializers(onnx, tensors, where: Location) -> dict[str, Any]:
+    from onnx import numpy_helper
+
+    found = {}
+    for tensor in tensors:
+        count = 1
+        for d in tensor.dims:
+            count *= d
+        if count > MAX_CONSTANT or tensor.data_location == tensor.EXTERNAL:
+            continue
+        try:
+            found[tensor.name] = numpy_helper.to_array(tensor)
+        except Exception:
+            raise SpecError(f"initializer {tensor.name!r} does not hold the data its size declares", where) from None
+    return found
+
+
+# --- the shape computations, evaluated ------------------------------------------------------------
+
+
+def _evaluate_constants(graph: OnnxGraph) -> None:
+    """Constants, and what the shape-computing nodes (Shape, Gather, Concat, ...) make of them,
+    where every input is known and every result is small."""
+    import numpy as np
+
+    from onnx import numpy_helper
+
+    for node in graph.nodes:
+        if node.op == "Constant":
+            value = _constant_value(np, numpy_helper, node)
+            if value is not None and value.size <= MAX_CONSTANT:
+                graph.constants[node.outputs[0]] = value
+            continue
+        if node.op == "Shape":
+            shape = graph.shapes.get(node.inputs[0])
+            if shape and all(isinstance(d, int) for d in shape):
+                start, end = node.attribute("start", 0), node.attribute("end", len(shape))
+                graph.constants[node.outputs[0]] = np.array(shape[start:end], dtype=np.int64)
+            continue
+        rule = _RULES.get(node.op)
+        inputs = [graph.constants.get(name) if name else None for name in node.inputs]
+        if rule is None or any(value is None for name, value in zip(node.inputs, inputs) if name):
+            continue
+        try:
+            value = rule(np, node, inputs)
+        except Exception:  # a computation numpy refuses is simply not known
+            continue
+        if value is not None and np.asarray(value).size <= MAX_CONSTANT:
+            graph.constants[node.outputs[0]] = np.asarray(value)
+
+
+def _constant_value(np, numpy_helper, node: OnnxNode):
+    for key in ("value", "value_ints", "value_floats", "value_int", "value_float"):
+        value = node.attribute(key)
+        if value is None:
+            continue
+        if key == "value":
+            count = int(np.prod(list(value.dims))) if value.dims else 1
+            return numpy_helper.to_array(value) if count <= MAX_CONSTANT else None
+        return np.array(value)
+    return None
+
+
+def _shape_of_constant(np, node, inputs):
+    shape = [int(d) for d in inputs[0].reshape(-1)]
+    if any(d < 0 for d in shape) or int(np.prod(shape)) > MAX_CONSTANT:
+        return None
+    value = node.attribute("value")
+    fill = value.float_data[0] if value is not None and value.float_data else (
+        value.int64_data[0] if value is not None and value.int64_data else 0)
+    return np.full(shape, fill)
+
+
+def _slice(np, node, inputs):
+    data, starts, ends = inputs[0], inputs[1], inputs[2]
+    axes = inputs[3] if len(inputs) > 3 and inputs[3] is not None else range(len(starts))
+    steps = inputs[4] if len(inputs) > 4 and inputs[4] is not None else [1] * len(starts)
+    index = [slice(None)] * data.ndim
+    for start, end, axis, step in zip(starts, ends, axes, steps):
+        index[int(axis)] = slice(int(start), int(end), int(step))
+    return data[tuple(index)]
+
+
+def _unsqueeze(np, node, inputs):
+    axes = node.attribute("axes") or [int(a) for a in inputs[1]]
+    value = inputs[0]
+    for axis in sorted(int(a) % (value.ndim + len(axes)) for a in axes):
+        value = np.expand_dims(value, axis)
+    return value
+
+
+def _squeeze(np, node, inputs):
+    axes = node.attribute("axes") or ([int(a) for a in inputs[1]] if len(inputs) > 1 and inputs[1] is not None else None)
+    return np.squeeze(inputs[0], axis=tuple(axes) if axes else None)
+
+
+def _reshape(np, node, inputs):
+    shape = [int(d) for d in inputs[1]]
+    shape = [inputs[0].shape[i] if d == 0 else d for i, d in enumerate(shape)]
+    return inputs[0].reshape(shape)
+
+
+def _divide(np, node, inputs):
+    a, b = inputs
+    return a // b if a.dtype.kind in "iu" and b.dtype.kind in "iu" else a / b
+
+
+_RULES = {
+    "Identity": lambda np, node, x: x[0],
+    "Cast": lambda np, node, x: x[0].astype(np.float32 if node.attribute("to") == 1 else np.int64),
+    "Gather": lambda np, node, x: np.take(x[0], x[1].astype(np.int64), axis=node.attribute("axis", 0)),
+    "Unsqueeze": _unsqueeze,
+    "Squeeze": _squeeze,
+    "Concat": lambda np, node, x: np.concatenate([np.atleast_1d(v) for v in x], axis=node.attribute("axis", 0)),
+    "Slice": _slice,
+    "Reshape": _reshape,
+    "Transpose": lambda np, node, x: np.transpose(x[0], node.attribute("perm")),
+    "Add": lambda np, node, x: x[0] + x[1],
+    "Sub": lambda np, node, x: x[0] - x[1],
+    "Mul": lambda np, node, x: x[0] * x[1],
+    "Div": _divide,
+    "Neg": lambda np, node, x: -x[0],
+    "Equal": lambda np, node, x: x[0] == x[1],
+    "Where": lambda np, node, x: np.where(x[0], x[1], x[2]),
+    "Min": lambda np, node, x: np.minimum.reduce(x),
+    "Max": lambda np, node, x: np.maximum.reduce(x),
+    "ConstantOfShape": _shape_of_constant,
+    "Range": lambda np, node, x: np.arange(x[0], x[1], x[2]) if abs((x[1] - x[0]) / x[2]) <= MAX_CONSTANT else None,
+}

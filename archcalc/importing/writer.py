@@ -1,0 +1,397 @@
+"""Layers and branches read from a graph -> a readable spec: compact lines, batch norms and
+activations folded into the conv before them (``conv 64 3x3 p1 nobias bn relu``), and the model's
+repeated modules written once as ``[blocks.NAME]`` with parameters, used once per copy under the
+model's own names."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from ..layers import KINDS, MERGES
+from ..layers.base import PAIR
+from .convert import Entry, LayerEntry, MergeEntry
+
+PARAM_NAMES = {"filters": "c", "units": "n", "stride": "s", "kernel": "k", "pad": "p", "groups": "g",
+               "multiplier": "m", "dilation": "d", "start": "start", "count": "count", "scale": "scale"}
+MIN_BLOCK_SIZE = 2  # a block stands for at least this many written lines
+
+
+@dataclass
+class Line:
+    name: str
+    kind: str
+    fields: dict[str, Any]
+    scope: tuple[str, ...]
+    followers: list[str] = field(default_factory=list)
+    share: str | None = None
+    trainable: bool = True
+
+
+@dataclass
+class Merge:
+    merge: str
+    branches: list[list["Item"]]
+    scope: tuple[str, ...]
+
+
+Item = Union[Line, Merge]
+
+
+# --- entries -> items -----------------------------------------------------------------------------
+
+
+def items_of(entries: list[Entry], frozen: set[str] = frozenset()) -> list[Item]:
+    """The entries as written: pass-throughs dropped, default batch norms and plain activations
+    folded into the conv or fc before them."""
+    items: list[Item] = []
+    for entry in entries:
+        unit = entry.unit
+        if isinstance(entry, MergeEntry):
+            items.append(Merge(unit.merge, [items_of(branch, frozen) for branch in entry.branches], _scope(entry)))
+            continue
+        if unit.kind is None:
+            continue
+        line = Line(unit.name, unit.kind, dict(unit.fields), unit.scope, share=unit.share,
+                    trainable=unit.name not in frozen)
+        if not _fold_into(items[-1] if items else None, line):
+            items.append(line)
+    return items
+
+
+def _scope(entry: MergeEntry) -> tuple[str, ...]:
+    scopes = [entry.unit.scope] + [_scope_of(item) for branch in entry.branches for item in branch]
+    return _common(scopes)
+
+
+def _scope_of(entry: Entry) -> tuple[str, ...]:
+    return _scope(entry) if isinstance(entry, MergeEntry) else entry.unit.scope
+
+
+def _common(scopes: list[tuple[str, ...]]) -> tuple[str, ...]:
+    common: list[str] = []
+    for parts in zip(*scopes):
+        if any(part != parts[0] for part in parts):
+            break
+        common.append(parts[0])
+    return tuple(common)
+
+
+def _fold_into(before: Item | None, line: Line) -> bool:
+    """``bn`` and an activation name are tokens of the conv or fc line before them, where the batch
+    norm or activation has no field of its own to say."""
+    kind = KINDS[line.kind]
+    if not isinstance(before, Line) or not KINDS[before.kind].takes_followers or line.share:
+        return False
+    if before.trainable != line.trainable or any(not _is_default(kind, k, v) for k, v in line.fields.items()):
+        return False
+    if kind.shorthand and not before.followers:
+        before.followers.append(line.kind)
+        return True
+    if kind.activation and not any(KINDS[name].activation for name in before.followers):
+        before.followers.append(line.kind)
+        return True
+    return False
+
+
+# --- compact lines --------------------------------------------------------------------------------
+
+
+def render(line: Line, values: dict[str, Any] | None = None) -> str | dict:
+    """A layer as a compact line, or as a table where a field has no compact form (four-sided padding).
+    ``values`` replaces fields by block parameters (names or expressions)."""
+    kind = KINDS[line.kind]
+    fields = {**line.fields, **(values or {})}
+    fields = {key: value for key, value in fields.items() if not _is_default(kind, key, value)}
+    if isinstance(fields.get("pad"), list) and len(fields["pad"]) == 4:
+        return _table(line, kind, fields)
+    tokens = [f"{line.name}: {kind.name}" if line.name else kind.name]
+    if kind.positional in fields:
+        tokens.append(_value_text(fields.pop(kind.positional)))
+    for key, value in fields.items():
+        tokens.append(_token(kind, key, value))
+    tokens += [_follower_token(name) for name in line.followers]
+    tokens += [f"share={line.share}"] if line.share else []
+    tokens += ["trainable=false"] if not line.trainable else []
+    return " ".join(tokens)
+
+
+def _follower_token(kind_name: str) -> str:
+    kind = KINDS[kind_name]
+    return kind.shorthand.token if kind.shorthand else kind.name
+
+
+def _is_default(kind, key: str, value: Any) -> bool:
+    found = kind.field_named(key)
+    if found is None:
+        return False
+    default = found.default
+    return value == default or (isinstance(value, list) and value and all(v == default for v in value))
+
+
+def _token(kind, key: str, value: Any) -> str:
+    if isinstance(value, str) and not re.fullmatch(r"\d+", value) and key not in ("pad",):
+        return f"{key}={value}"  # a block parameter or expression, or a word
+    if key == "kernel" and kind.field_named("kernel").type is PAIR:
+        return _value_text(value) if isinstance(value, list) else f"{value}x{value}"
+    prefixes = {"stride": "s", "pad": "p", "dilation": "d", "groups": "g"}
+    if key in prefixes and (isinstance(value, int) or (isinstance(value, list) and len(value) == 2)):
+        return prefixes[key] + _value_text(value)
+    if key == "pad" and value in ("same", "valid"):
+        return value
+    if value is False and key == "bias":
+        return "nobias"
+    if value is True and key == "ceil":
+        return "ceil"
+    return f"{key}={_value_text(value)}"
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "x".join(str(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:.7g}"
+    return str(value)
+
+
+def _table(line: Line, kind, fields: dict) -> dict:
+    table: dict[str, Any] = {"name": line.name, "kind": kind.name, **fields}
+    for name in line.followers:
+        follower = KINDS[name]
+        if follower.shorthand:
+            table[follower.shorthand.key] = True
+        else:
+            table["activation"] = follower.name
+    if line.share:
+        table["share"] = line.share
+    if not line.trainable:
+        table["trainable"] = False
+    return table
+
+
+# --- blocks ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Use:
+    name: str
+    block: str
+    arguments: list[Any]
+
+
+@dataclass
+class BlockDefinition:
+    name: str
+    params: list[str]
+    body: list[Any]  # rendered entries
+
+
+def find_blocks(items: list[Item]) -> tuple[list[Any], list[BlockDefinition]]:
+    """Group the top-level items by module scope, at the depth that writes fewest lines, and write
+    every group whose structure repeats as uses of one block."""
+    best = (count_lines(items), [_render_item(item, ()) for item in items], [])
+    depth_limit = max((len(_item_scope(item)) for item in items), default=0)
+    for depth in range(1, depth_limit + 1):
+        written, blocks = _with_blocks(items, depth)
+        lines = sum(1 if not isinstance(entry, dict) or "kind" in entry else count_rendered(entry)
+                    for entry in written) + sum(1 + len(block.body) for block in blocks)
+        if blocks and lines < best[0]:
+            best = (lines, written, blocks)
+    return best[1], best[2]
+
+
+def count_lines(items: list[Item]) -> int:
+    return sum(1 + sum(count_lines(b) for b in item.branches) if isinstance(item, Merge) else 1 for item in items)
+
+
+def count_rendered(entry: Any) -> int:
+    if isinstance(entry, dict) and "kind" not in entry:
+        return 1 + sum(count_rendered(e) for branches in entry.values() if isinstance(branches, list)
+                       for branch in branches for e in branch)
+    return 1
+
+
+def _item_scope(item: Item) -> tuple[str, ...]:
+    return item.scope
+
+
+def _with_blocks(items: list[Item], depth: int) -> tuple[list[Any], list[BlockDefinition]]:
+    runs: list[tuple[tuple[str, ...] | None, list[Item]]] = []
+    for item in items:
+        key = _item_scope(item)[:depth] if len(_item_scope(item)) >= depth else None
+        if key is not None and runs and runs[-1][0] == key:
+            runs[-1][1].append(item)
+        else:
+            runs.append((key, [item]))
+    templates: dict[str, list[tuple[str, list[Item], list[Any]]]] = {}
+    for key, run in runs:
+        if key is None:
+            continue
+        prefix = _path(key)
+        shape, numbers = _template(run, prefix)
+        templates.setdefault(shape, []).append((prefix, run, numbers))
+    written: list[Any] = []
+    blocks: list[BlockDefinition] = []
+    chosen: dict[str, tuple[BlockDefinition, list[list[Any]]]] = {}
+    for shape, instances in templates.items():
+        if len(instances) < 2 or count_lines(instances[0][1]) < MIN_BLOCK_SIZE:
+            continue
+        definition, arguments = _define(instances, {b.name for b in blocks})
+        blocks.append(definition)
+        chosen[shape] = (definition, arguments)
+    seen: dict[str, int] = {}
+    for key, run in runs:
+        prefix = _path(key) if key is not None else ""
+        shape = _template(run, prefix)[0] if key is not None else None
+        if shape in chosen:
+            definition, arguments = chosen[shape]
+            index = seen.get(shape, 0)
+            seen[shape] = index + 1
+            values = " ".join(_value_text(v) for v in arguments[index])
+            written.append(f"{prefix}: {definition.name}" + (f" {values}" if values else ""))
+        else:
+            written.extend(_render_item(item, ()) for item in run)
+    return written, blocks
+
+
+def _path(scope: tuple[str, ...]) -> str:
+    parts: list[str] = []
+    for segment in scope:
+        if parts and segment.startswith(parts[-1] + "."):
+            parts[-1] = segment
+        else:
+            parts.append(segment)
+    return re.sub(r"[^\w.-]", "_", ".".join(parts))
+
+
+def _relative(name: str, prefix: str) -> str:
+    return name[len(prefix) + 1:] if prefix and name.startswith(prefix + ".") else name
+
+
+def _template(run: list[Item], prefix: str) -> tuple[str, list[Any]]:
+    """The run's structure with its whole numbers left out, and those numbers in order."""
+    numbers: list[Any] = []
+
+    def shape_of(item: Item) -> str:
+        if isinstance(item, Merge):
+            return item.merge + "[" + "|".join(",".join(shape_of(i) for i in branch) for branch in item.branches) + "]"
+        masked = {}
+        for key, value in item.fields.items():
+            if key in PARAM_NAMES and isinstance(value, int) and not isinstance(value, bool):
+                numbers.append((key, value))
+                masked[key] = "#"
+            else:
+                masked[key] = value
+        return json.dumps([_relative(item.name, prefix), item.kind, masked, item.followers, item.share is not None,
+                           item.trainable], sort_keys=True)
+
+    return ";".join(shape_of(item) for item in run), numbers
+
+
+def _define(instances, taken: set[str]) -> tuple[BlockDefinition, list[list[Any]]]:
+    """One block for runs of the same structure: numbers that differ become parameters (a number
+    that is always a whole multiple of another, or a whole fraction of it, is written so: 4*c, c//2)."""
+    prefix, run, numbers = instances[0]
+    columns = [[numbers_of[i][1] for _, _, numbers_of in instances] for i in range(len(numbers))]
+    params: list[str] = []
+    param_columns: list[list[int]] = []
+    expressions: list[Any] = []
+    for (key, _), column in zip(numbers, columns):
+        if all(v == column[0] for v in column):
+            expressions.append(column[0])
+            continue
+        expressions.append(_expression(column, params, param_columns) or _new_param(key, column, params, param_columns))
+    name = _block_name(prefix, taken)
+    position = iter(expressions)
+    body = [_render_item(item, (), position, prefix) for item in run]
+    arguments = [[column[i] for column in param_columns] for i in range(len(instances))]
+    return BlockDefinition(name, params, body), arguments
+
+
+def _expression(column: list[int], params: list[str], param_columns: list[list[int]]) -> str | None:
+    for name, values in zip(params, param_columns):
+        if column == values:
+            return name
+        if all(v and c % v == 0 for c, v in zip(column, values)) and len({c // v for c, v in zip(column, values)}) == 1:
+            return f"{column[0] // values[0]}*{name}"
+        if all(c and v % c == 0 for c, v in zip(column, values)) and len({v // c for c, v in zip(column, values)}) == 1:
+            return f"{name}//{values[0] // column[0]}"
+    return None
+
+
+def _new_param(key: str, column: list[int], params: list[str], param_columns: list[list[int]]) -> str:
+    base = PARAM_NAMES.get(key, key)
+    name, count = base, 1
+    while name in params:
+        count += 1
+        name = f"{base}{count}"
+    params.append(name)
+    param_columns.append(column)
+    return name
+
+
+def _block_name(prefix: str, taken: set[str]) -> str:
+    """``layer1.0`` -> ``layer``; ``inception3a`` -> ``inception``; never a kind's name."""
+    last = prefix.split(".")[-1] if not prefix.split(".")[-1].isdigit() else prefix.split(".")[0]
+    base = re.sub(r"\d.*$", "", last).strip("_-") or "block"
+    base = re.sub(r"[^A-Za-z0-9_]", "_", base)
+    if KINDS.known(base) or base in MERGES:
+        base += "_block"
+    name, count = base, 1
+    while name in taken:
+        count += 1
+        name = f"{base}{count}"
+    return name
+
+
+def _render_item(item: Item, scope: tuple, numbers=None, prefix: str = "") -> Any:
+    if isinstance(item, Merge):
+        return {item.merge: [[_render_item(i, scope, numbers, prefix) for i in branch] for branch in item.branches]}
+    values = {}
+    if numbers is not None:
+        for key, value in item.fields.items():
+            if key in PARAM_NAMES and isinstance(value, int) and not isinstance(value, bool):
+                values[key] = next(numbers)
+    line = Line(_relative(item.name, prefix), item.kind, item.fields, item.scope, item.followers,
+                _relative(item.share, prefix) if item.share and prefix else item.share, item.trainable)
+    return render(line, values)
+
+
+# --- TOML text ------------------------------------------------------------------------------------
+
+
+def toml_text(header: list[str], input_shape: list, entries: list[Any], blocks: list[BlockDefinition],
+              model: dict[str, Any]) -> str:
+    """The spec's text: comments, input, layers (one per line), blocks, [model]."""
+    lines = [f"# {text}" if text else "#" for text in header]
+    lines.append(f"input = {_toml(input_shape)}")
+    lines.append("layers = [")
+    lines += [f"  {_toml(entry)}," for entry in entries]
+    lines.append("]")
+    for block in blocks:
+        lines += ["", f"[blocks.{block.name}]", f"params = {_toml(block.params)}", "layers = ["]
+        lines += [f"  {_toml(entry)}," for entry in block.body]
+        lines.append("]")
+    lines += ["", "[model]"] + [f"{key} = {_toml(value)}" for key, value in model.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a TOML basic string
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_key(k)} = {_toml(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def _key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
