@@ -393,8 +393,10 @@ def verify(specs: Iterable[SpecSource] = (), all_specs: bool = False, device: st
 
 
 def export(spec: SpecSource | None = None, onnx_path: str | None = None, torch_path: str | None = None,
-           input: str | tuple | None = None, layers: str | None = None, force: bool = False) -> list[Path]:
-    """Write the network as readable PyTorch source and/or an ONNX model."""
+           input: str | tuple | None = None, layers: str | None = None, force: bool = False,
+           no_weights: bool = False) -> list[Path]:
+    """Write the network as readable PyTorch source and/or an ONNX model (``no_weights``: the
+    model's structure alone, its weights declared as inputs with their shapes)."""
     from .lower.export import write_onnx, write_torch_source
 
     if not onnx_path and not torch_path:
@@ -405,7 +407,7 @@ def export(spec: SpecSource | None = None, onnx_path: str | None = None, torch_p
     if torch_path:
         files[torch_path] = lambda path: write_torch_source(model, path, True)
     if onnx_path:
-        files[onnx_path] = lambda path: write_onnx(model, path, True)
+        files[onnx_path] = lambda path: write_onnx(model, path, True, weights=not no_weights)
     return write_outputs(files, force)  # both or neither
 
 

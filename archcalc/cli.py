@@ -219,9 +219,11 @@ def verify_command(specs, all_specs, device, batch, input, layers, no_onnx, fmt,
 @click.argument("spec", required=False)
 @click.option("--onnx", "onnx_path", type=click.Path(dir_okay=False), help="Write an ONNX model here.")
 @click.option("--torch", "torch_path", type=click.Path(dir_okay=False), help="Write a readable nn.Module source here.")
+@click.option("--no-weights", is_flag=True,
+              help="ONNX without the weights (declared as inputs with their shapes): small, for viewers and import.")
 @options("input", "layers", "force")
 @reports_errors
-def export_command(spec, onnx_path, torch_path, input, layers, force):
+def export_command(spec, onnx_path, torch_path, no_weights, input, layers, force):
     """Export SPEC as an ONNX model or as PyTorch source.
 
     \b
@@ -231,7 +233,7 @@ def export_command(spec, onnx_path, torch_path, input, layers, force):
     """
     from .api import export
 
-    for path in export(spec, onnx_path, torch_path, input, layers, force):
+    for path in export(spec, onnx_path, torch_path, input, layers, force, no_weights):
         click.echo(f"wrote {path}")
 
 

@@ -195,7 +195,8 @@ def _merge_unit(node: OnnxNode, view: View) -> Unit | None:
 def _pass_through(node: OnnxNode, view: View) -> Unit | None:
     perm = tuple(node.attribute("perm", ())) if node.op == "Transpose" else None
     layout = perm in (TO_CHANNELS_LAST, TO_CHANNELS_FIRST) and len(view.dims(node.inputs[0]) or ()) == 4
-    single = node.op == "Concat" and len(node.inputs) == 1  # cat([x]) is x (DenseNet's first layer)
+    single = len(node.inputs) == 1 and any(node.op in m.onnx_ops and m.torch_combine == "cat" for m in MERGES.values())
+    # cat([x]) is x (DenseNet's first layer)
     if node.op not in PASS_THROUGH and not layout and not single:
         return None
     return Unit(*_naming(node), None, None, {}, (node.inputs[0],), node.outputs[0], (node,))
@@ -281,7 +282,7 @@ def shorten_concatenations(units: list[Unit]) -> None:
     each merge joins the previous one's result and one new map."""
     earlier: dict[tuple[str, ...], str] = {}
     for unit in units:
-        if unit.merge is None or unit.nodes[-1].op != "Concat":
+        if unit.merge is None or MERGES[unit.merge].torch_combine != "cat":
             continue
         original = unit.inputs
         for length in range(len(original) - 1, 1, -1):
@@ -327,10 +328,13 @@ class _Walker:
     def __init__(self, units, readers, post, output: str, file: str):
         self.by_output = {unit.output: unit for unit in units}
         self.readers, self.post, self.output, self.file = readers, post, output, file
+        self.parts: dict[str, tuple[str, ...]] = {}  # a nested merge's own output -> the inputs it covers
+        self.parts_join: dict[str, str] = {}  # a nested merge's own output -> the merge it is part of
 
     def sequence(self, tensor: str, stop: str | None) -> list[Entry]:
         """Entries from ``tensor`` until the merge that writes ``stop`` (or the output)."""
         entries: list[Entry] = []
+        stop = self.parts_join.get(stop, stop)  # a nested merge's branches end at the merge it was fused into
         while tensor != self.output or self.readers.get(tensor):
             readers = [unit for unit in self.readers.get(tensor, []) if self._reaches_output(unit)]
             if not readers or (stop is not None and all(unit.output == stop for unit in readers)):
@@ -341,14 +345,33 @@ class _Walker:
                 continue
             join = self.post[tensor]
             unit = self.by_output.get(join)
-            if stop is not None and join == stop:
-                raise self._not_series_parallel(unit)
+            if stop is not None and join == stop:  # the exporter fused a nested merge into the enclosing one
+                part = self._part_of(unit, tensor)
+                entries.append(MergeEntry(part, self.branches(tensor, part)))
+                return entries
             if unit is None or unit.merge is None:
                 raise UnsupportedGraph(f"the activations of {self._name(tensor)} part ways and do not meet again in an "
                                        "Add, Mul or Concat; archcalc's branches merge", Location(self.file))
             entries.append(MergeEntry(unit, self.branches(tensor, unit)))
             tensor = join
         return entries
+
+    def _part_of(self, join: Unit, tensor: str) -> Unit:
+        """The inputs of a concatenation or sum that come from ``tensor``, as a merge of their own:
+        torch.cat([a, torch.cat([b, c])]) is exported as one Concat of a, b, c."""
+        if MERGES[join.merge].torch_combine not in ("cat", "sum"):
+            raise self._not_series_parallel(join)
+        reached, frontier = {tensor}, [tensor]
+        while frontier:
+            for reader in self.readers.get(frontier.pop(), []):
+                if reader is not join and reader.output not in reached:
+                    reached.add(reader.output)
+                    frontier.append(reader.output)
+        covered = tuple(name for name in join.inputs if name in reached)
+        part = Unit(join.name, join.scope, None, join.merge, {}, covered, f"{join.output}#{tensor}", join.nodes)
+        self.parts[part.output] = covered
+        self.parts_join[part.output] = join.output
+        return part
 
     def branches(self, tensor: str, join: Unit) -> list[list[Entry]]:
         """One branch per input of the merge, in the merge's order ([] is the tensor itself): each
@@ -364,11 +387,17 @@ class _Walker:
             last = branch[-1]
             ends[last.unit.output] = branch
         found = []
-        for name in join.inputs:
+        inputs = list(join.inputs)
+        while inputs:
+            name = inputs.pop(0)
+            part = next((key for key in ends if name in self.parts.get(key, ())), None)
             if name == tensor:
                 found.append([])
             elif name in ends:
                 found.append(ends.pop(name))
+            elif part is not None and tuple([name] + inputs[:len(self.parts[part]) - 1]) == self.parts[part]:
+                del inputs[:len(self.parts[part]) - 1]
+                found.append(ends.pop(part))
             else:
                 raise self._not_series_parallel(join)
         if ends:

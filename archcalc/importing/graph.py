@@ -63,6 +63,23 @@ def read_onnx(path: str | Path, data: bytes | None = None) -> OnnxGraph:
     graph = inferred.graph
     initializers = {t.name: _checked_dims(t.dims, t.name, where) for t in graph.initializer}
     inputs = [i for i in graph.input if i.name not in initializers]
+    if len(inputs) > 1:  # exported without its weights (export_params=False): they are inputs that no node reads first
+        source = {n.output[0]: n.input[0] for n in graph.node if n.op_type == "Identity" and n.input and n.output}
+        first = set()
+        for n in graph.node:
+            if n.input and n.op_type != "Identity":
+                name = n.input[0]
+                while name in source:
+                    name = source[name]
+                first.add(name)
+        data = [i for i in inputs if i.name in first][:1]  # producers list the model's input before its weights
+        weights = [i for i in inputs if i not in data]
+        inputs = data
+        for value in weights:
+            dims = _dims(value)
+            if dims is None or not all(isinstance(d, int) for d in dims):
+                raise SpecError(f"the graph's input {value.name!r} has no fixed shape", where)
+            initializers[value.name] = _checked_dims(dims, value.name, where)
     if len(inputs) != 1:
         names = ", ".join(i.name for i in inputs) or "none"
         raise SpecError(f"the graph has {len(inputs)} inputs ({names}); archcalc reads networks with one", where)
@@ -204,7 +221,7 @@ def _evaluate_constants(graph: OnnxGraph) -> None:
                 start, end = node.attribute("start", 0), node.attribute("end", len(shape))
                 graph.constants[node.outputs[0]] = np.array(shape[start:end], dtype=np.int64)
             continue
-        rule = _RULES.get(node.op)
+        rule = _RULES.get(f"onnx::{node.op}")
         inputs = [graph.constants.get(name) if name else None for name in node.inputs]
         if rule is None or any(value is None for name, value in zip(node.inputs, inputs) if name):
             continue
@@ -272,25 +289,26 @@ def _divide(np, node, inputs):
     return a // b if a.dtype.kind in "iu" and b.dtype.kind in "iu" else a / b
 
 
+# ONNX's arithmetic on shapes, by operator (named as PyTorch's exporter names ONNX's operators)
 _RULES = {
-    "Identity": lambda np, node, x: x[0],
-    "Cast": lambda np, node, x: x[0].astype(np.float32 if node.attribute("to") == 1 else np.int64),
-    "Gather": lambda np, node, x: np.take(x[0], x[1].astype(np.int64), axis=node.attribute("axis", 0)),
-    "Unsqueeze": _unsqueeze,
-    "Squeeze": _squeeze,
-    "Concat": lambda np, node, x: np.concatenate([np.atleast_1d(v) for v in x], axis=node.attribute("axis", 0)),
-    "Slice": _slice,
-    "Reshape": _reshape,
-    "Transpose": lambda np, node, x: np.transpose(x[0], node.attribute("perm")),
-    "Add": lambda np, node, x: x[0] + x[1],
-    "Sub": lambda np, node, x: x[0] - x[1],
-    "Mul": lambda np, node, x: x[0] * x[1],
-    "Div": _divide,
-    "Neg": lambda np, node, x: -x[0],
-    "Equal": lambda np, node, x: x[0] == x[1],
-    "Where": lambda np, node, x: np.where(x[0], x[1], x[2]),
-    "Min": lambda np, node, x: np.minimum.reduce(x),
-    "Max": lambda np, node, x: np.maximum.reduce(x),
-    "ConstantOfShape": _shape_of_constant,
-    "Range": lambda np, node, x: np.arange(x[0], x[1], x[2]) if abs((x[1] - x[0]) / x[2]) <= MAX_CONSTANT else None,
+    "onnx::Identity": lambda np, node, x: x[0],
+    "onnx::Cast": lambda np, node, x: x[0].astype(np.float32 if node.attribute("to") == 1 else np.int64),
+    "onnx::Gather": lambda np, node, x: np.take(x[0], x[1].astype(np.int64), axis=node.attribute("axis", 0)),
+    "onnx::Unsqueeze": _unsqueeze,
+    "onnx::Squeeze": _squeeze,
+    "onnx::Concat": lambda np, node, x: np.concatenate([np.atleast_1d(v) for v in x], axis=node.attribute("axis", 0)),
+    "onnx::Slice": _slice,
+    "onnx::Reshape": _reshape,
+    "onnx::Transpose": lambda np, node, x: np.transpose(x[0], node.attribute("perm")),
+    "onnx::Add": lambda np, node, x: x[0] + x[1],
+    "onnx::Sub": lambda np, node, x: x[0] - x[1],
+    "onnx::Mul": lambda np, node, x: x[0] * x[1],
+    "onnx::Div": _divide,
+    "onnx::Neg": lambda np, node, x: -x[0],
+    "onnx::Equal": lambda np, node, x: x[0] == x[1],
+    "onnx::Where": lambda np, node, x: np.where(x[0], x[1], x[2]),
+    "onnx::Min": lambda np, node, x: np.minimum.reduce(x),
+    "onnx::Max": lambda np, node, x: np.maximum.reduce(x),
+    "onnx::ConstantOfShape": _shape_of_constant,
+    "onnx::Range": lambda np, node, x: np.arange(x[0], x[1], x[2]) if abs((x[1] - x[0]) / x[2]) <= MAX_CONSTANT else None,
 }

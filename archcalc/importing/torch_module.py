@@ -24,7 +24,7 @@ def torch_spec(module, input: str, name: str | None = None) -> ModelSpec:
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         torch.onnx.export(module, (example,), buffer, dynamo=False, input_names=["input"], output_names=["output"],
-                          do_constant_folding=False, training=torch.onnx.TrainingMode.EVAL)
+                          do_constant_folding=False, training=torch.onnx.TrainingMode.EVAL, export_params=False)
     from . import import_onnx
 
     label = name or type(module).__name__.lower()

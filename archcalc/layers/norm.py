@@ -48,8 +48,8 @@ class LocalResponseNorm(LayerKind):
 
     def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
         # PyTorch divides alpha by the window size (Caffe's convention); shapes are unaffected.
-        return (TorchModule("LocalResponseNorm", (("size", layer["size"]), ("alpha", layer["alpha"]),
-                                                  ("beta", layer["beta"]), ("k", layer["k"]))),)
+        return (TorchModule("OnnxLocalResponseNorm", (("size", layer["size"]), ("alpha", layer["alpha"]),
+                                                      ("beta", layer["beta"]), ("k", layer["k"])), LOCAL),)
 
     def traits(self, layer: Layer, x: Shape) -> dict:
         return {LRN: True}

@@ -29,8 +29,10 @@ def check_onnx_size(spec: ModelSpec) -> None:
                          hint="use --no-onnx (verify) or --torch (export), or raise ARCHCALC_MAX_ONNX_LAYERS")
 
 
-def write_onnx(spec: ModelSpec, path: str, force: bool = False) -> Path:
-    """Export the lowered network (batch 1) to ``path``; nothing is left behind on failure."""
+def write_onnx(spec: ModelSpec, path: str, force: bool = False, weights: bool = True) -> Path:
+    """Export the lowered network (batch 1) to ``path``; nothing is left behind on failure. Without
+    ``weights`` the file holds the structure alone (the weights are graph inputs with their shapes):
+    VGG16 in 20 KB instead of 528 MB, for viewers and for ``archcalc import``."""
     check_onnx_size(spec)
     torch = require_torch()
     network, x = build(spec), example_input(spec, 1)
@@ -41,6 +43,6 @@ def write_onnx(spec: ModelSpec, path: str, force: bool = False) -> Path:
             # constant folding would fold each batch norm into the conv before it: off, the file holds
             # the network the spec describes (archcalc import reads it back with the same parameters)
             torch.onnx.export(network, (x,), str(temporary), dynamo=False, input_names=["input"],
-                              output_names=["output"], do_constant_folding=False)
+                              output_names=["output"], do_constant_folding=False, export_params=weights)
 
     return write_output(path, export, force)

@@ -190,3 +190,23 @@ class RBF(nn.Module):
 
     def forward(self, x):
         return (x * x).sum(1, keepdim=True) - 2 * (x @ self.weight.t()) + (self.weight * self.weight).sum(1)
+
+
+class OnnxLocalResponseNorm(nn.LocalResponseNorm):
+    """nn.LocalResponseNorm that the ONNX exporter writes as ONNX's own LRN operator (PyTorch's exporter
+    spells it out in 25 elementary operators otherwise). The two agree for an odd window, centred on
+    the channel; for an even one PyTorch's window sits one channel earlier, and the plain export is kept."""
+
+    class AsOnnxOperator(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, size, alpha, beta, k):
+            return functional.local_response_norm(x, size, alpha, beta, k)
+
+        @staticmethod
+        def symbolic(g, x, size, alpha, beta, k):
+            return g.op("onnx::LRN", x, size_i=size, alpha_f=alpha, beta_f=beta, bias_f=k)
+
+    def forward(self, x):
+        if torch.onnx.is_in_onnx_export() and self.size % 2:
+            return self.AsOnnxOperator.apply(x, self.size, self.alpha, self.beta, self.k)
+        return super().forward(x)
