@@ -30,16 +30,18 @@ class Imported:
 
 
 def import_onnx(path: str | Path, input: str | None = None, name: str | None = None, data: bytes | None = None,
-                frozen: frozenset[str] = frozenset(), origin: str | None = None) -> Imported:
+                frozen: frozenset[str] = frozenset(), origin: str | None = None,
+                classes: dict[str, str] | None = None) -> Imported:
     """Read an ONNX model and write it as a spec.
 
     ``input`` replaces the graph's input size (``"HxWx3"`` keeps it symbolic); ``frozen`` names
-    layers whose parameters are not trained; ``origin`` says where the model came from."""
+    layers whose parameters are not trained; ``origin`` says where the model came from; ``classes``
+    maps module paths to class names (block names)."""
     graph = read_onnx(path, data)
     units, view = read_units(graph)
     entries = structure(units, graph)
     items = items_of(entries, frozen)
-    written, blocks = find_blocks(items)
+    written, blocks = find_blocks(items, classes)
     shape = _input_shape(graph, input)
     stem = name or re.sub(r"[^\w.-]", "_", Path(str(path)).stem) or "model"
     source = origin or f"imported from {Path(str(path)).name}"

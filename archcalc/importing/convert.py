@@ -118,7 +118,7 @@ def channels_last_tensors(graph: OnnxGraph, data: set[str]) -> set[str]:
     """Activations transposed to N x H x W x C, followed through layers that keep the layout."""
     last: set[str] = set()
     for node in graph.nodes:
-        if not node.inputs or node.inputs[0] not in data:
+        if not any(name in data for name in node.inputs):
             continue
         perm = tuple(node.attribute("perm", ())) if node.op == "Transpose" else None
         if perm == TO_CHANNELS_LAST and node.inputs[0] not in last:

@@ -31,8 +31,9 @@ def torch_spec(module, input: str, name: str | None = None) -> ModelSpec:
     frozen = frozenset(path for path, child in module.named_modules()
                        if list(child.parameters(recurse=False)) and
                        not any(p.requires_grad for p in child.parameters(recurse=False)))
+    classes = {path: type(child).__name__ for path, child in module.named_modules() if path}
     imported = import_onnx(f"{label}.onnx", data=buffer.getvalue(), name=label, frozen=frozen,
-                           origin=f"read from the PyTorch module {type(module).__name__}")
+                           origin=f"read from the PyTorch module {type(module).__name__}", classes=classes)
     return parse_spec(imported.text, f"<{type(module).__name__}>", label)
 
 

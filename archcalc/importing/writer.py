@@ -189,13 +189,14 @@ class BlockDefinition:
     body: list[Any]  # rendered entries
 
 
-def find_blocks(items: list[Item]) -> tuple[list[Any], list[BlockDefinition]]:
+def find_blocks(items: list[Item], classes: dict[str, str] | None = None) -> tuple[list[Any], list[BlockDefinition]]:
     """Group the top-level items by module scope, at the depth that writes fewest lines, and write
-    every group whose structure repeats as uses of one block."""
+    every group whose structure repeats as uses of one block (named after the module's class where
+    ``classes`` maps module paths to class names, as from_torch does)."""
     best = (count_lines(items), [_render_item(item, ()) for item in items], [])
     depth_limit = max((len(_item_scope(item)) for item in items), default=0)
     for depth in range(1, depth_limit + 1):
-        written, blocks = _with_blocks(items, depth)
+        written, blocks = _with_blocks(items, depth, classes or {})
         lines = sum(1 if not isinstance(entry, dict) or "kind" in entry else count_rendered(entry)
                     for entry in written) + sum(1 + len(block.body) for block in blocks)
         if blocks and lines < best[0]:
@@ -218,7 +219,7 @@ def _item_scope(item: Item) -> tuple[str, ...]:
     return item.scope
 
 
-def _with_blocks(items: list[Item], depth: int) -> tuple[list[Any], list[BlockDefinition]]:
+def _with_blocks(items: list[Item], depth: int, classes: dict[str, str]) -> tuple[list[Any], list[BlockDefinition]]:
     runs: list[tuple[tuple[str, ...] | None, list[Item]]] = []
     for item in items:
         key = _item_scope(item)[:depth] if len(_item_scope(item)) >= depth else None
@@ -239,7 +240,7 @@ def _with_blocks(items: list[Item], depth: int) -> tuple[list[Any], list[BlockDe
     for shape, instances in templates.items():
         if len(instances) < 2 or count_lines(instances[0][1]) < MIN_BLOCK_SIZE:
             continue
-        definition, arguments = _define(instances, {b.name for b in blocks})
+        definition, arguments = _define(instances, {b.name for b in blocks}, classes)
         blocks.append(definition)
         chosen[shape] = (definition, arguments)
     seen: dict[str, int] = {}
@@ -291,7 +292,7 @@ def _template(run: list[Item], prefix: str) -> tuple[str, list[Any]]:
     return ";".join(shape_of(item) for item in run), numbers
 
 
-def _define(instances, taken: set[str]) -> tuple[BlockDefinition, list[list[Any]]]:
+def _define(instances, taken: set[str], classes: dict[str, str]) -> tuple[BlockDefinition, list[list[Any]]]:
     """One block for runs of the same structure: numbers that differ become parameters (a number
     that is always a whole multiple of another, or a whole fraction of it, is written so: 4*c, c//2)."""
     prefix, run, numbers = instances[0]
@@ -304,7 +305,7 @@ def _define(instances, taken: set[str]) -> tuple[BlockDefinition, list[list[Any]
             expressions.append(column[0])
             continue
         expressions.append(_expression(column, params, param_columns) or _new_param(key, column, params, param_columns))
-    name = _block_name(prefix, taken)
+    name = _block_name(classes.get(prefix) or prefix, taken)
     position = iter(expressions)
     body = [_render_item(item, (), position, prefix) for item in run]
     arguments = [[column[i] for column in param_columns] for i in range(len(instances))]
@@ -334,9 +335,10 @@ def _new_param(key: str, column: list[int], params: list[str], param_columns: li
 
 
 def _block_name(prefix: str, taken: set[str]) -> str:
-    """``layer1.0`` -> ``layer``; ``inception3a`` -> ``inception``; never a kind's name."""
+    """``layer1.0`` -> ``layer``; ``inception3a`` -> ``inception``; a class name ``Bottleneck`` ->
+    ``bottleneck``; never a kind's name."""
     last = prefix.split(".")[-1] if not prefix.split(".")[-1].isdigit() else prefix.split(".")[0]
-    base = re.sub(r"\d.*$", "", last).strip("_-") or "block"
+    base = re.sub(r"\d.*$", "", last).strip("_-").lower() or "block"
     base = re.sub(r"[^A-Za-z0-9_]", "_", base)
     if KINDS.known(base) or base in MERGES:
         base += "_block"
