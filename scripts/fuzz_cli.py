@@ -40,6 +40,7 @@ BASE = {
     "conventions": ["conventions", "lenet5"], "memory": ["memory", "lenet5"],
     "plot": ["plot", "lenet5", "-o", "p.png"], "handout": ["handout", "lenet5", "-o", "h"],
     "verify": ["verify", "lenet5", "--no-onnx"], "export": ["export", "lenet5", "--torch", "m.py"],
+    "import": ["import", "{onnx}"],
 }
 SLOW = {"plot", "handout", "verify", "export"}
 TEXT = ["", "HxWx3", "0x0x0", "224x224", "9999999x9999999x3", "32x32x3", "conv 4 3x3", ";;;", "conv 4 99x99",
@@ -47,9 +48,9 @@ TEXT = ["", "HxWx3", "0x0x0", "224x224", "9999999x9999999x3", "32x32x3", "conv 4
         "lenet5", "--help", "24GiB", "same", "{{", "$(touch pwned)"]
 NUMBERS = ["0", "-1", "99999999999999999999", "1e9", "abc", "", "3", "2.5", "nan", "\x00"]
 PATHS = ["", "missing/deeper/out.x", "{folder}", "{empty}", "{binary}", "{malformed}", "/proc/no/such/x",
-         "é/ü.txt", "a\x01b.txt", "{sheet}", "-"]
+         "é/ü.txt", "a\x01b.txt", "{sheet}", "-", "{badonnx}", "{onnx}"]
 SPECS = ["lenet5", "nope", "vgg61", "{empty}", "{binary}", "{malformed}", "{folder}", "-", "", "{toml}",
-         "alexnet", "{huge}"]
+         "alexnet", "{huge}", "{onnx}", "{badonnx}", "{emptyonnx}", "missing.onnx"]
 
 
 def fixtures(folder: Path) -> dict[str, str]:
@@ -61,9 +62,30 @@ def fixtures(folder: Path) -> dict[str, str]:
     (folder / "ok.toml").write_text('input = [8, 8, 3]\nlayers = ["conv 4 3x3", "fc 10"]\n')
     (folder / "huge.toml").write_text('input = [9999999, 9999999, 3]\nlayers = ["conv 4 3x3 x10000"]\n')
     (folder / "sheet.csv").write_text("name,output,memory\nc1,28x28x6,4704\n")
+    (folder / "model.onnx").write_bytes(TINY_ONNX)
+    (folder / "bad.onnx").write_bytes(TINY_ONNX[: len(TINY_ONNX) // 2] + bytes(range(256)))
+    (folder / "empty.onnx").write_bytes(b"")
     return {"folder": str(folder / "a_folder"), "empty": str(folder / "empty.toml"),
             "binary": str(folder / "binary.toml"), "malformed": str(folder / "malformed.toml"),
-            "toml": str(folder / "ok.toml"), "huge": str(folder / "huge.toml"), "sheet": str(folder / "sheet.csv")}
+            "toml": str(folder / "ok.toml"), "huge": str(folder / "huge.toml"), "sheet": str(folder / "sheet.csv"),
+            "onnx": str(folder / "model.onnx"), "badonnx": str(folder / "bad.onnx"),
+            "emptyonnx": str(folder / "empty.onnx")}
+
+
+def tiny_onnx() -> bytes:
+    """A conv, a ReLU and a global pool, as ONNX (written once: onnx's helpers are slow to import)."""
+    from onnx import TensorProto, helper
+
+    weight = helper.make_tensor("w", TensorProto.FLOAT, [4, 3, 3, 3], [0.1] * 108)
+    graph = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["c"], name="conv", kernel_shape=[3, 3]),
+                               helper.make_node("Relu", ["c"], ["r"], name="relu"),
+                               helper.make_node("GlobalAveragePool", ["r"], ["y"], name="pool")], "tiny",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [weight])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+
+
+TINY_ONNX = tiny_onnx()
 
 
 def values_for(param: click.Parameter) -> list[str]:

@@ -46,7 +46,7 @@ def parity_table():
         "worksheet": [archcalc.worksheet, archcalc.Worksheet.write],
         "check": [archcalc.check, archcalc.Marked.render, archcalc.gradebook],
         "conventions": [archcalc.conventions, archcalc.ConventionsResult.render],
-        "plot": [archcalc.plot], "handout": [archcalc.handout],
+        "plot": [archcalc.plot], "handout": [archcalc.handout], "import": [archcalc.import_model],
         "memory": [archcalc.memory, archcalc.MemoryResult.render],
     }
 

@@ -107,7 +107,7 @@ def test_resnet18_reads_like_a_spec_with_blocks(tmp_path):
 torchvision_present = pytest.mark.skipif(location() is None, reason="no copy of torchvision's model files")
 TORCHVISION = ["alexnet", "vgg16", "googlenet", "resnet18", "resnext50_32x4d", "squeezenet1_0", "densenet121",
                "mobilenet_v2", "mobilenet_v3_small", "shufflenet_v2_x1_0", "mnasnet1_0", "efficientnet_b0",
-               "regnet_y_400mf"]
+               "regnet_y_400mf", "convnext_tiny"]
 
 
 @torchvision_present
@@ -120,6 +120,17 @@ def test_torchvision_models_agree_with_their_published_counts(name):
     assert result.totals.params == meta["num_params"]
     if name != "googlenet":  # its auxiliary classifiers run only in training: not in an eval export, nor in num_params
         assert result.totals.params == sum(p.numel() for p in model.parameters())
+    assert round(result.totals.macs / 1e9, 3) == meta["_ops"]
+
+
+@torchvision_present
+def test_torchvision_inception_v3_without_its_training_only_head():
+    """Inception v3's auxiliary classifier runs only in training: an eval export leaves it out, and
+    its parameters (counted by hand) are the difference from the documented total."""
+    model, meta = reference("inception_v3")
+    result = from_torch(model, input="299x299x3")
+    head = 768 * 128 + 2 * 128 + 5 * 5 * 128 * 768 + 2 * 768 + 768 * 1000 + 1000
+    assert result.totals.params == meta["num_params"] - head
     assert round(result.totals.macs / 1e9, 3) == meta["_ops"]
 
 
