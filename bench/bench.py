@@ -158,6 +158,26 @@ def against_baseline(revision: str, folder: Path, runs: int) -> list[tuple[str, 
                        capture_output=True)
 
 
+def importing(folder: Path, floor: float, runs: int) -> list[tuple]:
+    """Reading ONNX files: the table of an exported ResNet-152 (with and without its weights) against
+    the table of the spec itself, and writing it back as a spec."""
+    rows = []
+    spec_seconds = median_seconds(ARCHCALC + ["table", "resnet152"], runs)
+    for title, extra in (("with its 230 MB of weights", []), ("structure only (--no-weights)", ["--no-weights"])):
+        path = folder / f"resnet152{len(extra)}.onnx"
+        subprocess.run(ARCHCALC + ["export", "resnet152", "--onnx", str(path), "--force", *extra], check=True,
+                       stdout=subprocess.DEVNULL)
+        seconds = median_seconds(ARCHCALC + ["table", str(path)], max(3, runs // 2))
+        rows.append((f"table resnet152.onnx, {title}", seconds, seconds / floor,
+                     f"{seconds / spec_seconds:.1f}x the table of the spec; {path.stat().st_size / 1e6:.1f} MB file"))
+    path = folder / "resnet1520.onnx"
+    seconds = median_seconds(ARCHCALC + ["import", str(path), "-o", str(folder / "r.toml"), "--force"],
+                             max(3, runs // 2))
+    rows.append(("import resnet152.onnx -o resnet152.toml", seconds, seconds / floor, "< 5 s: "
+                 + ("met" if seconds < 5 else "MISSED")))
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="archcalc benchmark")
     parser.add_argument("--runs", type=int, default=7)
@@ -211,6 +231,8 @@ def main() -> int:
             printed = median_seconds(ARCHCALC + lecture + ["--student", "--pdf"], max(1, args.runs // 3))
             rows.append(("the same --student --pdf (3 documents printed by Chromium)", printed, printed / floor,
                          f"{printed - seconds:.1f} s more: the student version, its key and printing"))
+        if importlib.util.find_spec("torch") and importlib.util.find_spec("onnx"):
+            rows += importing(folder, floor, args.runs)
         sheets, note = checking_sheets(folder)
         rows.append(("check: 1,000 vgg16 answer sheets", sheets, None, note))
         rss_mb = _rss(ARCHCALC + ["table", "resnet152"]) / 1024

@@ -50,9 +50,27 @@ def import_onnx(path: str | Path, input: str | None = None, name: str | None = N
     accounting = _accounting(graph, units)
     header = [f"{stem}: {source} by archcalc ({exporter}ONNX opset {graph.opset}, {len(graph.nodes):,} nodes, "
               f"{len(units):,} read).", *accounting[0]] + [f"Note: {note}" for note in notes]
-    model = {"name": stem, "title": stem, "source": source}
+    model: dict[str, Any] = {"name": stem, "title": stem, "source": source}
     text = toml_text(header, shape, written, blocks, model)
+    floored = _floored_layers(text, str(path))
+    if floored:  # ONNX defines its operators' sizes with the floor: the file's sizes are floored by design
+        model["floors"] = floored
+        text = toml_text(header, shape, written, blocks, model)
     return Imported(text, tuple(accounting[0][1:] + notes), *accounting[1])
+
+
+def _floored_layers(text: str, file: str) -> list[str]:
+    """The layers whose (W - F + 2P)/S + 1 is not whole: ONNX's Conv and pools floor it by definition
+    (ceil_mode aside), so the graph's own sizes are floored ones, and the spec says so."""
+    from ..engine import analysis_of
+    from ..errors import ArchcalcError
+    from ..spec import parse_spec
+
+    try:
+        analysis = analysis_of(parse_spec(text, file))
+    except ArchcalcError:
+        return []  # the error comes with the analysis the user asked for
+    return [row.name for row in analysis.rows if row.step is not None and row.step.inexact]
 
 
 def onnx_spec(path: str | Path, input: str | None = None):
@@ -61,10 +79,6 @@ def onnx_spec(path: str | Path, input: str | None = None):
 
     imported = import_onnx(path, input)
     return parse_spec(imported.text, str(path), Path(str(path)).stem)
-
-
-def is_onnx(source: Any) -> bool:
-    return isinstance(source, (str, Path)) and str(source).lower().endswith(".onnx")
 
 
 def _input_shape(graph: OnnxGraph, override: str | None) -> list[Any]:

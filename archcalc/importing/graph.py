@@ -111,7 +111,7 @@ def _parse(onnx, path, data: bytes | None, where: Location):
         if file.stat().st_size > MAX_ONNX_BYTES:
             raise LimitError(f"the file is {file.stat().st_size:,} bytes; archcalc reads ONNX files up to "
                              f"{MAX_ONNX_BYTES:,}", where, "raise ARCHCALC_MAX_ONNX_BYTES")
-        data = file.read_bytes()
+        data = file.read_bytes()  # protobuf parses from bytes; the weights' values are dropped right after
     try:
         model = onnx.ModelProto()
         model.ParseFromString(data)
@@ -119,7 +119,19 @@ def _parse(onnx, path, data: bytes | None, where: Location):
         raise SpecError(f"not an ONNX model: the file does not parse as one ({type(error).__name__})", where) from None
     if not model.HasField("graph") or not model.graph.node:
         raise SpecError("not an ONNX model: it has no graph, or a graph without nodes", where)
+    _drop_weight_values(model)
     return model
+
+
+def _drop_weight_values(model) -> None:
+    """Only the sizes of large tensors matter: their values go before shape inference copies the model."""
+    for tensor in model.graph.initializer:
+        count = 1
+        for d in tensor.dims:
+            count *= max(d, 0)
+        if count > MAX_CONSTANT:
+            for name in ("raw_data", "float_data", "int64_data", "int32_data", "double_data"):
+                tensor.ClearField(name)
 
 
 def _checked_dims(dims, name: str, where: Location) -> tuple[int, ...]:

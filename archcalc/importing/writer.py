@@ -176,13 +176,6 @@ def _table(line: Line, kind, fields: dict) -> dict:
 
 
 @dataclass
-class Use:
-    name: str
-    block: str
-    arguments: list[Any]
-
-
-@dataclass
 class BlockDefinition:
     name: str
     params: list[str]
@@ -194,7 +187,7 @@ def find_blocks(items: list[Item], classes: dict[str, str] | None = None) -> tup
     every group whose structure repeats as uses of one block (named after the module's class where
     ``classes`` maps module paths to class names, as from_torch does)."""
     best = (count_lines(items), [_render_item(item, ()) for item in items], [])
-    depth_limit = max((len(_item_scope(item)) for item in items), default=0)
+    depth_limit = max((len(item.scope) for item in items), default=0)
     for depth in range(1, depth_limit + 1):
         written, blocks = _with_blocks(items, depth, classes or {})
         lines = sum(1 if not isinstance(entry, dict) or "kind" in entry else count_rendered(entry)
@@ -215,14 +208,10 @@ def count_rendered(entry: Any) -> int:
     return 1
 
 
-def _item_scope(item: Item) -> tuple[str, ...]:
-    return item.scope
-
-
 def _with_blocks(items: list[Item], depth: int, classes: dict[str, str]) -> tuple[list[Any], list[BlockDefinition]]:
     runs: list[tuple[tuple[str, ...] | None, list[Item]]] = []
     for item in items:
-        key = _item_scope(item)[:depth] if len(_item_scope(item)) >= depth else None
+        key = item.scope[:depth] if len(item.scope) >= depth else None
         if key is not None and runs and runs[-1][0] == key:
             runs[-1][1].append(item)
         else:

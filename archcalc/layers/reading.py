@@ -200,7 +200,3 @@ def padded_conv(node: OnnxNode, graph: GraphView) -> tuple[tuple[OnnxNode, ...],
         return None
     return (node, following), node
 
-
-def without_defaults(fields: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
-    """Only the fields that differ from the kind's defaults (what a person would write)."""
-    return {key: value for key, value in fields.items() if defaults.get(key, object()) != value}
