@@ -357,7 +357,9 @@ def _render_item(item: Item, scope: tuple, numbers=None, prefix: str = "") -> An
 def toml_text(header: list[str], input_shape: list, entries: list[Any], blocks: list[BlockDefinition],
               model: dict[str, Any]) -> str:
     """The spec's text: comments, input, layers (one per line), blocks, [model]."""
-    lines = [f"# {text}" if text else "#" for text in header]
+    import textwrap
+
+    lines = [f"# {line}" for text in header for line in textwrap.wrap(text, 98) or [""]]
     lines.append(f"input = {_toml(input_shape)}")
     lines.append("layers = [")
     lines += [f"  {_toml(entry)}," for entry in entries]
