@@ -226,17 +226,22 @@ def _naming(node: OnnxNode) -> tuple[str, tuple[str, ...]]:
     segments = tuple(s for s in node.name.split("/") if s)
     if node.name.startswith("/") and len(segments) > 1:
         scope = segments[:-1]
-        path: list[str] = []
-        for segment in scope:
-            if path and segment.startswith(path[-1] + "."):
-                path[-1] = segment
-            else:
-                path.append(segment)
-        name = ".".join(path)
+        name = module_path(scope)
     else:
         scope, name = (), node.name
     cleaned = re.sub(r"[^\w.-]", "_", name).strip("._-") or node.op.lower()
     return cleaned, scope
+
+
+def module_path(scope: tuple[str, ...]) -> str:
+    """PyTorch's scope segments as the module's dotted path: ("layer1", "layer1.0", "conv1") -> layer1.0.conv1."""
+    path: list[str] = []
+    for segment in scope:
+        if path and segment.startswith(path[-1] + "."):
+            path[-1] = segment
+        else:
+            path.append(segment)
+    return ".".join(path)
 
 
 def _name_uniquely(units: list[Unit]) -> None:

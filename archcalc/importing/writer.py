@@ -11,7 +11,7 @@ from typing import Any, Union
 
 from ..layers import KINDS, MERGES
 from ..layers.base import PAIR
-from .convert import Entry, LayerEntry, MergeEntry
+from .convert import Entry, MergeEntry, module_path
 
 PARAM_NAMES = {"filters": "c", "units": "n", "stride": "s", "kernel": "k", "pad": "p", "groups": "g",
                "multiplier": "m", "dilation": "d", "start": "start", "count": "count", "scale": "scale"}
@@ -248,13 +248,7 @@ def _with_blocks(items: list[Item], depth: int, classes: dict[str, str]) -> tupl
 
 
 def _path(scope: tuple[str, ...]) -> str:
-    parts: list[str] = []
-    for segment in scope:
-        if parts and segment.startswith(parts[-1] + "."):
-            parts[-1] = segment
-        else:
-            parts.append(segment)
-    return re.sub(r"[^\w.-]", "_", ".".join(parts))
+    return re.sub(r"[^\w.-]", "_", module_path(scope))
 
 
 def _relative(name: str, prefix: str) -> str:

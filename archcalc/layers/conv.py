@@ -10,7 +10,7 @@ from ..working import divided, given, plus, times
 from .base import (BIAS, BOOL, COUNT, DILATION, NATURAL, PADDING, PAIR, PAIR0, TABLE, Dilation, Field, Layer, LayerKind,
                    TensorSize, Shape, Slip, Step, TorchModule, Trait, bias_adds, flops_view, keras_biases, mults_adds,
                    require_map, require_sequence)
-from .reading import Claim, conv_claim, convolution, padded_conv, spatial_fields
+from .reading import Claim, conv_claim, convolution, matmul_with_bias, padded_conv, spatial_fields
 from .registry import register
 from .spatial import check_dilation, resolve_padding, slide_axis
 
@@ -607,13 +607,8 @@ class LocallyConnected(ConvKind):
 
 def pointwise_matmul(node, graph) -> Claim | None:
     """``x @ W (+ b)`` on a channels-last map: a 1x1 conv of W's [C_in, C_out]."""
-    weight = graph.dims(node.inputs[1])
-    if not graph.channels_last(node.inputs[0]) or graph.is_data(node.inputs[1]) or not weight or len(weight) != 2:
+    found = matmul_with_bias(node, graph) if graph.channels_last(node.inputs[0]) else None
+    if found is None:
         return None
-    nodes, weights = (node,), (node.inputs[1],)
-    bias = graph.sole_consumer(node.outputs[0])
-    if bias is not None and bias.op == "Add":
-        other = [name for name in bias.inputs if name != node.outputs[0]]
-        if len(other) == 1 and not graph.is_data(other[0]) and graph.dims(other[0]) in ((weight[1],),):
-            nodes, weights = (node, bias), weights + (other[0],)
-    return Claim({"filters": weight[1], "kernel": 1, "bias": len(nodes) == 2}, nodes, weights)
+    nodes, weights, filters = found
+    return Claim({"filters": filters, "kernel": 1, "bias": len(nodes) == 2}, nodes, weights)

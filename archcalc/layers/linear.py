@@ -6,7 +6,7 @@ from ..formulas import linear_macs, linear_weights
 from ..working import given
 from .base import (BOOL, COUNT, Field, Layer, LayerKind, TensorSize, Shape, Step, TorchModule, Trait, bias_adds,
                    flops_view, mults_adds)
-from .reading import Claim
+from .reading import Claim, matmul_with_bias
 from .registry import register
 
 FC_LAYERS = Trait("fc_layers", "fc layers (widths)", "each", rank=10)
@@ -41,13 +41,8 @@ class FullyConnected(LayerKind):
             units = weight[0] if node.attribute("transB", 0) else weight[1]
             weights = tuple(name for name in node.inputs[1:3] if name)
             return Claim({"units": units, "bias": len(weights) == 2}, (node,), weights)
-        nodes, weights = (node,), (node.inputs[1],)
-        add = graph.sole_consumer(node.outputs[0])
-        if add is not None and add.op == "Add":
-            other = [name for name in add.inputs if name != node.outputs[0]]
-            if len(other) == 1 and not graph.is_data(other[0]) and graph.dims(other[0]) in ((weight[1],),):
-                nodes, weights = (node, add), weights + (other[0],)
-        return Claim({"units": weight[1], "bias": len(nodes) == 2}, nodes, weights)
+        nodes, weights, units = matmul_with_bias(node, graph)
+        return Claim({"units": units, "bias": len(nodes) == 2}, nodes, weights)
 
     def views(self, layer: Layer, x: Shape, step: Step) -> tuple[tuple[str, str], ...]:
         """A matrix-vector product."""

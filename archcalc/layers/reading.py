@@ -200,3 +200,18 @@ def padded_conv(node: OnnxNode, graph: GraphView) -> tuple[tuple[OnnxNode, ...],
         return None
     return (node, following), node
 
+
+
+def matmul_with_bias(node: OnnxNode, graph: GraphView) -> tuple[tuple[OnnxNode, ...], tuple[str, ...], int] | None:
+    """``x @ W``, and the ``+ b`` after it where there is one (PyTorch's Linear beyond 2-D): the
+    nodes, the parameters and W's output width; None where W is not a [C_in, C_out] weight."""
+    weight = graph.dims(node.inputs[1])
+    if graph.is_data(node.inputs[1]) or not weight or len(weight) != 2:
+        return None
+    nodes, weights = (node,), (node.inputs[1],)
+    add = graph.sole_consumer(node.outputs[0])
+    if add is not None and add.op == "Add":
+        other = [name for name in add.inputs if name != node.outputs[0]]
+        if len(other) == 1 and not graph.is_data(other[0]) and graph.dims(other[0]) in ((weight[1],),):
+            nodes, weights = (node, add), weights + (other[0],)
+    return nodes, weights, weight[1]
