@@ -312,3 +312,44 @@ def test_import_refuses_to_overwrite_and_writes_nothing_on_error(tmp_path):
     target = tmp_path / "out.toml"
     result = CliRunner().invoke(main, ["import", str(path), "-o", str(target)])
     assert result.exit_code == 2 and not target.exists()
+
+
+@pytest.mark.parametrize("auto_pad, pads", [("SAME_UPPER", None), ("SAME_LOWER", None), ("NOTSET", [0, 1, 2, 1]),
+                                            ("VALID", None)])
+def test_padding_forms_agree_with_onnxruntime(tmp_path, auto_pad, pads):
+    """auto_pad and uneven pads: archcalc's output size equals what onnxruntime computes."""
+    ort = pytest.importorskip("onnxruntime")
+    import numpy as np
+    from onnx import helper
+
+    attributes = {"kernel_shape": [3, 3], "strides": [2, 2], "auto_pad": auto_pad}
+    if pads:
+        attributes["pads"] = pads
+    model = onnx_model([helper.make_node("Conv", ["x", "w"], ["y"], name="conv", **attributes)],
+                       [weight("w", [4, 3, 3, 3])], input_shape=(1, 3, 9, 8))
+    path = tmp_path / "pads.onnx"
+    onnx.save(model, str(path))
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (output,) = session.run(None, {"x": np.zeros((1, 3, 9, 8), dtype=np.float32)})
+    row = analyze(str(path)).rows[-1]
+    assert row.shape == (output.shape[2], output.shape[3], output.shape[1])
+
+
+@pytest.mark.parametrize("op, attributes", [
+    ("MaxPool", {"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": 1}),
+    ("MaxPool", {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1], "dilations": [2, 2]}),
+    ("AveragePool", {"kernel_shape": [2, 2], "strides": [2, 2], "pads": [1, 1, 1, 1], "ceil_mode": 1,
+                     "count_include_pad": 1}),
+    ("AveragePool", {"kernel_shape": [3, 3]}),  # ONNX's stride defaults to 1, PyTorch's to the kernel
+])
+def test_pooling_forms_agree_with_onnxruntime(tmp_path, op, attributes):
+    ort = pytest.importorskip("onnxruntime")
+    import numpy as np
+    from onnx import helper
+
+    model = onnx_model([helper.make_node(op, ["x"], ["y"], name="pool", **attributes)], input_shape=(1, 3, 9, 8))
+    path = tmp_path / "pool.onnx"
+    onnx.save(model, str(path))
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (output,) = session.run(None, {"x": np.zeros((1, 3, 9, 8), dtype=np.float32)})
+    assert analyze(str(path)).rows[-1].shape == (output.shape[2], output.shape[3], output.shape[1])
