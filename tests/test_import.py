@@ -353,3 +353,25 @@ def test_pooling_forms_agree_with_onnxruntime(tmp_path, op, attributes):
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (output,) = session.run(None, {"x": np.zeros((1, 3, 9, 8), dtype=np.float32)})
     assert analyze(str(path)).rows[-1].shape == (output.shape[2], output.shape[3], output.shape[1])
+
+
+def test_a_split_is_read_as_channel_ranges(tmp_path):
+    """Split 3 channels into 1 + 2, a conv on the second part, concatenated again (ShuffleNet's
+    pattern): the shapes against onnxruntime, the parameters by hand."""
+    ort = pytest.importorskip("onnxruntime")
+    import numpy as np
+    from onnx import helper
+
+    sizes = helper.make_tensor("sizes", onnx.TensorProto.INT64, [2], [1, 2])
+    model = onnx_model([helper.make_node("Split", ["x", "sizes"], ["a", "b"], name="split", axis=1),
+                        helper.make_node("Conv", ["b", "w"], ["c"], name="conv", kernel_shape=[1, 1]),
+                        helper.make_node("Concat", ["a", "c"], ["y"], name="cat", axis=1)],
+                       [weight("w", [5, 2, 1, 1]), sizes])
+    path = tmp_path / "split.onnx"
+    onnx.save(model, str(path))
+    (output,) = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {"x": np.zeros((1, 3, 8, 8), dtype=np.float32)})
+    result = analyze(str(path))
+    assert result.rows[-1].shape == (output.shape[2], output.shape[3], output.shape[1]) == (8, 8, 6)
+    assert result.totals.params == 2 * 5
+    assert "channels 1 count=2" in import_onnx(path).text

@@ -130,9 +130,38 @@ def channels_last_tensors(graph: OnnxGraph, data: set[str]) -> set[str]:
     return last
 
 
+def split_into_slices(graph: OnnxGraph) -> None:
+    """A Split is one Slice per output (ONNX's own definition): ``x.chunk(2, dim=1)`` then reads as two
+    channel ranges. Its sizes come from its ``split`` input or attribute, or equal parts."""
+    import numpy as np
+
+    nodes = []
+    for node in graph.nodes:
+        dims = graph.shapes.get(node.inputs[0]) if node.op == "Split" and node.inputs else None
+        axis = int(node.attribute("axis", 0)) % len(dims) if dims else 0
+        if not dims or not isinstance(dims[axis], int):
+            nodes.append(node)
+            continue
+        sizes = node.attribute("split") or (graph.values(node.inputs[1]) if len(node.inputs) > 1 and node.inputs[1]
+                                            else None)
+        parts = len(node.outputs)
+        sizes = [int(s) for s in sizes] if sizes else [-(-dims[axis] // parts)] * (parts - 1) + [
+            dims[axis] - -(-dims[axis] // parts) * (parts - 1)]
+        start = 0
+        for index, (output, size) in enumerate(zip(node.outputs, sizes)):
+            names = [f"{output}#{what}" for what in ("starts", "ends", "axes")]
+            for name, value in zip(names, (start, start + size, axis)):
+                graph.constants[name] = np.array([value], dtype=np.int64)
+            nodes.append(OnnxNode(f"{node.name}_{index}" if index else node.name, "Slice", (node.inputs[0], *names),
+                                  (output,), {}))
+            start += size
+    graph.nodes[:] = nodes
+
+
 def read_units(graph: OnnxGraph) -> tuple[list[Unit], View]:
     """Every activation node claimed by a kind, a merge, or passed through; the unclaimed ones are
     one UnsupportedGraph error that lists them all."""
+    split_into_slices(graph)
     view = View(graph)
     claimed: set[int] = set()
     units, unsupported = [], []
