@@ -416,24 +416,15 @@ def import_model(model: str | Path, output: str | Path | None = None, input: str
     """Read an ONNX file and write it as a spec (to ``output``, or only return it): an
     ``archcalc.importing.Imported`` with the spec's text and the accounting of the initializers.
 
-    The spec is checked by analysing it before anything is written."""
+    The import analyses the spec it writes, so a spec that does not analyse is never written."""
     from .importing import import_onnx
 
     if output:
         check_targets([output], force)
     imported = import_onnx(model, input)
-    from .engine import analysis_of
-
-    analysis_of(parse_spec_text(imported.text, str(model)))  # a spec that does not analyse is never written
     if output:
         write_output(output, imported.text, force)
     return imported
-
-
-def parse_spec_text(text: str, file: str) -> ModelSpec:
-    from .spec import parse_spec
-
-    return parse_spec(text, file, Path(file).stem)
 
 
 def from_torch(module, input: str, name: str | None = None) -> Result:

@@ -8,6 +8,7 @@ branches: each fork's branches run to the fork's immediate post-dominator, which
 counted as zero."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -90,9 +91,6 @@ class View:
         readers = self.readers.get(tensor, [])
         return readers[0] if len(readers) == 1 and tensor not in self.graph.outputs else None
 
-    def producer(self, tensor):
-        return self.writers.get(tensor)
-
     def is_data(self, tensor):
         return tensor in self.data
 
@@ -103,15 +101,13 @@ class View:
 def data_tensors(graph: OnnxGraph) -> set[str]:
     """The tensors that carry activations: the input, and what nodes reading them write (a Shape's
     output is a shape, and a computed constant is a constant)."""
+    merging = {op for merge in MERGES.values() for op in merge.onnx_ops}  # read activations at every input
     data = {graph.input_name}
     for node in graph.nodes:
-        if node.op not in SHAPE_OPS and any(name in data for name in node.inputs[:1] + _merged_inputs(node)):
+        read = node.inputs if node.op in merging else node.inputs[:1]
+        if node.op not in SHAPE_OPS and any(name in data for name in read):
             data.update(name for name in node.outputs if name not in graph.constants)
     return data
-
-
-def _merged_inputs(node: OnnxNode) -> tuple[str, ...]:
-    return node.inputs if node.op in {op for merge in MERGES.values() for op in merge.onnx_ops} else ()
 
 
 def channels_last_tensors(graph: OnnxGraph, data: set[str]) -> set[str]:
@@ -144,9 +140,8 @@ def split_into_slices(graph: OnnxGraph) -> None:
             continue
         sizes = node.attribute("split") or (graph.values(node.inputs[1]) if len(node.inputs) > 1 and node.inputs[1]
                                             else None)
-        parts = len(node.outputs)
-        sizes = [int(s) for s in sizes] if sizes else [-(-dims[axis] // parts)] * (parts - 1) + [
-            dims[axis] - -(-dims[axis] // parts) * (parts - 1)]
+        parts, part = len(node.outputs), -(-dims[axis] // len(node.outputs))  # equal: ceil(C / parts), the last the rest
+        sizes = [int(s) for s in sizes] if sizes else [part] * (parts - 1) + [dims[axis] - part * (parts - 1)]
         start = 0
         for index, (output, size) in enumerate(zip(node.outputs, sizes)):
             names = [f"{output}#{what}" for what in ("starts", "ends", "axes")]
@@ -184,7 +179,7 @@ def read_units(graph: OnnxGraph) -> tuple[list[Unit], View]:
             owners.setdefault(weight, unit.name)
         units.append(unit)
     if unsupported:
-        raise UnsupportedGraph(_unsupported_text(unsupported, view), Location(graph.file),
+        raise UnsupportedGraph(_unsupported_text(unsupported, set(by_op)), Location(graph.file),
                                "archcalc reads the operators its layer kinds list (archcalc layers); "
                                "docs/import.md names them")
     _name_uniquely(units)
@@ -200,15 +195,12 @@ def _shares(unit: Unit, owners: dict[str, str], view: View) -> bool:
     return len(view.dims(unit.weights[0]) or ()) >= 2 and len({owners[w] for w in unit.weights}) == 1
 
 
-def _unsupported_text(nodes: list[OnnxNode], view: View) -> str:
-    shown = [f"{node.op} (node {node.name!r}{_why(node, view)})" for node in nodes[:12]]
+def _unsupported_text(nodes: list[OnnxNode], read: set[str]) -> str:
+    """Each operator with its node; "read, but not in this form" where a kind reads the operator otherwise."""
+    shown = [f"{node.op} (node {node.name!r}" + (": read, but not in this form" if node.op in read else "") + ")"
+             for node in nodes[:12]]
     more = f", and {len(nodes) - 12} more" if len(nodes) > 12 else ""
     return f"{len(nodes)} operator{'s' if len(nodes) > 1 else ''} that no layer kind reads: " + ", ".join(shown) + more
-
-
-def _why(node: OnnxNode, view: View) -> str:
-    known = {op for kind in KINDS.values() for op in kind.onnx_ops}
-    return ": read, but not in this form" if node.op in known else ""
 
 
 def _merge_unit(node: OnnxNode, view: View) -> Unit | None:
@@ -224,8 +216,8 @@ def _merge_unit(node: OnnxNode, view: View) -> Unit | None:
 def _pass_through(node: OnnxNode, view: View) -> Unit | None:
     perm = tuple(node.attribute("perm", ())) if node.op == "Transpose" else None
     layout = perm in (TO_CHANNELS_LAST, TO_CHANNELS_FIRST) and len(view.dims(node.inputs[0]) or ()) == 4
-    single = len(node.inputs) == 1 and any(node.op in m.onnx_ops and m.torch_combine == "cat" for m in MERGES.values())
     # cat([x]) is x (DenseNet's first layer)
+    single = len(node.inputs) == 1 and any(node.op in m.onnx_ops and m.torch_combine == "cat" for m in MERGES.values())
     if node.op not in PASS_THROUGH and not layout and not single:
         return None
     return Unit(*_naming(node), None, None, {}, (node.inputs[0],), node.outputs[0], (node,))
@@ -250,8 +242,6 @@ def _claimed(node: OnnxNode, view: View, kinds: list) -> Unit | None:
 def _naming(node: OnnxNode) -> tuple[str, tuple[str, ...]]:
     """PyTorch's exporter names nodes by module scope: ``/layer1/layer1.0/conv1/Conv`` is module
     ``layer1.0.conv1``; other producers' names are kept as they are, cleaned to letters, digits, '_', '.', '-'."""
-    import re
-
     segments = tuple(s for s in node.name.split("/") if s)
     if node.name.startswith("/") and len(segments) > 1:
         scope = segments[:-1]

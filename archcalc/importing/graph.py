@@ -83,7 +83,7 @@ def read_onnx(path: str | Path, data: bytes | None = None) -> OnnxGraph:
     if len(inputs) != 1:
         names = ", ".join(i.name for i in inputs) or "none"
         raise SpecError(f"the graph has {len(inputs)} inputs ({names}); archcalc reads networks with one", where)
-    nodes = [_node(onnx, n, where) for n in graph.node]
+    nodes = [_node(onnx, n, index, where) for index, n in enumerate(graph.node)]
     _check_order(nodes, {inputs[0].name, *initializers}, where)
     shapes = {v.name: _dims(v) for v in list(graph.value_info) + list(graph.input) + list(graph.output)}
     result = OnnxGraph(str(path), nodes, inputs[0].name, _dims(inputs[0]), tuple(o.name for o in graph.output),
@@ -155,7 +155,7 @@ def _dims(value_info) -> tuple | None:
     return tuple(d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in tensor.shape.dim)
 
 
-def _node(onnx, proto, where: Location) -> OnnxNode:
+def _node(onnx, proto, index: int, where: Location) -> OnnxNode:
     attributes = {}
     for attribute in proto.attribute:
         if attribute.type in (attribute.GRAPH, attribute.GRAPHS):
@@ -167,7 +167,7 @@ def _node(onnx, proto, where: Location) -> OnnxNode:
             raise SpecError(f"node {proto.name!r} ({proto.op_type}) has an attribute {attribute.name!r} that does not "
                             "decode", where) from None
         attributes[attribute.name] = _plain(value)
-    name = proto.name or f"{proto.op_type}_{id(proto) % 10_000}"
+    name = proto.name or f"{proto.op_type}_{index}"  # unnamed nodes: by their place in the graph
     return OnnxNode(name, proto.op_type if proto.domain in ("", "ai.onnx") else f"{proto.domain}.{proto.op_type}",
                     tuple(proto.input), tuple(proto.output), attributes)
 
@@ -177,9 +177,7 @@ def _plain(value: Any) -> Any:
         return value.decode("utf-8", "replace")
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
-    if hasattr(value, "dims"):  # a TensorProto attribute (Constant's value): kept as the proto
-        return value
-    return value
+    return value  # a number, or a TensorProto (a Constant's value), kept as it is
 
 
 def _check_order(nodes: list[OnnxNode], known: set[str], where: Location) -> None:

@@ -18,6 +18,11 @@ PARAM_NAMES = {"filters": "c", "units": "n", "stride": "s", "kernel": "k", "pad"
 MIN_BLOCK_SIZE = 2  # a block stands for at least this many written lines
 
 
+def _parameterisable(key: str, value: Any) -> bool:
+    """A whole-number field that a block may take as a parameter (filters, stride, kernel, ...)."""
+    return key in PARAM_NAMES and isinstance(value, int) and not isinstance(value, bool)
+
+
 @dataclass
 class Line:
     name: str
@@ -131,7 +136,7 @@ def _is_default(kind, key: str, value: Any) -> bool:
 
 
 def _token(kind, key: str, value: Any) -> str:
-    if isinstance(value, str) and not re.fullmatch(r"\d+", value) and key not in ("pad",):
+    if isinstance(value, str) and not re.fullmatch(r"\d+", value) and key != "pad":
         return f"{key}={value}"  # a block parameter or expression, or a word
     if key == "kernel" and kind.field_named("kernel").type is PAIR:
         return _value_text(value) if isinstance(value, list) else f"{value}x{value}"
@@ -186,26 +191,27 @@ def find_blocks(items: list[Item], classes: dict[str, str] | None = None) -> tup
     """Group the top-level items by module scope, at the depth that writes fewest lines, and write
     every group whose structure repeats as uses of one block (named after the module's class where
     ``classes`` maps module paths to class names, as from_torch does)."""
-    best = (count_lines(items), [_render_item(item, ()) for item in items], [])
+    flat = [_render_item(item) for item in items]
+    best = (_lines(flat), flat, [])
     depth_limit = max((len(item.scope) for item in items), default=0)
     for depth in range(1, depth_limit + 1):
         written, blocks = _with_blocks(items, depth, classes or {})
-        lines = sum(1 if not isinstance(entry, dict) or "kind" in entry else count_rendered(entry)
-                    for entry in written) + sum(1 + len(block.body) for block in blocks)
+        lines = _lines(written) + sum(1 + _lines(block.body) for block in blocks)
         if blocks and lines < best[0]:
             best = (lines, written, blocks)
     return best[1], best[2]
 
 
 def count_lines(items: list[Item]) -> int:
+    """Layers and merges, each one line."""
     return sum(1 + sum(count_lines(b) for b in item.branches) if isinstance(item, Merge) else 1 for item in items)
 
 
-def count_rendered(entry: Any) -> int:
-    if isinstance(entry, dict) and "kind" not in entry:
-        return 1 + sum(count_rendered(e) for branches in entry.values() if isinstance(branches, list)
-                       for branch in branches for e in branch)
-    return 1
+def _lines(written: list[Any]) -> int:
+    """The same count on written entries: a merge table is a line and its branches' lines."""
+    return sum(1 + sum(_lines(branch) for branches in entry.values() if isinstance(branches, list)
+                       for branch in branches)
+               if isinstance(entry, dict) and "kind" not in entry else 1 for entry in written)
 
 
 def _with_blocks(items: list[Item], depth: int, classes: dict[str, str]) -> tuple[list[Any], list[BlockDefinition]]:
@@ -217,12 +223,12 @@ def _with_blocks(items: list[Item], depth: int, classes: dict[str, str]) -> tupl
         else:
             runs.append((key, [item]))
     templates: dict[str, list[tuple[str, list[Item], list[Any]]]] = {}
+    shapes: list[str | None] = []  # each run's template
     for key, run in runs:
-        if key is None:
-            continue
-        prefix = _path(key)
-        shape, numbers = _template(run, prefix)
-        templates.setdefault(shape, []).append((prefix, run, numbers))
+        shape, numbers = _template(run, _path(key)) if key is not None else (None, [])
+        shapes.append(shape)
+        if shape is not None:
+            templates.setdefault(shape, []).append((_path(key), run, numbers))
     written: list[Any] = []
     blocks: list[BlockDefinition] = []
     chosen: dict[str, tuple[BlockDefinition, list[list[Any]]]] = {}
@@ -233,17 +239,16 @@ def _with_blocks(items: list[Item], depth: int, classes: dict[str, str]) -> tupl
         blocks.append(definition)
         chosen[shape] = (definition, arguments)
     seen: dict[str, int] = {}
-    for key, run in runs:
-        prefix = _path(key) if key is not None else ""
-        shape = _template(run, prefix)[0] if key is not None else None
+    for (key, run), shape in zip(runs, shapes):
         if shape in chosen:
+            prefix = _path(key)
             definition, arguments = chosen[shape]
             index = seen.get(shape, 0)
             seen[shape] = index + 1
             values = " ".join(_value_text(v) for v in arguments[index])
             written.append(f"{prefix}: {definition.name}" + (f" {values}" if values else ""))
         else:
-            written.extend(_render_item(item, ()) for item in run)
+            written.extend(_render_item(item) for item in run)
     return written, blocks
 
 
@@ -264,7 +269,7 @@ def _template(run: list[Item], prefix: str) -> tuple[str, list[Any]]:
             return item.merge + "[" + "|".join(",".join(shape_of(i) for i in branch) for branch in item.branches) + "]"
         masked = {}
         for key, value in item.fields.items():
-            if key in PARAM_NAMES and isinstance(value, int) and not isinstance(value, bool):
+            if _parameterisable(key, value):
                 numbers.append((key, value))
                 masked[key] = "#"
             else:
@@ -290,7 +295,7 @@ def _define(instances, taken: set[str], classes: dict[str, str]) -> tuple[BlockD
         expressions.append(_expression(column, params, param_columns) or _new_param(key, column, params, param_columns))
     name = _block_name(classes.get(prefix) or prefix, taken)
     position = iter(expressions)
-    body = [_render_item(item, (), position, prefix) for item in run]
+    body = [_render_item(item, position, prefix) for item in run]
     arguments = [[column[i] for column in param_columns] for i in range(len(instances))]
     return BlockDefinition(name, params, body), arguments
 
@@ -332,13 +337,15 @@ def _block_name(prefix: str, taken: set[str]) -> str:
     return name
 
 
-def _render_item(item: Item, scope: tuple, numbers=None, prefix: str = "") -> Any:
+def _render_item(item: Item, numbers=None, prefix: str = "") -> Any:
+    """An item as the spec writes it; inside a block, ``numbers`` gives each parameterisable field its
+    value or parameter in turn, and names are relative to the block's ``prefix``."""
     if isinstance(item, Merge):
-        return {item.merge: [[_render_item(i, scope, numbers, prefix) for i in branch] for branch in item.branches]}
+        return {item.merge: [[_render_item(i, numbers, prefix) for i in branch] for branch in item.branches]}
     values = {}
     if numbers is not None:
         for key, value in item.fields.items():
-            if key in PARAM_NAMES and isinstance(value, int) and not isinstance(value, bool):
+            if _parameterisable(key, value):
                 values[key] = next(numbers)
     line = Line(_relative(item.name, prefix), item.kind, item.fields, item.scope, item.followers,
                 _relative(item.share, prefix) if item.share and prefix else item.share, item.trainable)

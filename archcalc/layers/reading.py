@@ -54,9 +54,6 @@ class GraphView(Protocol):
     def sole_consumer(self, tensor: str) -> OnnxNode | None:
         """The one node that reads ``tensor`` (None if none or several do, or it is an output)."""
 
-    def producer(self, tensor: str) -> OnnxNode | None:
-        """The node that writes ``tensor``."""
-
     def is_data(self, tensor: str) -> bool:
         """Whether ``tensor`` carries activations (rather than weights or constants)."""
 
