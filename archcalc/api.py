@@ -292,68 +292,63 @@ BLANKABLE = ("output", "memory", "weights", "biases", "params", "macs")
 
 def worksheet(spec: SpecSource | None = None, input: str | tuple | None = None, layers: str | None = None,
               blank: Iterable[str] | str = ("output", "memory", "params"), no_bias: bool = False) -> Worksheet:
-    """A worksheet with the ``blank`` columns left empty (``"output,memory"`` or a list), and its key."""
-    from .errors import SpecError
-    from .marking import Worksheet, sheet_csv, worksheet_rows
+    """A worksheet with the ``blank`` columns left empty (``"output,memory"`` or a list), and its key.
+    A symbolic input (``HxWx3``) makes a sheet of formulas."""
+    from .marking import Worksheet, blank_columns, sheet_csv, worksheet_rows
 
-    columns = tuple(c.strip() for c in (blank.split(",") if isinstance(blank, str) else blank) if c.strip())
-    unknown = [c for c in columns if c not in BLANKABLE]
-    if unknown:
-        raise SpecError(f"--blank: unknown column {unknown[0]!r} (choose from {', '.join(BLANKABLE)})")
+    columns = blank_columns(blank)
     analysis = analyze(spec, input, layers, no_bias=no_bias)
     return Worksheet(analysis.spec.name, sheet_csv(worksheet_rows(analysis, columns, answers=False)),
                      sheet_csv(worksheet_rows(analysis, columns, answers=True)))
 
 
 def check(spec: SpecSource, answers: str | Path, input: str | tuple | None = None, no_bias: bool = False,
-          k1024: bool = False) -> Marked:
-    """Mark a filled answer sheet (CSV or TOML) against ``spec``."""
-    from .errors import SpecError
-    from .marking import Marked, check_answers, read_answers
+          k1024: bool = False, blank: Iterable[str] | str = ("output", "memory", "params")) -> Marked:
+    """Mark a filled answer sheet (CSV or TOML) against ``spec``: every cell of the ``blank``
+    columns (those the worksheet was made with) is a question; the other cells were given."""
+    from .marking import Marked, check_answers
 
-    path = Path(answers)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise SpecError(f"cannot read the answer sheet: {error}", Location(str(answers))) from None
     kilo = 1024 if k1024 else 1000
-    result = check_answers(_numeric(analyze(spec, input, no_bias=no_bias), "check"), read_answers(text, str(answers)),
-                           kilo)
-    return Marked(result, path.name, kilo)
+    result = check_answers(analyze(spec, input, no_bias=no_bias), _read_sheet(answers), kilo, blank)
+    return Marked(result, Path(answers).name, kilo)
+
+
+def _read_sheet(sheet: str | Path) -> list[dict[str, str]]:
+    from .errors import SpecError
+    from .marking import read_answers
+
+    try:
+        text = Path(sheet).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise SpecError(f"cannot read the answer sheet: {error}", Location(str(sheet))) from None
+    return read_answers(text, str(sheet))
 
 
 def _numeric(analysis: Analysis, command: str) -> Analysis:
-    """Marking compares numbers: a symbolic input (HxWx3) is an error that says what to give."""
+    """A command that prints numbers only: a symbolic input (HxWx3) is an error that says what to give."""
     from .dims import is_symbolic
 
     if any(is_symbolic(d) for d in analysis.spec.input_shape):
         shown = "x".join(str(d) for d in analysis.spec.input_shape)
-        verb = "marks" if command == "check" else "prints"
-        raise ArchcalcError(f"{command} {verb} numbers, but the input {shown} is symbolic: give sizes, "
+        raise ArchcalcError(f"{command} prints numbers, but the input {shown} is symbolic: give sizes, "
                             f"e.g. --input 224x224x3")
     return analysis
 
 
 def gradebook(spec: SpecSource, sheets: Iterable[str | Path], input: str | tuple | None = None,
-              no_bias: bool = False, k1024: bool = False):
-    """Mark a whole class: one row per sheet (the student is the file's name), with the score, the
-    score per column, how many wrong answers follow from an earlier slip, and the first divergence."""
+              no_bias: bool = False, k1024: bool = False, blank: Iterable[str] | str = ("output", "memory", "params")):
+    """Mark a whole class: one row per sheet (the student is the file's name), with right,
+    follow-through, wrong, unanswered and asked, the score per column, altered given cells, rows
+    that are not the network's, and the first divergence."""
     from .errors import SpecError
-    from .marking import Gradebook, check_answers, read_answers
+    from .marking import Gradebook, blank_columns, check_answers
 
-    analysis = _numeric(analyze(spec, input, no_bias=no_bias), "check")
-    kilo = 1024 if k1024 else 1000
-    results = []
-    for sheet in sheets:
-        path = Path(sheet)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise SpecError(f"cannot read the answer sheet: {error}", Location(str(sheet))) from None
-        results.append((path.stem, check_answers(analysis, read_answers(text, str(sheet)), kilo)))
+    analysis = analyze(spec, input, no_bias=no_bias)
+    kilo, columns = 1024 if k1024 else 1000, blank_columns(blank)
+    results = tuple((Path(sheet).stem, check_answers(analysis, _read_sheet(sheet), kilo, columns)) for sheet in sheets)
     if not results:
         raise SpecError("no answer sheets given")
-    return Gradebook(tuple(results))
+    return Gradebook(results)
 
 
 class Verified(list):

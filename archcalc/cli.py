@@ -416,33 +416,39 @@ def worksheet_command(spec, input, layers, blank, no_bias, output_dir, force):
 @click.argument("spec")
 @click.argument("answers", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @options("input", "no_bias")
+@click.option("--blank", default="output,memory,params", show_default=True,
+              help="The columns the worksheet left blank (as given to worksheet): every cell in them is a question.")
 @click.option("--k1024", is_flag=True, help="K, M, G in answers mean 1024, 1024^2, 1024^3.")
+@click.option("--explain", is_flag=True, help="Show the working under each wrong cell.")
 @click.option("--gradebook", "output", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Mark every sheet and write one row per student (score per column, first divergence) to FILE.")
+              help="Mark every sheet and write one row per student (right, follow-through, wrong, unanswered, asked) "
+                   "to FILE.")
 @options("format", "force")
 @reports_errors
-def check_command(spec, answers, input, no_bias, k1024, output, fmt, force):
-    """Mark a student's filled table (CSV or TOML) against SPEC; exit 1 if anything is wrong.
-    Several sheets (a class) print one line per student, or a gradebook CSV with --gradebook.
+def check_command(spec, answers, input, no_bias, blank, k1024, explain, output, fmt, force):
+    """Mark a student's filled worksheet (CSV or TOML) against SPEC; exit 1 unless every question is
+    right. Each blank cell is a question: right, follow-through, wrong or unanswered; score = right /
+    asked. Several sheets (a class) print one line per student, or a gradebook CSV with --gradebook.
 
     \b
     Examples:
       archcalc check vgg16 alice.csv --no-bias
+      archcalc check lenet5 bob.csv --blank output,memory,params,macs --explain
       archcalc check vgg16 answers/*.csv --gradebook grades.csv
     """
     from .api import check, gradebook as mark_class
 
     if output or len(answers) > 1:
-        book = mark_class(spec, answers, input, no_bias, k1024)
+        book = mark_class(spec, answers, input, no_bias, k1024, blank)
         if output:
             from .files import write_output
 
             click.echo(f"wrote {write_output(output, book.render('csv'), force)} ({len(answers)} students)")
         else:
-            click.echo(book.render("text"), nl=False)
+            click.echo(book.render("json" if fmt == "json" else "text"), nl=False)
         sys.exit(0 if book.ok else 1)
-    marked = check(spec, answers[0], input, no_bias, k1024)
-    click.echo(marked.render(fmt), nl=False)
+    marked = check(spec, answers[0], input, no_bias, k1024, blank)
+    click.echo(marked.render(fmt, explain) if fmt == "text" else marked.render(fmt), nl=False)
     if not marked.ok:
         sys.exit(1)
 

@@ -63,13 +63,16 @@ class Comparison:
     claim_sources: tuple[str | None, ...]
     top5_sources: tuple[str | None, ...] = ()
 
-    def row(self, key: str) -> MatrixRow:
-        return next(row for row in self.rows if row.key == key)
+    def row(self, key: str) -> MatrixRow | None:
+        return next((row for row in self.rows if row.key == key), None)
 
     def sources(self) -> list[str]:
-        """Where each network's accuracy figure comes from."""
+        """Where each network's accuracy figure comes from (nothing where the matrix has no error row)."""
+        errors = self.row("top5_error")
+        if errors is None:
+            return []
         return [f"{model}: {error}%, {source}" for model, error, source
-                in zip(self.models, self.row("top5_error").values, self.top5_sources) if error is not None and source]
+                in zip(self.models, errors.values, self.top5_sources) if error is not None and source]
 
     def footnotes(self) -> list[str]:
         """Where a claim and the spec disagree: computed vs claimed, and who claimed it."""
@@ -192,11 +195,14 @@ def select(comparison: Comparison, keys: list[str]) -> Comparison:
     from dataclasses import replace
 
     from .errors import ArchcalcError
+    from .layers.base import nearest
 
     known = [row.key for row in comparison.rows]
     unknown = [key for key in keys if key not in known]
     if unknown:
-        raise ArchcalcError(f"--keys: no row {unknown[0]!r} (rows: {', '.join(known)})")
+        hint = nearest(unknown[0], known)
+        raise ArchcalcError(f"--keys: no row {unknown[0]!r}" + (f"; {hint}" if hint else "")
+                            + f" (rows: {', '.join(known)})")
     return replace(comparison, rows=tuple(comparison.row(key) for key in keys))
 
 

@@ -151,6 +151,27 @@ def format_dim(value: Dim, thousands: bool = False) -> str:
     return _print_expression(value)
 
 
+def format_shape(shape, separator: str | None = None) -> str:
+    """A shape as text, each formula that is more than a name in parentheses, so that the sizes
+    cannot run together: ``55x55x96``, ``(H - 4) x (W - 4) x 6``. ``separator`` defaults to ``x``
+    between numbers and `` x `` where a size is a formula.
+
+    >>> import sympy
+    >>> H = symbol("H")
+    >>> format_shape((sympy.floor((H - 3) / 2) + 1, H, 64))
+    '(floor((H - 3)/2) + 1) x H x 64'
+    """
+    symbolic = not all(isinstance(d, int) for d in shape)
+    separator = separator if separator is not None else (" x " if symbolic else "x")
+    return separator.join(_shape_part(d) for d in shape)
+
+
+def _shape_part(value: Dim) -> str:
+    text = format_dim(value)
+    return text if isinstance(value, int) or getattr(value, "is_Atom", False) or getattr(value, "is_Function", False) \
+        else f"({text})"
+
+
 @functools.lru_cache(maxsize=4096)
 def _print_expression(value) -> str:
     """Printing is the costly part of symbolic analysis, and the same sizes recur in many rows."""

@@ -12,9 +12,9 @@ from typing import Mapping
 
 from .dims import Dim, format_dim, normalize, product
 from .errors import InexactSize, ShapeError
-from .expand import Block, Parallel
+from .expand import Block, Parallel, leaves
 from .layers import KINDS, MERGES, Layer, Shape, Step
-from .layers.base import Inexact
+from .layers.base import Inexact, slide_caption
 from .layers.spatial import describe_inexact, merged_axes
 from .receptive import FLATTENED, ReceptiveField, input_field, through_window, whole_input
 from .spec import ModelSpec
@@ -89,6 +89,8 @@ class Analysis:
     steps: Mapping[str, Step] = field(default_factory=dict)  # layer or merge name -> what it computed (folded too)
     layers: Mapping[str, Layer] = field(default_factory=dict)  # layer name -> the layer (folded ones too)
     notes: tuple[str, ...] = ()  # what a reader should know that is not a warning (side outputs, shared weights)
+    sources: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # layer or merge -> the rows it reads
+    caption: str = ""  # what the labels leave out, where they follow the slide (CONV3-64: stride 1, padding 1)
 
 
 def analysis_of(spec: ModelSpec, strict: bool = False) -> Analysis:
@@ -98,19 +100,31 @@ def analysis_of(spec: ModelSpec, strict: bool = False) -> Analysis:
     >>> analysis_of(load_spec("vgg16")).totals.params
     138357544
     """
-    walk = _Walk(strict)
+    slide = spec.meta.get("labels") == "slide"
+    walk = _Walk(strict, details=not slide)
     shape = spec.input_shape
     rf = tuple(input_field() for _ in shape[:-1]) if all(isinstance(d, int) for d in shape) else None
     walk.rows.append(Row(0, "input", "input", "INPUT", shape, product(shape), rf=rf))
     _, _, depth, conv_depth = walk.sequence(spec.layers, shape, rf, 0, (), start=0)
     rows = walk.rows
     return Analysis(spec, tuple(rows), _totals(rows), tuple(walk.warnings), tuple(dict.fromkeys(walk.assumptions)),
-                    depth, conv_depth, walk.blocks, walk.inputs, walk.steps, walk.layers, tuple(walk.notes))
+                    depth, conv_depth, walk.blocks, walk.inputs, walk.steps, walk.layers, tuple(walk.notes),
+                    walk.sources, slide_caption(leaves(spec.layers)) if slide else "")
+
+
+def full_label(analysis: Analysis, row: Row) -> str:
+    """A row's label with its padding even where the table follows the slide (``CONV3-64 p1``):
+    what a worksheet's student needs."""
+    layer = analysis.layers.get(row.name)
+    if analysis.spec.meta.get("labels") != "slide" or layer is None:
+        return row.label
+    return row.label + KINDS[layer.kind].label_details(layer)
 
 
 class _Walk:
-    def __init__(self, strict: bool):
+    def __init__(self, strict: bool, details: bool = True):
         self.strict = strict
+        self.details = details  # padding in the labels (CONV5-16 p2); the slide's style leaves it out
         self.rows: list[Row] = []
         self.warnings: list[str] = []
         self.assumptions: list[str] = []
@@ -119,6 +133,8 @@ class _Walk:
         self.steps: dict[str, Step] = {}
         self.layers: dict[str, Layer] = {}
         self.notes: list[str] = []
+        self.sources: dict[str, tuple[str, ...]] = {}
+        self.current = "input"  # the row whose output the next layer reads
         self.training_only = False  # inside a side output
     def sequence(self, nodes, shape: Shape, rf, level: int, path: tuple[str, ...], start: int | None = None):
         """Walk nodes in order; returns the output shape, its receptive field, and the weighted depth
@@ -140,6 +156,7 @@ class _Walk:
         kind = KINDS[layer.kind]
         self.inputs[layer.name] = shape
         self.layers[layer.name] = layer
+        self.sources[layer.name] = (self.current,)
         step = self.steps[layer.name] = kind.infer(layer, shape)
         messages = _inexact_messages(layer, step.inexact, self.strict and not layer.floors)
         if layer.floors:
@@ -159,7 +176,9 @@ class _Walk:
                                     reshaped=step.shape if step.shape != shape else last.reshaped)
         else:
             memory = product(step.shape) if step.memory is None else step.memory
-            self.rows.append(Row(layer.index, layer.name, layer.kind, step.label or kind.label(layer), step.shape, memory,
+            label = (step.label or kind.label(layer)) + (kind.label_details(layer) if self.details else "")
+            self.current = layer.name
+            self.rows.append(Row(layer.index, layer.name, layer.kind, label, step.shape, memory,
                                  weights, biases, step.macs.value, (), step, level, path, rf, step.connection_count,
                                  frozen, self.training_only, floors_by_design=layer.floors))
         weighted = kind.weighted_layers(layer, shape)
@@ -188,7 +207,12 @@ class _Walk:
         merge = MERGES[node.merge]
         if merge.passes_input:  # an extra output (an auxiliary classifier) run in training; the input passes on
             return self.side_output(node, shape, rf, level, path)
-        outcomes = [self.sequence(branch, shape, rf, level + 1, path) for branch in node.branches]
+        entry, outcomes, ends = self.current, [], []
+        for branch in node.branches:
+            self.current = entry
+            outcomes.append(self.sequence(branch, shape, rf, level + 1, path))
+            ends.append(self.current)
+        self.sources[node.name], self.current = tuple(ends), node.name
         step = self.steps[node.name] = merge.combine(node.name, node.location, [o[0] for o in outcomes],
                                                      self.assumptions)
         merged_rf = self.merge_fields(node, [outcome[1] for outcome in outcomes], merge.aligned,
@@ -199,12 +223,12 @@ class _Walk:
         return step.shape, merged_rf, max(o[2] for o in outcomes), max(o[3] for o in outcomes)
 
     def side_output(self, node: Parallel, shape: Shape, rf, level: int, path):
-        first, outer = len(self.rows), self.training_only
+        first, outer, entry = len(self.rows), self.training_only, self.current
         self.training_only = True
         try:
             self.sequence(node.branches[0], shape, rf, level + 1, path)
         finally:
-            self.training_only = outer
+            self.training_only, self.current = outer, entry
         if not outer:
             side = self.rows[first:]
             macs, params = (normalize(sum((getattr(row, key) for row in side), 0)) for key in ("macs", "params"))

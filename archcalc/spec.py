@@ -22,7 +22,7 @@ from .layers import KINDS, Dilation, Layer
 from .layers.base import MAX_DIMENSION, nearest
 
 MODEL_KEYS = ("name", "title", "era", "year", "paper", "authors", "url", "source", "notes", "top5_error", "top5_source",
-              "width_multiplier", "data_augmentation", "claims", "floors", "keras_conv_biases")
+              "width_multiplier", "data_augmentation", "claims", "floors", "keras_conv_biases", "labels")
 TOP_LEVEL_KEYS = ("model", "input", "layers", "blocks")
 
 
@@ -163,6 +163,10 @@ def _parse_model(table: Any, file: str, default_name: str) -> dict:
     _check_keys(table, MODEL_KEYS, Location(file), "[model] key")
     meta = dict(table)
     meta.setdefault("name", default_name)
+    if meta.get("labels", "full") not in ("full", "slide"):
+        raise SpecError(f"[model] labels must be \"full\" or \"slide\", found {meta['labels']!r}",
+                        Location(file, field="model.labels"),
+                        "\"slide\" leaves padding out of the labels, as the VGG slide's CONV3-64 does")
     if not isinstance(meta["name"], str) or not meta["name"]:
         raise SpecError("the model name must be non-empty text", Location(file, field="model.name"))
     return meta

@@ -133,7 +133,7 @@ def test_flops_as_multiplications_plus_additions():
 
     conv, fc = (2 * 9 - 1) * 26 * 26 * 8, 2 * (26 * 26 * 8) * 10  # the fc has biases: 2k per output
     assert apply(result, "mults-adds").ops == conv + fc
-    text = run("explain", "--input", "28x28x1", "--layers", "conv 8 3x3 nobias").output
+    text = " ".join(run("explain", "--input", "28x28x1", "--layers", "conv 8 3x3 nobias").output.split())
     assert "2*9 - 1 = 17 per output x 5,408 = 91,936" in text
     assert "AS MULTS-ADDS COUNTS" in run("table", "vgg16", "--convention", "mults-adds").output
 
@@ -201,12 +201,15 @@ def test_the_lectures_x2_rule_for_training_memory():
 # --- homework checking
 
 
+ASKED = "output,memory,params,macs"
+
+
 def class_of_sheets(folder):
     """alice copies the key; bob forgets conv2's padding (27 - 5 + 1 = 23, not 27) and carries his 23 on:
-    pool2 (23 - 3)/2 + 1 = 11, and conv2's MACs 23*23*256 x 5*5*96"""
+    pool2 (23 - 3)/2 + 1 = 11, norm2 keeps 11, and conv2's MACs 23*23*256 x 5*5*96"""
     import csv
 
-    assert run("worksheet", "alexnet_simplified", "--blank", "output,memory,params", "-o", str(folder)).exit_code == 0
+    assert run("worksheet", "alexnet_simplified", "--blank", ASKED, "-o", str(folder)).exit_code == 0
     key = list(csv.DictReader((folder / "alexnet_simplified_answers.csv").open()))
     (folder / "alice.csv").write_text((folder / "alexnet_simplified_answers.csv").read_text())
     for row in key:
@@ -223,14 +226,19 @@ def class_of_sheets(folder):
 
 def test_follow_through_credit(tmp_path):
     _, bob = class_of_sheets(tmp_path)
-    result = run("check", "alexnet_simplified", str(bob))
+    result = run("check", "alexnet_simplified", str(bob), "--blank", ASKED)
     assert result.exit_code == 1
     text = result.output
-    assert "WRONG conv2 output: you wrote 23x23x256, expected 27x27x256" in text
-    assert "CONSISTENT pool2 output: you wrote 11x11x256" in text
-    assert "on your input 23x23x256 this layer gives 11x11x256" in text
-    assert "these MACs are your output 23x23x256 x 2,400 per output" in text  # 5*5*96 terms per output
-    assert "4 more consistent with an earlier slip (follow-through)" in text  # pool2 and norm2: output, memory
+    assert ("WRONG conv2 output: you wrote 23x23x256, expected 27x27x256; that is the size without the padding (p2)"
+            in text)
+    assert "FOLLOW-THROUGH pool2 output: you wrote 11x11x256, expected 13x13x256; follows from your conv2 23x23x256" \
+        in text
+    # 23*23*256 outputs x 5*5*96 = 2,400 terms each = 325,017,600
+    assert "FOLLOW-THROUGH conv2 macs: you wrote 325017600, expected 447,897,600; follows from your output " \
+           "23x23x256" in text
+    # 13 rows after the input x 4 questions; bob: conv2's output wrong, its memory and MACs, and pool2's
+    # and norm2's output and memory follow through (6)
+    assert "score 45/52 right (86.5%): 6 follow-through, 1 wrong, 0 unanswered" in text
 
 
 def test_a_misspelt_column_is_an_error(tmp_path):
@@ -243,8 +251,9 @@ def test_a_misspelt_column_is_an_error(tmp_path):
 def test_an_unquoted_tuple_is_one_shape(tmp_path):
     sheet = tmp_path / "erin.csv"
     sheet.write_text("name,output,memory\nconv1,(55,55,96),290400\n")  # 55*55*96 = 290,400
-    result = run("check", "alexnet_simplified", str(sheet))
-    assert result.exit_code == 0 and "2/2 answers right" in result.output
+    result = run("check", "alexnet_simplified", str(sheet), "--blank", "output,memory")
+    assert "conv1 output" not in result.output  # both read and right: (55,55,96) is one shape
+    assert "score 2/26 right" in result.output
 
 
 def test_gradebook_for_a_class(tmp_path):
@@ -252,13 +261,14 @@ def test_gradebook_for_a_class(tmp_path):
 
     alice, bob = class_of_sheets(tmp_path)
     grades = tmp_path / "grades.csv"
-    result = run("check", "alexnet_simplified", str(alice), str(bob), "--gradebook", str(grades))
+    result = run("check", "alexnet_simplified", str(alice), str(bob), "--gradebook", str(grades), "--blank", ASKED)
     assert result.exit_code == 1 and "(2 students)" in result.output
     rows = {row["student"]: row for row in csv.DictReader(grades.open())}
-    # 14 rows (input to fc8) x 4 columns (output, memory, params, macs) given on each sheet
-    assert rows["alice"]["right"] == rows["alice"]["answers"] == "56" and rows["alice"]["first_divergence"] == ""
-    # bob: conv2 output, memory, MACs; pool2 and norm2 output and memory: 7 wrong, 4 of them consistent
-    assert (rows["bob"]["right"], rows["bob"]["consistent"]) == ("49", "4")
-    assert rows["bob"]["first_divergence"] == "conv2 (output)" and rows["bob"]["output"] == "11/14"
-    summary = run("check", "alexnet_simplified", str(alice), str(bob)).output
-    assert summary.startswith("alice: 56/56 right (100.0%)")
+    # 13 rows after the input (conv1 to fc8) x 4 questions (output, memory, params, MACs)
+    assert rows["alice"]["right"] == rows["alice"]["asked"] == "52" and rows["alice"]["first_divergence"] == ""
+    assert (rows["bob"]["right"], rows["bob"]["follow_through"], rows["bob"]["wrong"]) == ("45", "6", "1")
+    assert rows["bob"]["first_divergence"] == "conv2 (output)" and rows["bob"]["output"] == "10/13"
+    summary = run("check", "alexnet_simplified", str(alice), str(bob), "--blank", ASKED).output
+    assert summary.startswith("alice: score 52/52 right (100.0%)")
+
+

@@ -74,7 +74,7 @@ def test_symbolic_sizes_and_explain(plugin):
     assert json.loads(result.stdout)["layers"][1]["shape"] == ["2*H", "2*W", 3]
     result = archcalc(plugin, "explain", *QUESTION, "pixelshuffle1")
     assert result.returncode == 0
-    assert "16*2 = 32 and 12/2^2 = 3 channels -> 32x32x3; no parameters" in result.stdout
+    assert "output: 16*2 = 32 and 12/2^2 = 3 channels -> 32x32x3\n  parameters: no parameters" in result.stdout
 
 
 def test_a_wrong_channel_count_names_the_field(plugin):

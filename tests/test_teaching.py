@@ -214,7 +214,8 @@ def test_check_marks_a_filled_sheet(tmp_path):
     result = CliRunner().invoke(main, ["check", "vgg16", str(sheet), "--no-bias"])
     assert result.exit_code == 1
     assert "WRONG conv2_1 params: you wrote 70000, expected 73,728" in result.output
-    assert "8/9 answers right" in result.output
+    # VGG16 has 21 rows after the input, 3 questions each (output, memory, params): 9 answered, 8 right
+    assert "score 8/63 right (12.7%): 0 follow-through, 1 wrong, 54 unanswered" in result.output
 
 
 def test_worksheet_round_trip(tmp_path):
@@ -230,8 +231,11 @@ def test_check_diagnoses_where_an_answer_diverges(tmp_path):
     sheet = tmp_path / "s.toml"
     sheet.write_text('[[answers]]\nname = "pool2"\noutput = "14x14x256"\nmemory = "50,176"\n')
     analysis = analyze(load_spec("alexnet_simplified"))
-    marks = check_answers(analysis, read_answers(sheet.read_text(), str(sheet))).marks
-    assert "diverges at the output size" in marks[1].working
+    marks = {(m.row, m.column): m for m in check_answers(analysis, read_answers(sheet.read_text(), str(sheet))).marks}
+    # 14*14*256 = 50,176: right for the student's own (wrong) output, so follow-through, not a new error
+    assert marks["pool2", "output"].state == "wrong"
+    assert marks["pool2", "memory"].state == "follow-through"
+    assert "follows from your output 14x14x256" in marks["pool2", "memory"].feedback
 
 
 # --- conventions

@@ -21,7 +21,7 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
-from ..dims import Dim, normalize, parse_dim, product
+from ..dims import Dim, format_dim, normalize, parse_dim, product
 from ..errors import ArchcalcError, Location, ShapeError, SpecError
 from ..working import ZERO, Worked
 
@@ -235,7 +235,7 @@ class Slip:
     """A typical wrong answer for a cell of the table, and where it went wrong."""
 
     column: str  # output, memory, weights, biases, params or macs
-    value: Dim
+    value: Dim | tuple  # a shape for the output column
     diagnosis: str
 
 
@@ -474,6 +474,28 @@ class Shorthand:
 # --- the kind -----------------------------------------------------------------------------------
 
 
+def padding_text(pad) -> str:
+    """A layer's padding as its label shows it: `` p2``, `` p1x2`` (rows x columns), `` p[0,1,0,1]``
+    (top, bottom, left, right), `` same``; nothing where it does not pad.
+
+    >>> padding_text(((2, 2), (2, 2))), padding_text(((0, 1), (0, 1))), padding_text(0)
+    (' p2', ' p[0,1,0,1]', '')
+    """
+    if pad == "same":
+        return " same"
+    if isinstance(pad, tuple) and pad and isinstance(pad[0], tuple):
+        (top, bottom), (left, right) = pad
+        if top == bottom and left == right:
+            pad = (top, left)
+        else:
+            return f" p[{top},{bottom},{left},{right}]"
+    if isinstance(pad, tuple):
+        if all(p == 0 for p in pad):
+            return ""
+        return f" p{pad[0]}" if pad[0] == pad[1] else f" p{pad[0]}x{pad[1]}"
+    return f" p{pad}" if pad else ""
+
+
 class LayerKind:
     """Base of every layer kind. Subclasses set the class attributes and override ``infer``,
     ``label`` and whichever capabilities they have."""
@@ -508,6 +530,19 @@ class LayerKind:
 
     def label(self, layer: Layer) -> str:
         return self.name.upper()
+
+    def label_details(self, layer: Layer) -> str:
+        """What a student needs beside the label's kernel and stride to compute the output size:
+        `` p2`` where the layer pads, `` ceil`` where a pool rounds up, `` d2`` where a pool is dilated.
+        A table in the style of the VGG slide (``CONV3-64``, all 3x3 s1 p1) leaves these out."""
+        fields = dict(layer.fields)
+        text = padding_text(fields["pad"]) if "pad" in fields and self.name != "zeropad" else ""
+        if fields.get("ceil"):
+            text += " ceil"
+        if self.family == "pool" and fields.get("dilation") not in (None, 1, (1, 1)):
+            dilation = fields["dilation"]
+            text += f" d{dilation[0] if dilation[0] == dilation[1] else f'{dilation[0]}x{dilation[1]}'}"
+        return text
 
     def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
         """The PyTorch modules that compute this layer on an input of shape ``x`` (HWC)."""
@@ -566,8 +601,10 @@ class LayerKind:
         return tuple(replace(module, args=module.args + (("inplace", True),)) for module in self.torch_modules(layer, x))
 
     def slips(self, layer: Layer, x: Shape, step: Step) -> tuple[Slip, ...]:
-        """Typical wrong answers for this layer's cells (none by default)."""
-        return ()
+        """Typical wrong answers for this layer's cells: by default the window's slips (padding left
+        out or put on one side, stride ignored), each with what follows from it in the same row,
+        and the bias slips (biases left out, or added to a layer that has none)."""
+        return window_slips(self, layer, x, step) + bias_slips(self, layer, step)
 
     def field_named(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -593,3 +630,78 @@ __all__ = ["BIAS", "BOOL", "COUNT", "TABLE", "DILATION", "NATURAL", "NUMBER", "P
            "CapabilityError", "Choice", "Cost", "CostRule", "Dilation", "Field", "FieldType", "Inexact", "Layer",
            "LayerKind", "TensorSize", "Shape", "Shorthand", "Slip", "Step", "TorchModule", "Trait", "Usage", "bias_adds", "flops_view", "keras_biases", "mults_adds",
            "choice", "nearest", "per_input", "per_output", "require_map", "require_sequence"]
+
+
+def slide_caption(layers) -> str:
+    """What labels in the slide's style (``CONV3-64``) leave out, stated once for the table:
+    ``every 3x3 conv: stride 1, padding 1``."""
+    from .registry import KINDS
+
+    seen: dict[str, set[str]] = {}
+    for layer in layers:
+        kind, fields = KINDS[layer.kind], layer.fields
+        if kind.family in ("conv", "pool") and "pad" in fields and isinstance(fields.get("kernel"), tuple):
+            kernel = fields["kernel"]
+            stride = fields.get("stride") or kernel
+            pad = padding_text(fields["pad"]).strip().removeprefix("p") or "0"
+            stride_text = str(stride[0]) if stride[0] == stride[1] else f"{stride[0]}x{stride[1]}"
+            seen.setdefault(f"{kernel[0]}x{kernel[1]} {kind.name}", set()).add(f"stride {stride_text}, padding {pad}")
+    parts = [f"every {what}: {' or '.join(sorted(how))}" for what, how in seen.items()]
+    return ("labels as on the lecture's slide, which leaves out stride and padding: " + "; ".join(parts)) if parts \
+        else "labels as on the lecture's slide"
+
+
+def _variant(kind: "LayerKind", layer: Layer, x: Shape, **changes) -> Step | None:
+    """The layer computed with some fields changed (a student's slip); None where that fails."""
+    try:
+        return kind.infer(replace(layer, fields={**layer.fields, **changes}), x)
+    except (ArchcalcError, TypeError, ValueError):
+        return None
+
+
+def _no_padding(pad):
+    if pad == "same" or (isinstance(pad, tuple) and pad and isinstance(pad[0], tuple)):
+        return ((0, 0), (0, 0))
+    return (0, 0) if isinstance(pad, tuple) else 0
+
+
+def window_slips(kind: "LayerKind", layer: Layer, x: Shape, step: Step) -> tuple[Slip, ...]:
+    """Slips in the output-size formula (W - F + 2P)/S + 1: P left out, P on one side, S ignored."""
+    fields = layer.fields
+    slips: list[Slip] = []
+    pad = fields.get("pad")
+    if "pad" in fields and padding_text(pad):
+        shown = padding_text(pad).strip()
+        slips += _row_slips(_variant(kind, layer, x, pad=_no_padding(pad)), step,
+                            f"that is the size without the padding ({shown}): (W - F + 2P)/S + 1 counts P on both sides")
+        if isinstance(pad, tuple) and isinstance(pad[0], tuple) and pad[0][0] == pad[0][1] and pad[1][0] == pad[1][1]:
+            slips += _row_slips(_variant(kind, layer, x, pad=((pad[0][0], 0), (pad[1][0], 0))), step,
+                                f"that pads one side only: {shown} adds P on both sides, 2P in all")
+    stride = fields.get("stride")
+    if "stride" in fields and stride not in (1, (1, 1)) and fields.get("kernel") not in (1, (1, 1)):
+        ones = 1 if isinstance(fields.get("kernel"), int) else (1, 1)
+        slips += _row_slips(_variant(kind, layer, x, stride=ones), step,
+                            "that ignores the stride: divide (W - F + 2P) by S before adding 1")
+    return tuple(slips)
+
+
+def _row_slips(variant: Step | None, truth: Step, diagnosis: str) -> list[Slip]:
+    """A slip's output size, and the memory and MACs that follow from it in the same row."""
+    if variant is None or tuple(variant.shape) == tuple(truth.shape):
+        return []
+    return [Slip("output", tuple(variant.shape), diagnosis), Slip("memory", product(variant.shape), diagnosis),
+            Slip("macs", variant.macs.value, diagnosis)]
+
+
+def bias_slips(kind: "LayerKind", layer: Layer, step: Step) -> tuple[Slip, ...]:
+    """Parameters without the biases, or with one bias per output channel where the layer has none."""
+    weights, biases = step.weights.value, step.biases.value
+    if not kind.weighted or not weights:
+        return ()
+    if biases:
+        return (Slip("params", weights, f"that is the count without biases: add the {format_dim(biases, True)} "
+                                        "biases, one per filter"),)
+    channels = step.shape[-1]
+    return (Slip("params", normalize(weights + channels), f"that adds {format_dim(channels, True)} biases, but "
+                                                          "this layer has none (bias = false, or --no-bias)"),
+            Slip("biases", channels, "this layer has no biases (bias = false, or --no-bias)"))

@@ -260,11 +260,12 @@ class Conv(ConvKind):
     def slips(self, layer: Layer, x: Shape, step: Step) -> tuple[Slip, ...]:
         groups = layer["groups"]
         if groups == 1 or not isinstance(groups, int):
-            return ()
+            return super().slips(layer, x, step)
         diagnosis = "diverges at the groups: each filter sees only C_in/groups channels"
         ungrouped = normalize(step.weights.value * groups)
-        return (Slip("weights", ungrouped, diagnosis), Slip("params", ungrouped, diagnosis),
-                Slip("params", normalize(ungrouped + step.biases.value), diagnosis))
+        return super().slips(layer, x, step) + (
+            Slip("weights", ungrouped, diagnosis), Slip("params", ungrouped, diagnosis),
+            Slip("params", normalize(ungrouped + step.biases.value), diagnosis))
 
     def label(self, layer: Layer) -> str:
         text = f"CONV{kernel_text(layer['kernel'])}-{layer['filters']}" + stride_suffix(layer["stride"])

@@ -3,7 +3,7 @@ merge is one object that knows its output shape, its working, its label, how the
 combines the branches, and what the comparison reports about it."""
 from __future__ import annotations
 
-from ..dims import Dim, format_dim, is_zero, normalize, product
+from ..dims import Dim, format_dim, format_shape, is_zero, normalize, product
 from ..errors import Location, ShapeError
 from ..working import given
 from .base import TensorSize, Shape, Step, Trait
@@ -58,7 +58,7 @@ def register_merge(cls: type[MergeKind]) -> type[MergeKind]:
 
 
 def shape_text(shape: Shape) -> str:
-    return "x".join(format_dim(d) for d in shape)
+    return format_shape(shape)
 
 
 def _same(a: Dim, b: Dim, assumptions: list[str], what: str) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..dims import format_dim, normalize
+from ..dims import format_dim, format_shape, normalize
 from ..engine import Analysis, Row
 from ..errors import SpecError
 from ..layers.base import Inexact
@@ -38,8 +38,19 @@ class Explanation:
         """The derivation on one line: ``conv1: (227 - 11 + 2*0)/4 + 1 = 55 -> 55x55x96; ...``."""
         return f"{self.name}: " + "; ".join(self.parts)
 
-    def text(self) -> str:
-        return self.summary + "".join(f"\n    {note}" for note in self.notes)
+    def text(self, width: int = 100) -> str:
+        """The row, then one quantity per line, each wrapped at ``width`` characters."""
+        import textwrap
+
+        head = f"{self.name} ({self.label})" if self.label else self.name
+        lines = [head]
+        for what, text in self.items:
+            lines += textwrap.wrap(f"{what}: {_without_lead(what, text)}", width, initial_indent="  ",
+                                   subsequent_indent="      ", break_long_words=False, break_on_hyphens=False)
+        for note in self.notes:
+            lines += textwrap.wrap(f"note: {note}", width, initial_indent="  ", subsequent_indent="      ",
+                                   break_long_words=False, break_on_hyphens=False)
+        return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.text()
@@ -64,7 +75,7 @@ def explain_row(row: Row, analysis: Analysis | None = None) -> Explanation:
     """The working for one row; with its ``analysis``, also the other views its kind offers (a
     convolution as im2col, a transposed one as a direct convolution) and its FLOPs counted as
     multiplications plus additions."""
-    shape = "x".join(format_dim(d) for d in row.shape)
+    shape = format_shape(row.shape)
     size = f"{_size_working(row)}{shape}"
     if row.folded:
         size += f" (then {', '.join(row.folded)}: same shape, no parameters)"
@@ -147,7 +158,9 @@ def render_explanations(explanations: list[Explanation], fmt: str = "text") -> s
     if fmt == "json":
         import json
 
-        return json.dumps([{"layer": e.name, "working": e.text()} for e in explanations], indent=2) + "\n"
+        return json.dumps([{"layer": e.name, "label": e.label, "working": e.summary,
+                            "items": {what: _without_lead(what, text) for what, text in e.items},
+                            "notes": list(e.notes)} for e in explanations], indent=2) + "\n"
     if fmt == "markdown":
         return "\n".join(explanation_markdown(e) for e in explanations) + "\n"
     if fmt != "text":

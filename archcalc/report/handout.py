@@ -30,9 +30,10 @@ BLANKABLE = ("output", "memory", "params", "macs", "rf", "jump", "start")
 STUDENT_BLANKS = ("output", "memory", "params", "macs", "rf")
 # blanking a table column blanks what would give it away elsewhere
 _IMPLIED = {"rf": ("jump", "start")}
-_COMPARISON_ROWS = {"memory": ("memory", "inference_peak", "training_peak"),
-                    "params": ("params", "params_per_layer", "params_per_error", "fc_share", "pointwise_saving"),
-                    "macs": ("macs", "connections", "macs_per_error")}
+# the comparison's rows that a student computes (the others are given: year, input, kernel sizes,
+# the kinds of layer used, the published error); the student version leaves them blank
+COMPUTED_ROWS = ("layers", "conv_layers", "params", "macs", "connections", "memory", "inference_peak", "training_peak",
+                 "fc_share", "params_per_layer", "pointwise_saving", "params_per_error", "macs_per_error")
 _TOTALS = {"memory": ("TOTAL memory", "INFERENCE peak"), "params": ("TOTAL params",),
            "macs": ("TOTAL MACs", "TOTAL connections", "AS ")}
 PAPERS = {"A4": (210, 297), "Letter": (215.9, 279.4)}  # millimetres
@@ -95,6 +96,10 @@ def build_handout(analyses: list[Analysis], comparison: list[Analysis], name: st
         raise ArchcalcError(f"--paper: no paper {options.paper!r} (papers: {', '.join(PAPERS)})")
     images: dict[str, bytes] = {}
     sections: list[tuple[str, str, list[str], str]] = []  # (anchor, heading, markdown lines, html)
+    answers = lecture_answers(comparison if len(comparison) > 1 else analyses, lecun)
+    if lecun is not None and any(answer.number == 1 for answer in answers) and \
+            lecun.spec.name not in {analysis.spec.name for analysis in analyses}:
+        analyses = [*analyses, lecun]  # the first question is about LeCun's network: its table comes along
     for analysis in analyses:
         shown = _shown(analysis, options.depth)
         model = build_table(shown, TableOptions(receptive_field=True, effective_padding=False,
@@ -105,11 +110,10 @@ def build_handout(analyses: list[Analysis], comparison: list[Analysis], name: st
             images[image_name] = picture
         sections.append(_network_section(analysis, shown, model, version, options, picture,
                                          image_name if picture else None))
-    answers = lecture_answers(comparison if len(comparison) > 1 else analyses, lecun)
     figure = None  # the comparison's plot: under the answers it is evidence for, else under the matrix
     if len(comparison) > 1:
         matrix = comparison_model(build_comparison(comparison))
-        hidden = [key for column in version.blank for key in _COMPARISON_ROWS.get(column, ())] if version.student else []
+        hidden = list(COMPUTED_ROWS) if version.student else []
         picture = (_comparison_plot(comparison, options) if options.plots and not version.hides("params", "macs")
                    else None)
         if picture:
@@ -147,11 +151,11 @@ def default_title(analyses: list[Analysis]) -> str:
 def _network_section(analysis, shown, model, version, options, picture, image_name):
     title = analysis.spec.title
     anchor = f"net-{analysis.spec.name}"
-    table = _version_table(model, version)
-    source = _source(analysis)
+    table = _version_table(model, version, analysis.caption)
+    source = _source(analysis, version)
     md = [f"*{source}*", "", render_markdown(table)]
     body = [f'<p class="source">{html.escape(source)}</p>', _table_html(table, version)]
-    memory = () if version.hides("memory") else _memory_paragraphs(analysis)
+    memory = () if version.hides("memory", "params") else _memory_paragraphs(analysis)
     if memory:
         md += ["### Memory as execution holds it", "", *[f"- {line}" for line in memory], ""]
         body.append('<h3>Memory as execution holds it</h3><ul class="memory">'
@@ -169,15 +173,16 @@ def _network_section(analysis, shown, model, version, options, picture, image_na
     return anchor, title, md, _section(anchor, title, "\n".join(body), "network" + (" wide" if wide else ""))
 
 
-def _version_table(model: TableModel, version: Version) -> TableModel:
+def _version_table(model: TableModel, version: Version, caption: str = "") -> TableModel:
     """The student version: blank columns (the input row keeps its shape), totals as fill-in
-    lines, no notes (they give answers away)."""
+    lines, no notes (they give answers away) but the caption that says what the labels leave out."""
     if not version.student:  # the full handout, and the key, which fills the blanks in
         return model
     blanks = version.blank
     rows = tuple(row if number == 0 else {**row, **{key: "" for key in blanks}} for number, row in enumerate(model.rows))
     totals = tuple(_blank_total(line, blanks) for line in model.totals)
-    return replace(model, rows=rows, totals=tuple(line for line in totals if line), footnotes=())
+    return replace(model, rows=rows, totals=tuple(line for line in totals if line),
+                   footnotes=(caption,) if caption else ())
 
 
 def _blank_total(line: str, blanks: tuple[str, ...]) -> str:
@@ -239,9 +244,12 @@ def key_rows(analysis: Analysis):
     return rows
 
 
-def _source(analysis: Analysis) -> str:
+def _source(analysis: Analysis, version: Version = Version()) -> str:
+    """Authors, paper and the tables cited; the student version leaves out the citation's details,
+    which quote the answers ("Table 2 gives 138 million parameters")."""
     meta = analysis.spec.meta
-    return "; ".join(str(meta[key]) for key in ("authors", "paper", "source") if meta.get(key))
+    keys = ("authors", "paper") if version.blank else ("authors", "paper", "source")
+    return "; ".join(str(meta[key]) for key in keys if meta.get(key))
 
 
 def _memory_paragraphs(analysis) -> tuple[str, ...]:

@@ -9,6 +9,8 @@ from .table import Column, TableModel
 COMPACT_KEYS = ("params", "macs", "memory", "connections", "inference_peak", "training_peak", "params_per_layer",
                 "params_per_error", "macs_per_error")
 BYTE_KEYS = ("inference_peak", "training_peak")
+UNITS = {"params": "params", "macs": "MACs", "memory": "values", "connections": "connections",
+         "params_per_layer": "params", "params_per_error": "params", "macs_per_error": "MACs", "pointwise_saving": "x"}
 
 
 def _cell(key: str, value, disputed: bool) -> str:
@@ -16,6 +18,8 @@ def _cell(key: str, value, disputed: bool) -> str:
         text = byte_sizes(value)[0]
     else:
         text = compact(value) if key in COMPACT_KEYS and isinstance(value, int) else format_value(value)
+        if key in UNITS and text:
+            text += UNITS[key] if UNITS[key] == "x" else f" {UNITS[key]}"
     if key == "fc_layers" and isinstance(value, list):
         text = f"{len(value)}: {text}" if value else "0"
     return text + (" (!)" if disputed else "")
@@ -26,7 +30,12 @@ def _plain(value):
 
 
 def comparison_model(comparison: Comparison, transpose: bool = False) -> TableModel:
-    """Networks as columns (the lecture's matrix), or as rows (``transpose``: for many networks)."""
+    """Networks as columns (the lecture's matrix), or as rows (``transpose``: for many networks).
+    A row with no value for any network (no width multiplier) is left out of the display."""
+    from dataclasses import replace
+
+    comparison = replace(comparison, rows=tuple(row for row in comparison.rows
+                                                if any(value is not None for value in row.values)))
     if transpose:
         columns = (Column("network", "network"),) + tuple(
             Column(row.key, row.title, "right" if row.key in COMPACT_KEYS else "left") for row in comparison.rows)

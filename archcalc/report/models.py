@@ -1,7 +1,7 @@
 """Table models for the other commands' outputs (conventions, check), rendered like every table."""
 from __future__ import annotations
 
-from ..marking import CheckResult
+from ..marking import CheckResult, check_document, summary_line
 from ..dims import to_json
 from .numbers import compact
 from .table import Column, TableModel
@@ -20,11 +20,8 @@ def conventions_model(analysis, results) -> TableModel:
 
 def check_model(result: CheckResult, sheet: str) -> TableModel:
     columns = (Column("row", "layer"), Column("column", "column"), Column("given", "given"),
-               Column("expected", "expected"), Column("verdict", "verdict"), Column("working", "working"))
+               Column("expected", "expected"), Column("verdict", "verdict"), Column("feedback", "feedback"))
     rows = tuple({"row": m.row, "column": m.column, "given": m.given, "expected": m.expected,
-                  "verdict": "right" if m.right else "WRONG", "working": m.working} for m in result.marks)
-    records = tuple(dict(m.__dict__) for m in result.marks)
-    total = len(result.marks) + len(result.unknown_rows)
-    document = {"ok": result.ok, "right": result.right, "total": total, "unknown_rows": list(result.unknown_rows),
-                "marks": list(records)}
-    return TableModel(f"{sheet}: {result.right}/{total} answers right", columns, rows, (), (), records, document)
+                  "verdict": m.state, "feedback": m.feedback} for m in result.marks)
+    document = check_document(result)
+    return TableModel(f"{sheet}: {summary_line(result)}", columns, rows, (), (), tuple(document["marks"]), document)

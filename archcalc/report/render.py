@@ -111,8 +111,9 @@ def render_csv(model: TableModel) -> str:
 
 def _csv_value(value):
     if isinstance(value, list):
-        separator = "x" if all(isinstance(v, int) for v in value) else " x "
-        return separator.join(str(v) for v in value)
+        if all(isinstance(v, int) for v in value):
+            return "x".join(map(str, value))
+        return " x ".join(v if v.isdigit() or v.isidentifier() else f"({v})" for v in map(str, value))
     return value
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..dims import Dim, format_dim, normalize
+from ..dims import Dim, format_dim, format_shape, normalize
 from ..engine import Analysis, Row
 from ..receptive import number_text
 from ..working import times
@@ -67,8 +67,7 @@ def shape_text(shape: tuple) -> str:
     >>> shape_text((224, 224, 64))
     '[224x224x64]'
     """
-    separator = "x" if all(isinstance(d, int) for d in shape) else " x "
-    return "[" + separator.join(format_dim(d) for d in shape) + "]"
+    return "[" + format_shape(shape) + "]"
 
 
 def layer_text(row: Row) -> str:
@@ -103,8 +102,9 @@ def build_table(analysis: Analysis, options: TableOptions = TableOptions()) -> T
     totals = totals_lines(analysis, options)
     if options.live:
         rows, records, document, totals = _with_live(analysis, options, rows, records, document, totals)
-    return TableModel(title, columns, rows, totals, analysis.warnings + analysis.assumptions + analysis.notes, records,
-                      document)
+    captions = (analysis.caption,) if analysis.caption else ()
+    return TableModel(title, columns, rows, totals,
+                      captions + analysis.warnings + analysis.assumptions + analysis.notes, records, document)
 
 
 def _with_live(analysis: Analysis, options: TableOptions, rows, records, document, totals):
