@@ -370,13 +370,14 @@ def verify(specs: Iterable[SpecSource] = (), all_specs: bool = False, device: st
     """Run each network (or the one given by ``input`` and ``layers``) in PyTorch (and ONNX) and
     check every number of its analysis. ``progress`` wraps the list of networks (the CLI passes a
     progress bar)."""
-    from .lower.verify import verify as run_verify
+    from .lower.verify import check_device, verify as run_verify
     from .spec import shipped_spec_names
 
     import re
 
     if not re.fullmatch(r"(cpu|cuda|mps|xpu)(:\d{1,3})?", device):
         raise ArchcalcError(f"--device: {device!r} is not a device (cpu, cuda, cuda:1, mps)")
+    check_device(device)
     names = list(specs) + (shipped_spec_names() if all_specs else [])
     if layers and names:
         raise ArchcalcError("give SPECs or --layers, not both")

@@ -160,6 +160,17 @@ def list_command():
             click.echo(f"  {spec.name:<22} {spec.meta.get('year', '')!s:<5} {spec.title}")
 
 
+def default_text(spec_field) -> str:
+    """`` (required)``, `` (default 1)``, `` (default true)``; nothing where the help already says it."""
+    if spec_field.required:
+        return " (required)"
+    if "(default" in spec_field.help or spec_field.default is None:
+        return ""
+    value = spec_field.default
+    shown = str(value).lower() if isinstance(value, bool) else f'"{value}"' if isinstance(value, str) else repr(value)
+    return f" (default {shown})"
+
+
 @main.command(name="layers")
 @reports_errors
 def layers_command():
@@ -179,8 +190,7 @@ def layers_command():
         aliases = f" (also: {', '.join(kind.aliases)})" if kind.aliases else ""
         click.echo(f"{kind.name:<16} {kind.summary}{aliases}")
         for spec_field in kind.fields:
-            default = "required" if spec_field.required else f"default {spec_field.default!r}"
-            click.echo(f"{'':<18}{spec_field.name}: {spec_field.help} ({default})")
+            click.echo(f"{'':<18}{spec_field.name}: {spec_field.help}{default_text(spec_field)}")
 
 
 @main.command(name="verify")
@@ -205,9 +215,15 @@ def verify_command(specs, all_specs, device, batch, input, layers, no_onnx, fmt,
     from .api import verify
 
     def progress(models):
-        with click.progressbar(models, label="verifying", file=sys.stderr, show_pos=True,
-                               item_show_func=lambda model: model.name if model else "") as bar:
-            yield from bar
+        if sys.stderr.isatty():
+            with click.progressbar(models, label="verifying", file=sys.stderr, show_pos=True,
+                                   item_show_func=lambda model: model.name if model else "") as bar:
+                yield from bar
+            return
+        for number, model in enumerate(models, 1):  # in a pipe or a log: one line per network
+            if len(models) > 1:
+                click.echo(f"verifying {number}/{len(models)}: {model.name}", err=True)
+            yield model
 
     reports = verify(specs, all_specs, device, batch, input, layers, no_onnx, progress)
     emit(reports.render(fmt), output, force)

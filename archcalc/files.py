@@ -19,10 +19,34 @@ def check_targets(paths: Iterable[str | os.PathLike], force: bool = False) -> No
     A command that writes several files checks them all first, so that it writes all or none.
     """
     for path in map(Path, paths):
-        if path.is_dir():
+        check_name(path)
+        try:
+            is_folder, exists = path.is_dir(), path.exists()
+        except OSError as error:
+            raise ArchcalcError(f"cannot write {shorten(path)}: {error.strerror or error}") from None
+        if is_folder:
             raise ArchcalcError(f"cannot write {path}: it is a folder", hint="give a file name")
-        if path.exists() and not force:
+        if exists and not force:
             raise ArchcalcError(f"{path} exists; pass --force to overwrite it")
+
+
+NAME_MAX = 255  # bytes in one file or folder name, on the file systems archcalc writes to
+
+
+def check_name(path: Path) -> None:
+    """A name longer than the file system allows is refused before anything is computed or written."""
+    for part in path.parts:
+        size = len(os.fsencode(part))
+        if size > NAME_MAX:
+            what = "its name" if part == str(path) else f"the name {shorten(part)}"
+            raise ArchcalcError(f"cannot write {shorten(path)}: {what} is {size} bytes long, "
+                                f"more than the {NAME_MAX} a file system allows", hint="give a shorter name")
+
+
+def shorten(text, limit: int = 60) -> str:
+    """A long path as its start and end: ``aaaa...aaaa.py`` (an error message stays one readable line)."""
+    text = str(text)
+    return text if len(text) <= limit else f"{text[:limit // 2]}...{text[-(limit // 2 - 3):]}"
 
 
 def write_output(path: str | os.PathLike, content: Content, force: bool = False) -> Path:

@@ -106,8 +106,23 @@ def solve_window(size: int, target: int | str, kernel: int | None = None, stride
                 uneven = _try(size, wanted, k, s, p, dilation, after=p + 1) if pad is None else None
                 if uneven and uneven.exact:
                     found.append(uneven)
-    return sorted(found, key=lambda s: (not s.exact, s.pad_after is not None, s.kernel, s.stride, s.pad,
-                                        s.output_padding))
+    return sorted(found, key=lambda s: (not s.exact, s.pad_after is not None, *design_rank(s.kernel, s.stride, s.pad),
+                                        s.kernel, s.stride, s.pad, s.output_padding))
+
+
+COMMON_STRIDES = (1, 2, 4)
+
+
+def design_rank(kernel: int, stride: int, pad: int) -> tuple:
+    """How plausible a design is, smallest first: the common strides (1, 2, 4) with a stride no
+    larger than the kernel and padding at most half the kernel first; then padding that centres
+    the window, (F - 1)/2; then small kernels (up to 3, then 5, then 7).
+
+    >>> sorted([(17, 1, 0), (4, 2, 1), (2, 2, 0)], key=lambda d: design_rank(*d))
+    [(2, 2, 0), (4, 2, 1), (17, 1, 0)]
+    """
+    plausible = stride in COMMON_STRIDES and stride <= max(kernel, 2) and 2 * pad <= kernel and kernel <= 11
+    return (not plausible, pad != (kernel - 1) // 2, (kernel + 1) // 2 - 1 if kernel > 3 else 0)
 
 
 def _try(size, target, kernel, stride, pad, dilation, after: int | None = None) -> Solution | None:

@@ -87,7 +87,7 @@ def locate(source: str) -> tuple[str, str]:
 
 def _read(path: Path, display: str) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")  # a byte-order mark, as Windows editors write, is dropped
     except (OSError, UnicodeDecodeError) as error:
         raise SpecError(f"cannot read the file: {error}", Location(display)) from None
 
@@ -111,9 +111,9 @@ def load_spec(source: str) -> ModelSpec:
 
 
 def parse_spec(text: str, file: str = "<spec>", default_name: str = "model") -> ModelSpec:
-    """Parse TOML text into a validated ModelSpec."""
+    """Parse TOML text into a validated ModelSpec (a leading byte-order mark is dropped)."""
     try:
-        document = tomllib.loads(text)
+        document = tomllib.loads(text.removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as error:
         raise SpecError(f"TOML syntax error: {error}", Location(file)) from None
     _check_keys(document, TOP_LEVEL_KEYS, Location(file), "top-level key")

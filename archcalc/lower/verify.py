@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..dims import normalize
 from ..engine import Analysis, analysis_of
+from ..errors import ArchcalcError
 from ..layers import MERGES
 from ..spec import ModelSpec
 from .build import example_input, materialize, plan, require_torch
@@ -327,4 +328,27 @@ def render_reports(reports: list[VerifyReport], fmt: str = "text") -> str:
 
         records = [report.record() for report in reports]
         return json.dumps(records[0] if len(records) == 1 else records, indent=2) + "\n"
-    return "".join(render_report(report) for report in reports)
+    text = "".join(render_report(report) for report in reports)
+    differ = [report.model for report in reports if not report.ok]
+    if len(reports) > 1:
+        text += (f"{len(reports) - len(differ)} of {len(reports)} networks agree with PyTorch"
+                 + (" and onnxruntime" if any(report.onnx for report in reports) else "")
+                 + (f"; {len(differ)} differ: {', '.join(differ)}" if differ else "") + "\n")
+    return text
+
+
+def check_device(device: str) -> None:
+    """A device PyTorch cannot use here is an error before any work: ``cuda:99`` on a one-GPU
+    machine, ``cuda`` with a CPU build."""
+    torch = require_torch()
+    kind, _, index = device.partition(":")
+    if kind == "cpu":
+        return
+    backend = {"cuda": torch.cuda, "xpu": getattr(torch, "xpu", None), "mps": getattr(torch.backends, "mps", None)}[kind]
+    if backend is None or not backend.is_available():
+        raise ArchcalcError(f"--device {device}: PyTorch sees no {kind.upper()} device here "
+                            f"(torch {torch.__version__})", hint="use --device cpu")
+    count = backend.device_count() if hasattr(backend, "device_count") else 1
+    if index and int(index) >= count:
+        raise ArchcalcError(f"--device {device}: PyTorch sees {count} {kind.upper()} device(s) here, "
+                            f"{kind}:0 to {kind}:{count - 1}")

@@ -61,9 +61,13 @@ def explain(analysis: Analysis, selected: list[str] | None = None) -> list[Expla
     rows = [row for row in analysis.rows if not selected or _matches(row, selected)]
     missing = [item for item in selected or [] if not any(_matches(row, [item]) for row in analysis.rows)]
     if missing:
+        from ..layers.base import nearest
+
         names = ", ".join(row.name for row in analysis.rows[:12])
-        raise SpecError(f"no layer called {', '.join(map(repr, missing))} in {analysis.spec.name} "
-                        f"(layers: {names}{', ...' if len(analysis.rows) > 12 else ''}; or give a row number)")
+        hint = nearest(missing[0], [row.name for row in analysis.rows] + list(analysis.layers))
+        raise SpecError(f"no layer called {', '.join(map(repr, missing))} in {analysis.spec.name}"
+                        + (f"; {hint}" if hint else "")
+                        + f" (layers: {names}{', ...' if len(analysis.rows) > 12 else ''}; or give a row number)")
     return [explain_row(row, analysis) for row in rows]
 
 
