@@ -81,6 +81,30 @@ class Result(Analysis):
                                               receptive_field=rf, convention=self.convention,
                                               connections=connections, live=live, pixel_index=pixel_index))
 
+    @property
+    def memory_bytes(self):
+        """The memory column's total in bytes, for this batch and dtype, as the table's TOTAL line:
+        ``analyze("vgg16", batch=8, dtype="float16").memory_bytes`` is 15,237,608 x 2 x 8."""
+        from .dims import normalize
+        from .report.numbers import DTYPE_BYTES
+
+        return normalize(self.totals.memory * DTYPE_BYTES[self.dtype] * self.batch)
+
+    @property
+    def params_bytes(self):
+        """The parameters in bytes, in this dtype (the same for any batch)."""
+        from .dims import normalize
+        from .report.numbers import DTYPE_BYTES
+
+        return normalize(self.totals.params * DTYPE_BYTES[self.dtype])
+
+    @property
+    def macs(self):
+        """MACs for the whole batch, as the table's TOTAL line states them."""
+        from .dims import normalize
+
+        return normalize(self.totals.macs * self.batch)
+
     def to_frame(self):
         """One row per table row with exact values (pandas)."""
         from .report.table import to_frame

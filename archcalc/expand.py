@@ -204,7 +204,8 @@ class Expander:
         layers = []
         for copy in range(1, repeat + 1):
             short = _copy_name(name, repeat, counters) if name else _next_name(kind.name, counters)
-            layers.append(self.new_layer(kind.name, prefix + short, values, trainable, share, floors, (copy, repeat)))
+            layers.append(self.new_layer(kind.name, prefix + short, values, trainable, share, floors, (copy, repeat),
+                                         written=frozenset(key for key in table if key in values)))
             for follower in followers:
                 suffix = follower.shorthand.suffix if follower.shorthand else follower.name
                 layers.append(self.new_layer(follower.name, f"{prefix}{short}_{suffix}",
@@ -223,7 +224,8 @@ class Expander:
         return share
 
     def new_layer(self, kind: str, name: str, values: dict, trainable: bool = True, share: str | None = None,
-                  floors: bool = False, copy: tuple[int, int] | None = None) -> Layer:
+                  floors: bool = False, copy: tuple[int, int] | None = None,
+                  written: frozenset[str] = frozenset()) -> Layer:
         self.count += 1
         location = self.here(name, copy)
         if self.count > MAX_LAYERS:
@@ -232,7 +234,7 @@ class Expander:
         if name in self.names:
             raise SpecError(f"the name {name!r} is already used by {self.names[name]}", location.with_field("name"))
         self.names[name] = str(replace(location, file=None, line=None, layer_name=None, field=None))
-        return Layer(kind, name, self.count, values, location, trainable, share, floors)
+        return Layer(kind, name, self.count, values, location, trainable, share, floors, written)
 
     # --- branches ---
 

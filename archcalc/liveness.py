@@ -85,10 +85,24 @@ class InferenceMemory:
     live_at_peak: tuple[Held, ...]
     naive_bytes: int  # the lecture's memory column: every output, the input included
     input_bytes: int
+    textbook_activation_bytes: int = 0  # the exercises' bound: one layer's input(s) and output alive at a time
+    textbook_layer: str = ""  # the layer where that is largest
+    param_bytes: int = 0
+
+    @property
+    def textbook_bytes(self) -> int:
+        """The minimum exercises ask for: the largest layer's input and output, plus the parameters."""
+        return self.textbook_activation_bytes + self.param_bytes
 
     @property
     def peak_bytes(self) -> int:
         return self.peak.live_bytes
+
+    @property
+    def lecture_rule_bytes(self) -> int:
+        """The lecture's rule for training, forward memory x 2: every activation and its gradient.
+        The input image is a given, not a result: it has no gradient, so it counts once."""
+        return 2 * self.naive_bytes - self.input_bytes
 
 
 @dataclass(frozen=True)
@@ -299,7 +313,34 @@ def inference_memory(analysis: Analysis, batch: int = 1, dtype: str = "float32")
     source = peaks.ledger.make("input", sizes.activation(product(analysis.spec.input_shape)))
     walk.sequence(analysis.spec.layers, _Value(source, False, analysis.spec.input_shape))
     naive = sizes.activation(analysis.totals.memory)
-    return InferenceMemory(batch, dtype, tuple(peaks.moments), peaks.peak, peaks.live_at_peak, naive, source.bytes)
+    layer, bound = textbook_bound(analysis, sizes)
+    return InferenceMemory(batch, dtype, tuple(peaks.moments), peaks.peak, peaks.live_at_peak, naive, source.bytes,
+                           bound, layer, sizes.parameters(analysis.totals.params))
+
+
+def textbook_bound(analysis: Analysis, sizes: Sizes) -> tuple[str, int]:
+    """The activations of the minimum that exercises ask for, only one layer's input(s) and output
+    alive at a time: the layer where they are largest, and their bytes.
+
+    >>> from .engine import analysis_of
+    >>> from .spec import parse_spec
+    >>> spec = parse_spec('input = "8x8x1"\\nlayers = ["conv 2 3x3 p1", "maxpool 2"]')
+    >>> textbook_bound(analysis_of(spec), Sizes(1, "float32", "float32"))
+    ('conv1', 768)
+
+    conv1 reads 64 values and writes 128: 192 float32 values.
+    """
+    rows = {row.name: row for row in analysis.rows}
+    best, where = 0, ""
+    for row in analysis.rows[1:]:
+        if row.training_only:
+            continue
+        sources = analysis.sources.get(row.name, ())
+        read = sum(int(product(rows[source].reshaped or rows[source].shape)) for source in sources)
+        live = sizes.activation(read + int(product(row.shape)))
+        if live > best:
+            best, where = live, row.name
+    return where, best
 
 
 # --- the forward pass ---------------------------------------------------------------------------

@@ -322,10 +322,11 @@ def caffe_pooling(spec: ModelSpec) -> ModelSpec:
 
 def dilation_from_zero(spec: ModelSpec) -> ModelSpec:
     """Read every dilation as the number of gaps between kernel taps (0 = an ordinary conv, effective
-    kernel F + (F-1)*D), as some courses do, rather than PyTorch's D = 1 for an ordinary conv."""
+    kernel F + (F-1)*D), as some courses do, rather than PyTorch's D = 1 for an ordinary conv. Only
+    a dilation the spec gives is read so: a layer without one stays an ordinary conv."""
     def shift(layer: Layer) -> Layer:
         dilated = {f.name: f.type.shifted(layer[f.name]) for f in KINDS[layer.kind].fields
-                   if isinstance(f.type, Dilation)}
+                   if isinstance(f.type, Dilation) and f.name in layer.written}
         return replace(layer, fields={**layer.fields, **dilated}) if dilated else layer
 
     return replace(spec, layers=map_layers(spec.layers, shift))

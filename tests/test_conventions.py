@@ -18,7 +18,8 @@ NETWORKS = ["resnet18", "vgg16_bn", "googlenet_torchvision", "alexnet_torchvisio
 # one layer after a conv, for the rules that differ between tools: ptflops counts ReLU, ELU and GELU
 # twice (module hook and patched functional) but ReLU6 (F.hardtanh), LeakyReLU and SiLU once;
 # fvcore charges upsampling 1 (nearest) or 4 (bilinear) per output element, thop 1 or 11
-LAYERS = ["relu", "relu6", "leakyrelu", "elu", "gelu", "silu", "hardswish", "upsample 2", "upsample 2 mode=bilinear"]
+LAYERS = ["relu", "relu6", "leakyrelu", "elu", "gelu", "silu", "hardswish", "upsample 2", "upsample 2 mode=bilinear",
+          "upsample 2 call=functional", "upsample 2 mode=bilinear call=functional"]
 
 
 def fvcore_total(spec):
@@ -61,6 +62,25 @@ def test_ptflops_default_backend(name):
     macs, params = ptflops_total(spec, "pytorch")
     result = apply(analyze(spec), "ptflops")
     assert (result.ops, result.params) == (macs, params)
+
+
+def test_ptflops_own_interpolate_test():
+    """ptflops' own test_func_interpolate_args: F.interpolate of 3x10x10 to 20x20 costs 3*20*20 = 1,200
+    (one per output); an nn.Upsample module costs twice that (its hook, then the patched functional)."""
+    functional = analyze(quick_spec("10x10x3", "upsample 2 mode=bilinear call=functional"))
+    module = analyze(quick_spec("10x10x3", "upsample 2 mode=bilinear"))
+    assert apply(functional, "ptflops").ops == 1_200
+    assert apply(module, "ptflops").ops == 2_400
+    ptflops = pytest.importorskip("ptflops")
+    torch = pytest.importorskip("torch")
+
+    class CustomModel(torch.nn.Module):  # as ptflops' test writes it
+        def forward(self, x):
+            return torch.nn.functional.interpolate(input=x, size=(20, 20), mode="bilinear", align_corners=False)
+
+    macs, params = ptflops.get_model_complexity_info(CustomModel(), (3, 10, 10), as_strings=False,
+                                                     print_per_layer_stat=False, backend="pytorch")
+    assert (macs, params) == (1_200, 0)
 
 
 @pytest.mark.parametrize("name", NETWORKS + LAYERS)

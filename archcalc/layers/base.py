@@ -48,6 +48,7 @@ class Layer:
     trainable: bool = True  # false: frozen (its parameters count, but not as trainable)
     share: str | None = None  # the earlier layer whose parameters this one uses (a Siamese or recurrent net)
     floors: bool = False  # flooring (W - F + 2P)/S + 1 here is by design: a note, not a warning
+    written: frozenset[str] = field(default=frozenset(), compare=False)  # the fields the spec gave (not defaults)
 
     def __getitem__(self, key: str) -> Any:
         return self.fields[key]

@@ -7,6 +7,8 @@ from .base import (PADDING, PAIR, Cost, Field, Layer, LayerKind, TensorSize, Sha
 from .reading import Claim, written_pads, zero_pad
 from .registry import register
 
+LOCAL = "archcalc.lower.modules"
+
 
 def _per_output_by_mode(**per_mode: int):
     """A rule charging per output element by interpolation mode (fvcore's and thop's upsampling rules)."""
@@ -19,7 +21,10 @@ class Upsample(LayerKind):
     family = "resample"
     summary = "upsampling by an integer factor (nearest or bilinear): H*s x W*s x C, no parameters"
     fields = (Field("scale", PAIR, help="s, or [sh, sw]"),
-              Field("mode", choice("nearest", "bilinear"), "nearest", "nearest or bilinear"))
+              Field("mode", choice("nearest", "bilinear"), "nearest", "nearest or bilinear"),
+              Field("call", choice("module", "functional"), "module",
+                    "how the model resizes: an nn.Upsample module, or F.interpolate in its forward (tools count them "
+                    "differently)"))
     positional = "scale"
     onnx_ops = ("Resize", "Upsample")
 
@@ -33,10 +38,14 @@ class Upsample(LayerKind):
             return None
         scale = [a // b for a, b in zip(after[2:], before[2:])]
         return Claim({"scale": scale[0] if scale[0] == scale[1] else scale, "mode": mode}, (node,))
-    # fvcore: aten::upsample_nearest2d 1 and upsample_bilinear2d 4 per output element; thop: 1 and 11;
-    # ptflops: nn.Upsample's module hook (1 per output) plus its patched F.interpolate (1 more)
-    costs = {"fvcore": _per_output_by_mode(nearest=1, bilinear=4), "thop": _per_output_by_mode(nearest=1, bilinear=11),
-             "ptflops": lambda usage: Cost(ops=2 * usage.outputs)}
+    # fvcore: aten::upsample_nearest2d 1 and upsample_bilinear2d 4 per output element, however it is
+    # called; thop hooks modules only: nn.Upsample 1 and 11, F.interpolate nothing; ptflops: nn.Upsample's
+    # module hook (1 per output) plus its patched F.interpolate (1 more), F.interpolate alone once
+    # (its own test_func_interpolate_args: 3x10x10 to 20x20, 1,200)
+    costs = {"fvcore": _per_output_by_mode(nearest=1, bilinear=4),
+             "thop": lambda usage: Cost() if usage.layer["call"] == "functional"
+             else _per_output_by_mode(nearest=1, bilinear=11)(usage),
+             "ptflops": lambda usage: Cost(ops=(1 if usage.layer["call"] == "functional" else 2) * usage.outputs)}
 
     def infer(self, layer: Layer, x: Shape) -> Step:
         require_map(layer, x)
@@ -47,8 +56,10 @@ class Upsample(LayerKind):
 
     def torch_modules(self, layer: Layer, x: Shape) -> tuple[TorchModule, ...]:
         extra = (("align_corners", False),) if layer["mode"] == "bilinear" else ()
-        return (TorchModule("Upsample", (("scale_factor", tuple(float(s) for s in layer["scale"])),
-                                         ("mode", layer["mode"])) + extra),)
+        args = (("scale_factor", tuple(float(s) for s in layer["scale"])), ("mode", layer["mode"])) + extra
+        if layer["call"] == "functional":
+            return (TorchModule("Interpolate", args, LOCAL),)
+        return (TorchModule("Upsample", args),)
 
     def saved_for_backward(self, layer: Layer, x: Shape, step: Step) -> tuple[TensorSize, ...]:
         return ()  # its backward needs only the sizes

@@ -58,6 +58,19 @@ class ZeroPadShortcut(nn.Module):
         return nn.functional.pad(x, (0, 0, 0, 0, 0, self.extra_channels))
 
 
+class Interpolate(nn.Module):
+    """``F.interpolate`` called in a model's forward, as many models resize (not ``nn.Upsample``):
+    the same output, but counting tools that hook modules see no module of theirs."""
+
+    def __init__(self, scale_factor: tuple, mode: str, align_corners: bool | None = None):
+        super().__init__()
+        self.scale_factor, self.mode, self.align_corners = scale_factor, mode, align_corners
+
+    def forward(self, x):
+        return functional.interpolate(x, scale_factor=self.scale_factor, mode=self.mode,
+                                      align_corners=self.align_corners)
+
+
 class ChannelSlice(nn.Module):
     """Channels ``start`` to ``start + count`` (a view: ShuffleNet v2's channel split)."""
 

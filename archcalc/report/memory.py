@@ -72,7 +72,11 @@ def inference_lines(memory: InferenceMemory) -> tuple[str, ...]:
     held = "; ".join(f"{h.what} {short_bytes(h.bytes)}" for h in memory.live_at_peak)
     return (f"INFERENCE peak: {byte_size(memory.peak_bytes)} while {memory.peak.name} runs: {ratio:.1%} of the "
             f"lecture's memory total, {byte_size(memory.naive_bytes)}, as only the tensors still needed are alive at once",
-            f"  live then: {held}")
+            f"  live then: {held}",
+            f"TEXTBOOK minimum (as exercises ask: one layer's input and output alive at a time, plus the parameters): "
+            f"activations {short_bytes(memory.textbook_activation_bytes)} at {memory.textbook_layer} + parameters "
+            f"{short_bytes(memory.param_bytes)} = {byte_size(memory.textbook_bytes)}; the peak above is PyTorch's, "
+            f"without the parameters, with the caller's input and whatever a later layer still needs")
 
 
 def training_lines(memory: TrainingMemory) -> tuple[str, ...]:
@@ -93,9 +97,10 @@ def training_lines(memory: TrainingMemory) -> tuple[str, ...]:
 def rule_lines(inference: InferenceMemory, training: TrainingMemory) -> tuple[str, ...]:
     """The lecture's rule of thumb beside the model: the forward memory, twice (activations and
     their gradients), as CS231n's VGG slide says ("only forward! ~*2 for bwd")."""
-    rule = 2 * inference.naive_bytes
-    return (f"THE LECTURE'S RULE (forward memory x 2 for the backward pass, CS231n's VGG slide): 2 x "
-            f"{short_bytes(inference.naive_bytes)} = {byte_size(rule)}; the step's peak is "
+    rule = inference.lecture_rule_bytes
+    return (f"THE LECTURE'S RULE (forward memory x 2 for the backward pass, CS231n's VGG slide; the input has no "
+            f"gradient, so it counts once): 2 x {short_bytes(inference.naive_bytes)} - "
+            f"{short_bytes(inference.input_bytes)} = {byte_size(rule)}; the step's peak is "
             f"{training.peak_bytes / rule:.1f}x that: the rule counts the activations and their gradients, not the "
             "parameters, their gradients or the optimizer's state",)
 
@@ -165,6 +170,9 @@ def memory_document(analysis: Analysis, inference: InferenceMemory, training: Tr
         "batch": inference.batch, "dtype": inference.dtype,
         "inference": {"peak_bytes": inference.peak_bytes, "peak_layer": inference.peak.name,
                       "naive_bytes": inference.naive_bytes, "input_bytes": inference.input_bytes,
+                      "textbook_bytes": inference.textbook_bytes, "textbook_layer": inference.textbook_layer,
+                      "textbook_activation_bytes": inference.textbook_activation_bytes,
+                      "param_bytes": inference.param_bytes,
                       "live_at_peak": [{"what": h.what, "bytes": h.bytes} for h in inference.live_at_peak],
                       "layers": [{"name": m.name, "live_bytes": m.live_bytes} for m in inference.moments]},
     }
@@ -175,7 +183,7 @@ def memory_document(analysis: Analysis, inference: InferenceMemory, training: Tr
             "grad_bytes": training.grad_bytes, "optimizer_bytes": training.optimizer_bytes,
             "weight_copy_bytes": training.weight_copy_bytes, "input_bytes": training.input_bytes,
             "peak_bytes": training.peak_bytes, "peak_phase": training.peak_phase, "peak_layer": training.peak.name,
-            "bound_bytes": training.bound_bytes, "lecture_rule_bytes": 2 * inference.naive_bytes,
+            "bound_bytes": training.bound_bytes, "lecture_rule_bytes": inference.lecture_rule_bytes,
             "live_at_peak": [{"what": label, "bytes": count} for label, count in group_held(training.live_at_peak)],
             "layers": [{"name": name, "saved_bytes": count} for name, count in training.saved]}
     if fit:

@@ -101,12 +101,26 @@ def render_csv(model: TableModel) -> str:
     buffer = io.StringIO()
     if not model.records:
         return ""
-    fields = [key for key in model.records[0] if not isinstance(model.records[0][key], (list, dict)) or key == "shape"]
+    records = [_flat_fields(record) for record in model.records]
+    fields = [key for key in records[0] if not isinstance(records[0][key], (list, dict)) or key == "shape"]
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
-    for record in model.records:
-        writer.writerow({key: _csv_value(record[key]) for key in fields})
+    for record in records:
+        writer.writerow({key: _csv_value(record.get(key)) for key in fields})
     return buffer.getvalue()
+
+
+def _flat_fields(record: dict) -> dict:
+    """A record's receptive field as columns a spreadsheet reads (rf, jump, start, effective
+    padding: one value, or rows x columns where the axes differ)."""
+    fields = record.get("receptive_field")
+    if not isinstance(fields, list) or not fields:
+        return {key: value for key, value in record.items() if key != "receptive_field"}
+    flat = {key: value for key, value in record.items() if key != "receptive_field"}
+    for key, column in (("size", "rf"), ("jump", "jump"), ("start", "start"), ("effective_padding", "effective_padding")):
+        values = [f"{axis[key]:g}" for axis in fields]
+        flat[column] = values[0] if len(set(values)) == 1 else "x".join(values)
+    return flat
 
 
 def _csv_value(value):

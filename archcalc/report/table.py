@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..dims import Dim, format_dim, format_shape, normalize
+from ..dims import Dim, format_dim, format_shape, normalize, product
 from ..engine import Analysis, Row
 from ..receptive import number_text
 from ..working import times
@@ -95,7 +95,7 @@ def build_table(analysis: Analysis, options: TableOptions = TableOptions()) -> T
         (PADDING_COLUMN,) if options.receptive_field and options.effective_padding else ())
     from .records import analysis_record
 
-    document = analysis_record(analysis)
+    document = analysis_record(analysis, options.pixel_index)
     if options.convention != "archcalc":
         document = {**document, "convention": convention_record(analysis, options.convention)}
     records = tuple(document["layers"])
@@ -209,6 +209,8 @@ def totals_lines(analysis: Analysis, options: TableOptions) -> tuple[str, ...]:
     size = DTYPE_BYTES[options.dtype]
     per = "/ image" if options.batch == 1 else f"for a batch of {options.batch}"
     memory_bytes = normalize(totals.memory * size * options.batch)
+    # the slide's training rule: every activation and its gradient; the input has no gradient
+    input_bytes = normalize(product(analysis.spec.input_shape) * size * options.batch)
     params_bytes = normalize(totals.params * size)
     macs = normalize(totals.macs * options.batch)
     memory_text, memory_binary = byte_sizes(memory_bytes)
@@ -220,8 +222,8 @@ def totals_lines(analysis: Analysis, options: TableOptions) -> tuple[str, ...]:
     return (
         f"TOTAL memory: {compact_or_exact(totals.memory)} values x {size} bytes"
         + (f" x {options.batch}" if options.batch != 1 else "")
-        + f" = {memory_text} {per} (forward only; {memory_binary}; x2 with the backward pass, the slide's rule: "
-        f"{byte_sizes(normalize(2 * memory_bytes))[0]})",
+        + f" = {memory_text} {per} (forward only; {memory_binary}; x2 with the backward pass, the slide's rule, "
+        f"the input once: {byte_sizes(normalize(2 * memory_bytes - input_bytes))[0]})",
         f"TOTAL params: {compact_or_exact(totals.params)} ({exact(totals.params)} = {exact(totals.weights)} weights"
         f" + {exact(totals.biases)} biases{trainable}) = {params_text} as {options.dtype} ({params_binary})",
         f"TOTAL MACs: {compact_or_exact(macs)} {per} ({compact_or_exact(normalize(2 * macs))} FLOPs at 2 per "
