@@ -514,15 +514,25 @@ def handout(specs: Iterable[SpecSource], output_dir: str | Path, name: str = "ha
                                       if student else [])
     folder = Path(output_dir)
     files: dict[Path, object] = {}
+    notices: dict[str, None] = {}
     for stem, version in versions:
         document = build_handout(analyses, comparison, name, title, version, options, lecun)
+        notices.update(dict.fromkeys(document.notices))
         files[folder / f"{stem}.md"] = document.markdown
         files[folder / f"{stem}.html"] = document.html
         files.update({folder / image: data for image, data in document.images.items()})
         if chromium:
             page = folder / f"{stem}.html"
             files[folder / f"{stem}.pdf"] = lambda path, page=page: print_pdf(page, path, chromium)
-    return write_outputs(files, force)
+    return Written(write_outputs(files, force), tuple(notices))
+
+
+class Written(list):
+    """The paths a command wrote, and what its user should be told about them (``notices``)."""
+
+    def __init__(self, paths, notices: tuple[str, ...] = ()):
+        super().__init__(paths)
+        self.notices = notices
 
 
 class MemoryResult:

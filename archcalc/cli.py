@@ -544,3 +544,5 @@ def handout_command(specs, output_dir, name, title, compare_with, input, no_bias
     written = handout(specs, output_dir, name, title, compare_with, student, pdf, force, input, no_bias, depth, blank,
                       convention, paper, svg)
     click.echo(f"wrote {', '.join(sorted(str(path) for path in written))}")
+    for notice in getattr(written, "notices", ()):
+        click.echo(f"note: {notice}", err=True)

@@ -191,10 +191,11 @@ def test_receptive_field_columns_and_the_pixel_index_convention():
 
 def test_the_lectures_x2_rule_for_training_memory():
     # CS231n's VGG slide: "TOTAL memory ... (only forward! ~*2 for bwd)"; VGG16's memory column sums to
-    # 15,237,608 values (checked in test_engine), 4 bytes each, twice: 121,900,864 bytes
-    assert "x2 with the backward pass, the slide's rule: 122 MB" in run("table", "vgg16").output
+    # 15,237,608 values (checked in test_engine), each with its gradient, except the 224*224*3 = 150,528
+    # input values, which have none: (2 * 15,237,608 - 150,528) * 4 = 121,298,752 bytes
+    assert "x2 with the backward pass, the slide's rule, the input once: 121 MB" in run("table", "vgg16").output
     document = json.loads(run("memory", "vgg16", "--train", "-f", "json").output)
-    assert document["training"]["lecture_rule_bytes"] == 2 * 15_237_608 * 4
+    assert document["training"]["lecture_rule_bytes"] == 121_298_752
     assert "THE LECTURE'S RULE" in run("memory", "vgg16", "--train").output
 
 

@@ -188,3 +188,28 @@ def test_flat_frame():
     assert (conv1["rf"], conv1["jump"], conv1["start"]) == (11, 4, 5.5)
     fc8 = frame[frame["name"] == "fc8"].iloc[0]
     assert fc8["C"] == 1000 and pandas.isna(fc8["H"]) and pandas.isna(fc8["W"])  # a vector has no H or W
+
+
+def test_a_handout_without_matplotlib_says_so(tmp_path, monkeypatch):
+    import archcalc.report.handout as handout_module
+
+    monkeypatch.setattr(handout_module, "can_plot", lambda: False)
+    result = CliRunner().invoke(main, ["handout", "lenet5", "-o", str(tmp_path)])
+    assert result.exit_code == 0
+    assert "note: Plots left out: matplotlib is not installed" in result.stderr
+    assert "Plots left out: matplotlib is not installed" in (tmp_path / "handout.html").read_text()
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_plot_text_is_8_points_or_more(monkeypatch, tmp_path):
+    """ResNet-152's 57 bars: names at 8 pt, every other one where they would not fit side by side."""
+    pytest.importorskip("matplotlib")
+    import archcalc.report.plots as plots
+
+    figures = []
+    monkeypatch.setattr(plots, "_save", lambda figure, path: figures.append(figure))
+    plots.plot_network(analyze("resnet152"), tmp_path / "r.png")
+    texts = [text for axis in figures[0].axes for text in axis.texts + axis.get_xticklabels() + axis.get_yticklabels()]
+    assert texts and min(text.get_fontsize() for text in texts) >= 8
+    names = [label.get_text() for label in figures[0].axes[-1].get_xticklabels()]
+    assert names[:3] == ["conv1", "pool1", "conv2_2"]  # conv1, conv1_bn, pool1, conv2_1, ...: every second

@@ -64,11 +64,23 @@ def parse_blank(text: str | tuple | list | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(name for name in names for name in (name, *_IMPLIED.get(name, ()))))
 
 
+NO_PLOTS = "Plots left out: matplotlib is not installed (pip install 'archcalc[plot]')."
+
+
 @dataclass
 class Handout:
     markdown: str
     html: str
     images: dict[str, bytes] = field(default_factory=dict)  # file name -> image, for the Markdown
+    notices: tuple[str, ...] = ()  # what the reader of the command line should know (plots left out)
+
+
+def can_plot() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -96,6 +108,7 @@ def build_handout(analyses: list[Analysis], comparison: list[Analysis], name: st
         raise ArchcalcError(f"--paper: no paper {options.paper!r} (papers: {', '.join(PAPERS)})")
     images: dict[str, bytes] = {}
     sections: list[tuple[str, str, list[str], str]] = []  # (anchor, heading, markdown lines, html)
+    missing_plots = options.plots and not can_plot()  # said on the page and on the command line, never silent
     answers = lecture_answers(comparison if len(comparison) > 1 else analyses, lecun)
     if lecun is not None and any(answer.number == 1 for answer in answers) and \
             lecun.spec.name not in {analysis.spec.name for analysis in analyses}:
@@ -109,7 +122,8 @@ def build_handout(analyses: list[Analysis], comparison: list[Analysis], name: st
         if picture:
             images[image_name] = picture
         sections.append(_network_section(analysis, shown, model, version, options, picture,
-                                         image_name if picture else None))
+                                         image_name if picture else None,
+                                         missing_plots and not version.hides("memory", "params", "macs")))
     figure = None  # the comparison's plot: under the answers it is evidence for, else under the matrix
     if len(comparison) > 1:
         matrix = comparison_model(build_comparison(comparison))
@@ -123,7 +137,8 @@ def build_handout(analyses: list[Analysis], comparison: list[Analysis], name: st
         sections.append(_comparison_section(_blank_rows(matrix, hidden), None if answers else figure, options))
     if answers:
         sections.append(_answers_section(answers, version, figure, options))
-    return Handout(_markdown(title, sections, version), _html(title, sections, options, version), images)
+    return Handout(_markdown(title, sections, version), _html(title, sections, options, version), images,
+                   (NO_PLOTS,) if missing_plots else ())
 
 
 def _shown(analysis: Analysis, depth: int | None) -> Analysis:
@@ -148,7 +163,7 @@ def default_title(analyses: list[Analysis]) -> str:
 
 # -- one network ---------------------------------------------------------------------------------
 
-def _network_section(analysis, shown, model, version, options, picture, image_name):
+def _network_section(analysis, shown, model, version, options, picture, image_name, missing_plot=False):
     title = analysis.spec.title
     anchor = f"net-{analysis.spec.name}"
     table = _version_table(model, version, analysis.caption)
@@ -160,6 +175,9 @@ def _network_section(analysis, shown, model, version, options, picture, image_na
         md += ["### Memory as execution holds it", "", *[f"- {line}" for line in memory], ""]
         body.append('<h3>Memory as execution holds it</h3><ul class="memory">'
                     + "".join(f"<li>{html.escape(line)}</li>" for line in memory) + "</ul>")
+    if missing_plot:
+        md += [f"*{NO_PLOTS}*", ""]
+        body.append(f'<p class="notice">{html.escape(NO_PLOTS)}</p>')
     if picture:
         alt = f"{analysis.spec.name}: memory, parameters and MACs per layer"
         md += [f"![{alt}]({image_name})", ""]
@@ -352,7 +370,7 @@ body { margin: 0 auto; max-width: 60em; padding: 0 1em; }
 @media print { body { max-width: none; padding: 0; } }
 h1 { font-size: 18pt; margin: 0 0 0.2em; } h2 { font-size: 14pt; margin: 0 0 0.3em; }
 h3 { font-size: 11pt; margin: 0.8em 0 0.3em; break-after: avoid; }
-p.version { font-style: italic; margin: 0; } p.source { font-style: italic; margin: 0 0 0.4em; }
+p.version { font-style: italic; margin: 0; } p.notice { font-style: italic; color: #7a1f1f; } p.source { font-style: italic; margin: 0 0 0.4em; }
 ol.contents { margin: 0.3em 0 1em; columns: 2; }
 section + section { break-before: page; }
 section.wide { page: wide; }
@@ -413,9 +431,7 @@ def _comparison_plot(analyses: list[Analysis], options: HandoutOptions) -> bytes
 
 
 def _draw(draw, options: HandoutOptions) -> bytes | None:
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
+    if not can_plot():
         return None
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"plot.{_extension(options)}"

@@ -11,6 +11,7 @@ from ..engine import Analysis, collapse
 from .numbers import compact
 
 MAX_BARS = 60  # beyond this, blocks are shown as one bar each
+MIN_POINTS = 8  # the smallest text a printed plot has: tick labels, names, annotations
 STYLE = "tableau-colorblind10"  # matplotlib's colour-blind-safe cycle
 
 
@@ -79,15 +80,15 @@ def plot_network(analysis: Analysis, path: str | Path) -> None:
     rows = plottable_rows(analysis)
     names = [row.name for row in rows]
     width = PRINT_WIDTH_INCHES  # drawn at the size it prints: fonts are the points they say
-    figure, axes = plt.subplots(3, 1, figsize=(width, 3.4), sharex=True)
+    figure, axes = plt.subplots(3, 1, figsize=(width, 3.9), sharex=True)
     colours = _palette(plt)
     series = (("memory (output values)", [row.memory for row in rows], "///"),
               ("parameters", [row.params for row in rows], "..."),
               ("MACs", [row.macs for row in rows], "xx"))
     for number, (axis, (label, values, hatch)) in enumerate(zip(axes, series)):
         axis.bar(range(len(rows)), values, color=colours[number], edgecolor="black", hatch=hatch, linewidth=0.5)
-        axis.set_ylabel(label.replace(" (", "\n("), fontsize=7)
-        axis.tick_params(axis="y", labelsize=7)
+        axis.set_ylabel(label.replace(" (", "\n("), fontsize=MIN_POINTS)
+        axis.tick_params(axis="y", labelsize=MIN_POINTS)
         _counts(axis)
         axis.grid(axis="y", color="0.85", linewidth=0.5)
         axis.set_axisbelow(True)
@@ -95,10 +96,12 @@ def plot_network(analysis: Analysis, path: str | Path) -> None:
         axis.set_ylim(0, max(values[top], 1) * 1.22)  # room for the label above the tallest bar
         axis.annotate(f"most: {names[top]} ({compact(values[top])})", (top, values[top]), xytext=(0, 2),
                       textcoords="offset points", ha="center" if 2 < top < len(rows) - 3 else
-                      ("left" if top <= 2 else "right"), va="bottom", fontsize=7)
-    every = -(-len(rows) // 60)  # at most 60 labels: past that, every n-th bar is named
+                      ("left" if top <= 2 else "right"), va="bottom", fontsize=MIN_POINTS)
+    # names at 8 pt, as many as fit side by side (a rotated name is one line high): every n-th past that
+    fitting = int(width * 72 * 0.85 / (MIN_POINTS * 1.4))
+    every = -(-len(rows) // fitting)
     axes[-1].set_xticks(range(0, len(rows), every))
-    axes[-1].set_xticklabels(names[::every], rotation=90, fontsize=6 if len(rows) < 40 else 5)
+    axes[-1].set_xticklabels(names[::every], rotation=90, fontsize=MIN_POINTS)
     axes[0].set_title(_title(f"{analysis.spec.title}: where memory, parameters and MACs go", width), fontsize=9)
     figure.tight_layout()
     _save(figure, path)
@@ -151,7 +154,7 @@ def plot_accuracy(analyses: list[Analysis], path: str | Path) -> None:
         axis.scatter([macs], [error], s=30 + 900 * analysis.totals.params / largest, facecolor=_palette(plt)[0],
                      edgecolor="black", linewidth=0.8, alpha=0.6, zorder=3)
         labels.append(axis.annotate(analysis.spec.name, (macs, error), xytext=(5, 3), textcoords="offset points",
-                                    fontsize=6.5, zorder=5))
+                                    fontsize=MIN_POINTS, zorder=5))
     axis.set_xscale("log")
     _counts(axis, "x")
     axis.set_xlabel("MACs per image (log scale)")
