@@ -330,16 +330,19 @@ def textbook_bound(analysis: Analysis, sizes: Sizes) -> tuple[str, int]:
 
     conv1 reads 64 values and writes 128: 192 float32 values.
     """
-    rows = {row.name: row for row in analysis.rows}
+    from .layers import KINDS
+
+    side = {name for row in analysis.rows if row.training_only for name in (row.name, *row.folded_names)}
     best, where = 0, ""
-    for row in analysis.rows[1:]:
-        if row.training_only:
-            continue
-        sources = analysis.sources.get(row.name, ())
-        read = sum(int(product(rows[source].reshaped or rows[source].shape)) for source in sources)
-        live = sizes.activation(read + int(product(row.shape)))
+    for name, sources in analysis.sources.items():
+        layer = analysis.layers.get(name)
+        if name in side or (layer is not None and KINDS[layer.kind].folds):
+            continue  # a side output does not run; an activation or a view folds into the layer before
+        read = sum(int(product(analysis.steps[source].shape if source in analysis.steps
+                                   else analysis.spec.input_shape)) for source in sources)
+        live = sizes.activation(read + int(product(analysis.steps[name].shape)))
         if live > best:
-            best, where = live, row.name
+            best, where = live, name
     return where, best
 
 

@@ -194,13 +194,14 @@ def test_handout_in_a_real_browser(fresh, tmp_path):
     run = subprocess.run([CHROMIUM, *BROWSER_FLAGS, "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000",
                           "--dump-dom", page], capture_output=True, text=True, timeout=120)
     dom = run.stdout
-    # the tables are there (four networks, the comparison, two answers), with the right numbers
-    assert dom.count('<table class="archcalc">') == 7
+    # the tables are there (four networks, LeCun et al.'s for the first question, the comparison, two
+    # answers), with the right numbers
+    assert dom.count('<table class="archcalc">') == 8
     for number in ("55x55x96", "138,357,544", "INCEPTION (64, 96, 128, 16, 32, 32)", "35 x 1,117,184",
                    "60,192,808"):
         assert number in dom, number
     images = re.search(r'data-images="(\d+)" data-images-loaded="(\d+)"', dom)
-    assert images and images.group(1) == images.group(2) == "5"  # four networks and the comparison
+    assert images and images.group(1) == images.group(2) == "6"  # five networks and the comparison
     assert not [line for line in run.stderr.splitlines() if "CONSOLE" in line and "ERROR" in line.upper()]
     # table cells at 9 pt (12 CSS pixels) or more, as the browser computes them
     sizes = measured(fresh / "lecture9.html", tmp_path)
@@ -223,7 +224,7 @@ def test_student_version_prints_with_room_to_write(fresh, tmp_path):
     headings = ["VGG16 (configuration D)", "GoogLeNet (Inception v1)", "ResNet-152", "Comparison",
                 "The lecture's two questions"]
     pages = check_fill(print_to_pdf(fresh / "lecture9_student.html", tmp_path), headings)
-    assert len(pages) == 6  # a page a network, the comparison, the questions
+    assert len(pages) == 7  # a page a network (LeCun et al.'s too), the comparison, the questions
 
 
 @pytest.mark.skipif(not TOOLS, reason="needs headless Chromium and poppler-utils")
