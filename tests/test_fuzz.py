@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from archcalc import analyze, parse_spec
@@ -82,8 +83,9 @@ def test_arbitrary_text_gives_a_result_or_an_archcalc_error(text):
         pass
 
 
-def test_mutation_fuzzer_finds_no_crash_and_no_hang():
-    result = subprocess.run([sys.executable, str(SCRIPTS / "fuzz.py"), "--cases", "2500", "--seed", "3"],
+@pytest.mark.parametrize("cases", [800, pytest.param(2500, marks=pytest.mark.slow)])
+def test_mutation_fuzzer_finds_no_crash_and_no_hang(cases):
+    result = subprocess.run([sys.executable, str(SCRIPTS / "fuzz.py"), "--cases", str(cases), "--seed", "3"],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:]
     assert "crashes: 0" in result.stdout and "hangs: 0" in result.stdout

@@ -18,6 +18,7 @@ from archcalc.importing import import_onnx  # noqa: E402
 from archcalc.importing.convert import UnsupportedGraph  # noqa: E402
 from archcalc.spec import parse_spec, shipped_spec_names  # noqa: E402
 from torchvision_models import location, reference  # noqa: E402
+from sweeps import sweep
 
 # Shipped specs whose exported graph archcalc cannot read back, and why (each asserted below):
 # LeNet's sparse connection tables and trainable subsampling become Gathers and products.
@@ -57,7 +58,7 @@ def weighted_rows(result) -> Counter:
     return found
 
 
-@pytest.mark.parametrize("name", ROUND_TRIP)
+@pytest.mark.parametrize("name", sweep(ROUND_TRIP))
 def test_round_trip_through_onnx(name, tmp_path):
     """export --onnx, then the ONNX file and the spec written from it give the spec's own params,
     MACs and per-layer shapes."""
@@ -114,7 +115,7 @@ SHIPPED_AS = {"alexnet": "alexnet_torchvision", "googlenet": "googlenet_torchvis
 
 
 @torchvision_present
-@pytest.mark.parametrize("name", TORCHVISION)
+@pytest.mark.parametrize("name", sweep(TORCHVISION))
 def test_torchvision_models_agree_with_their_published_counts(name):
     """from_torch on torchvision's own module: its documented num_params and GFLOPS (multiply-adds),
     the parameters PyTorch counts in the module, and the shipped spec's parameters and MACs."""

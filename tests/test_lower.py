@@ -15,9 +15,10 @@ from archcalc.lower.build import build  # noqa: E402
 from archcalc.lower.verify import verify  # noqa: E402
 from archcalc.spec import shipped_spec_names  # noqa: E402
 from test_zoo import ZOO  # noqa: E402
+from sweeps import sweep
 
 
-@pytest.mark.parametrize("name", [name for name in shipped_spec_names() if name not in ZOO])
+@pytest.mark.parametrize("name", sweep([name for name in shipped_spec_names() if name not in ZOO]))
 def test_every_shipped_spec_agrees_with_pytorch_and_onnx(name):
     """The lecture's networks at their own size (the others: test_zoo.py, some at smaller inputs)."""
     report = verify(load_spec(name), batch=2, with_onnx=True)

@@ -12,6 +12,7 @@ from archcalc.engine import analysis_of
 from archcalc.liveness import (in_place_layers, inference_memory, largest_batch, parse_byte_size, row_live_bytes,
                              training_memory)
 from archcalc.spec import parse_spec, shipped_spec_names
+from sweeps import sweep
 
 F32 = 4
 
@@ -135,7 +136,7 @@ def small(name: str):
     return archcalc.load(name, input=SMALL.get(name))
 
 
-@pytest.mark.parametrize("name", shipped_spec_names())
+@pytest.mark.parametrize("name", sweep(shipped_spec_names()))
 def test_the_inference_peak_is_what_pytorch_holds(name):
     """The most bytes live while each layer and merge runs, the peak and where: equal to the storages
     PyTorch makes and frees running the lowered network, at two batch sizes."""
@@ -151,7 +152,7 @@ def test_the_inference_peak_is_what_pytorch_holds(name):
         assert (model.peak_bytes, model.peak.name) == (measured.peak_bytes, measured.peak_at)
 
 
-@pytest.mark.parametrize("name", shipped_spec_names())
+@pytest.mark.parametrize("name", sweep(shipped_spec_names()))
 def test_a_training_step_is_what_pytorch_holds(name):
     """What is kept for backward equals what autograd packs (distinct storages, parameters excluded),
     exactly; the step's peak (SGD with momentum, the second step, parameters and optimizer state

@@ -9,6 +9,7 @@ from archcalc.spec import shipped_spec_names
 torch = pytest.importorskip("torch")
 
 from torchvision_models import location, reference  # noqa: E402
+from sweeps import sweep
 
 # spec -> (torchvision's name, the input at which its lowering is executed). The large networks run at
 # 64x64: verify checks the same shape, parameter and MAC rules at any size (the parameters do not
@@ -42,7 +43,7 @@ def executed_counts(model, size: int) -> tuple[int, int, int]:
 
 
 @pytest.mark.skipif(location() is None, reason="no copy of torchvision's model files (see tests/torchvision_models.py)")
-@pytest.mark.parametrize("name", TORCHVISION)
+@pytest.mark.parametrize("name", sweep(TORCHVISION))
 def test_equal_to_torchvision_executed_and_published(name):
     result = analyze(name)
     model, meta = reference(ZOO[name][0])
@@ -52,7 +53,7 @@ def test_equal_to_torchvision_executed_and_published(name):
     assert round(result.totals.macs / 1e9, 3) == meta["_ops"]  # the documented "GFLOPS" are GMACs
 
 
-@pytest.mark.parametrize("name", sorted(ZOO))
+@pytest.mark.parametrize("name", sweep(sorted(ZOO)))
 def test_every_layer_agrees_with_its_execution(name):
     """archcalc's lowering run in PyTorch: every row's shape, weights, biases, trainable parameters and
     MACs, then the ONNX export's shapes and onnxruntime's output."""
