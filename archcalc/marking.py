@@ -629,6 +629,9 @@ def render_check(result: CheckResult, kilo: int, explain: bool = False) -> str:
     for cell in result.altered:
         lines.append(f"ALTERED given cell {cell.row} {cell.column}: the worksheet gave {cell.given}, "
                      f"the sheet says {cell.sheet} (not marked)")
+    if result.altered:
+        columns = ", ".join(dict.fromkeys(cell.column for cell in result.altered))
+        lines.append(f"(if the worksheet left {columns} blank, give check the same --blank as the worksheet)")
     if result.not_asked:
         lines.append(f"not marked: answers in columns the worksheet did not ask ({', '.join(result.not_asked)}); "
                      f"check --blank names the columns asked")

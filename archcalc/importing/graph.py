@@ -106,12 +106,15 @@ def _require_onnx():
 def _parse(onnx, path, data: bytes | None, where: Location):
     if data is None:
         file = Path(path)
-        if not file.is_file():
-            raise SpecError("no such ONNX file" + (" (it is a folder)" if file.is_dir() else ""), where)
-        if file.stat().st_size > MAX_ONNX_BYTES:
-            raise LimitError(f"the file is {file.stat().st_size:,} bytes; archcalc reads ONNX files up to "
-                             f"{MAX_ONNX_BYTES:,}", where, "raise ARCHCALC_MAX_ONNX_BYTES")
-        data = file.read_bytes()  # protobuf parses from bytes; the weights' values are dropped right after
+        try:
+            if not file.is_file():
+                raise SpecError("no such ONNX file" + (" (it is a folder)" if file.is_dir() else ""), where)
+            if file.stat().st_size > MAX_ONNX_BYTES:
+                raise LimitError(f"the file is {file.stat().st_size:,} bytes; archcalc reads ONNX files up to "
+                                 f"{MAX_ONNX_BYTES:,}", where, "raise ARCHCALC_MAX_ONNX_BYTES")
+            data = file.read_bytes()  # protobuf parses from bytes; the weights' values are dropped right after
+        except OSError as error:  # a name longer than the file system allows, a file that cannot be read
+            raise SpecError(f"cannot read the ONNX file: {error.strerror or error}", where) from None
     try:
         model = onnx.ModelProto()
         model.ParseFromString(data)

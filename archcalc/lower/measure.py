@@ -184,7 +184,7 @@ def measure_saved(spec: ModelSpec, batch: int = 1, analysis: Analysis | None = N
         storage = tensor.untyped_storage()
         if storage.data_ptr() not in skip:
             packed[storage.data_ptr()] = storage.nbytes()
-        return tensor
+        return tensor.detach()  # the tensor itself would tie a saved output to its own graph: a leak
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
         network(example_input(spec, batch))
