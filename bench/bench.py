@@ -142,7 +142,10 @@ def against_baseline(revision: str, folder: Path, runs: int) -> list[tuple[str, 
                     "table, generated 10,000 layers": ["table", str(generated_spec(folder, 10_000)), "-f", "csv"],
                     "table resnet152 --input HxWx3": ["table", "resnet152", "--input", "HxWx3"],
                     "explain googlenet": ["explain", "googlenet"], "compare (4 networks)":
-                        ["compare", "alexnet", "vgg19", "googlenet", "resnet152"]}
+                        ["compare", "alexnet", "vgg19", "googlenet", "resnet152"],
+                    "worksheet vgg16": ["worksheet", "vgg16", "-o", str(folder / "ws"), "--force"],
+                    "check vgg16, its answer key": ["check", "vgg16", str(answer_key(folder))],
+                    "check googlenet, its answer key": ["check", "googlenet", str(answer_key(folder, "googlenet"))]}
         rows = []
         for title, arguments in commands.items():
             timings: list[list[float]] = [[], []]
@@ -156,6 +159,15 @@ def against_baseline(revision: str, folder: Path, runs: int) -> list[tuple[str, 
     finally:
         subprocess.run(["git", "-C", str(HERE.parent), "worktree", "remove", "--force", str(baseline)],
                        capture_output=True)
+
+
+def answer_key(folder: Path, name: str = "vgg16") -> Path:
+    """A worksheet's answer key, every question answered right: what a good student hands in."""
+    target = folder / f"key_{name}"
+    if not (target / f"{name}_answers.csv").exists():
+        subprocess.run(ARCHCALC + ["worksheet", name, "-o", str(target), "--force"], check=True,
+                       stdout=subprocess.DEVNULL)
+    return target / f"{name}_answers.csv"
 
 
 def importing(folder: Path, floor: float, runs: int) -> list[tuple]:

@@ -175,7 +175,8 @@ def test_a_symbolic_worksheet_is_marked_as_formulas(tmp_path):
 SLIPS = [  # (layers on 32x32x3, the row, the column, the answer, the slip named)
     ("conv 16 5x5 p2", "conv1", "output", "28x28x16", "without the padding"),  # (32 - 5)/1 + 1 = 28
     ("conv 16 5x5 p2", "conv1", "output", "30x30x16", "pads one side only"),  # (32 - 5 + 2)/1 + 1 = 30
-    ("conv 16 3x3 s2", "conv1", "output", "30x30x16", "ignores the stride"),  # (32 - 3)/1 + 1 = 30, not 15
+    ("conv 16 3x3 s2", "conv1", "output", "30x30x16", "ignores the stride"),
+    ("conv 16 5x5", "conv1", "output", "32x32x16", "this layer has no padding"),  # (32 - 5 + 2*2)/1 + 1  # (32 - 3)/1 + 1 = 30, not 15
     ("conv 16 3x3", "conv1", "params", "432", "without biases"),  # 3*3*3*16 = 432, + 16 = 448
     ("conv 16 3x3 nobias", "conv1", "params", "448", "this layer has none"),
     ("conv 16 3x3", "conv1", "macs", "777600", "that is FLOPs"),  # 30*30*16 outputs x 27 terms = 388,800 MACs

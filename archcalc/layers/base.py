@@ -678,6 +678,12 @@ def window_slips(kind: "LayerKind", layer: Layer, x: Shape, step: Step) -> tuple
         if isinstance(pad, tuple) and isinstance(pad[0], tuple) and pad[0][0] == pad[0][1] and pad[1][0] == pad[1][1]:
             slips += _row_slips(_variant(kind, layer, x, pad=((pad[0][0], 0), (pad[1][0], 0))), step,
                                 f"that pads one side only: {shown} adds P on both sides, 2P in all")
+    kernel = fields.get("kernel")
+    if "pad" in fields and not padding_text(pad) and isinstance(kernel, tuple) and max(kernel) > 1 \
+            and kind.family == "conv":
+        same = tuple((k - 1) // 2 for k in kernel)
+        slips += _row_slips(_variant(kind, layer, x, pad=((same[0], same[0]), (same[1], same[1]))), step,
+                            "that pads the input to keep its size; this layer has no padding (P = 0)")
     stride = fields.get("stride")
     if "stride" in fields and stride not in (1, (1, 1)) and fields.get("kernel") not in (1, (1, 1)):
         ones = 1 if isinstance(fields.get("kernel"), int) else (1, 1)
