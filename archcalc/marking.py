@@ -111,13 +111,14 @@ class Reader:
         return tuple(self.formula(part) for part in parts)
 
     def formula(self, text: str) -> Dim:
+        """A size written as a formula of the input's symbols (``(H - 3)/2 + 1``), or a plain number."""
         from .dims import parse_dim
 
+        cleaned = text.replace(",", "") if re.fullmatch(r"[\d,\s]+", text) else text  # 1,568 is a number
         try:
-            return parse_dim(text.replace(",", "") if text.replace(",", "").strip().isdigit() else text,
-                             self.symbols, new_symbols=False)
-        except ArchcalcError as error:
-            raise ValueError(f"cannot read {text!r}: {error.message if hasattr(error, 'message') else error}") from None
+            return parse_dim(cleaned, self.symbols, new_symbols=False)
+        except ArchcalcError:
+            raise ValueError(f"cannot read {text!r} as a formula of {', '.join(sorted(self.symbols))}") from None
 
     def read(self, text: str, column: str):
         """The answer as a shape (output), an Answer (a number) or a formula (a symbolic sheet)."""
@@ -159,15 +160,18 @@ def _split_shape(text: str, symbols: dict) -> list[str]:
 
 
 def _inside_name(text: str, position: int, symbols: dict) -> bool:
+    """Whether the x at ``position`` belongs to a name (``max``, a symbol with an x in it) rather than
+    separating sizes, judged by the run of letters and digits around it: ``28x28x6`` and ``HxWx1``
+    are sizes, ``max`` is a name."""
     start = end = position
     while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
         start -= 1
     while end + 1 < len(text) and (text[end + 1].isalnum() or text[end + 1] == "_"):
         end += 1
     word = text[start:end + 1]
-    return word in symbols or word in ("max", "min") or (word != "x" and not word.replace("x", "").isdigit()
-                                                         and not all(w in symbols or w.isdigit()
-                                                                     for w in word.split("x") if w))
+    if word in symbols or word in ("max", "min"):
+        return True
+    return not all(part in symbols or part.isdigit() for part in word.split("x") if part)
 
 
 def same_function(answer: Dim, truth: Dim, symbols: dict) -> bool | str:
