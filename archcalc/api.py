@@ -365,11 +365,13 @@ def gradebook(spec: SpecSource, sheets: Iterable[str | Path], input: str | tuple
     follow-through, wrong, unanswered and asked, the score per column, altered given cells, rows
     that are not the network's, and the first divergence."""
     from .errors import SpecError
-    from .marking import Gradebook, blank_columns, check_answers
+    from .marking import Gradebook, blank_columns, check_answers, given_cells
 
     analysis = analyze(spec, input, no_bias=no_bias)
     kilo, columns = 1024 if k1024 else 1000, blank_columns(blank)
-    results = tuple((Path(sheet).stem, check_answers(analysis, _read_sheet(sheet), kilo, columns)) for sheet in sheets)
+    given = given_cells(analysis, columns)  # the same worksheet for the whole class
+    results = tuple((Path(sheet).stem, check_answers(analysis, _read_sheet(sheet), kilo, columns, given))
+                    for sheet in sheets)
     if not results:
         raise SpecError("no answer sheets given")
     return Gradebook(results)

@@ -374,12 +374,14 @@ def blank_columns(blank) -> tuple[str, ...]:
 
 
 def check_answers(analysis: Analysis, answers: list[dict[str, str]], kilo: int = 1000,
-                  blank=DEFAULT_BLANK) -> CheckResult:
+                  blank=DEFAULT_BLANK, given: dict | None = None) -> CheckResult:
     """Mark every cell the worksheet of ``analysis`` asks (the ``blank`` columns of every layer row)
-    against the sheet ``answers``, matched by layer name."""
+    against the sheet ``answers``, matched by layer name. ``given``: the worksheet's cells by row name
+    (``given_cells``), for a class of sheets made once."""
     from .spec import input_symbols
 
     blank = blank_columns(blank)
+    given = given if given is not None else given_cells(analysis, blank)
     reader = Reader(input_symbols(analysis.spec.input_shape), kilo)
     sheet, duplicates = {}, []
     for answer in answers:
@@ -394,14 +396,18 @@ def check_answers(analysis: Analysis, answers: list[dict[str, str]], kilo: int =
     missing = tuple(row.name for row in asked_rows if row.name not in sheet)
     marker = _Marker(analysis, sheet, reader)
     marks = tuple(marker.mark(row, column) for row in asked_rows for column in blank)
-    altered, not_asked = _given_cells(analysis, sheet, blank, reader)
+    altered, not_asked = _changed_givens(given, sheet, reader)
     return CheckResult(marks, unknown, missing, tuple(duplicates), altered, not_asked, analysis.spec.name,
                        len(sheet) - len(unknown))
 
 
-def _given_cells(analysis: Analysis, sheet: dict, blank: tuple[str, ...], reader: Reader):
+def given_cells(analysis: Analysis, blank) -> dict[str, dict[str, str]]:
+    """The cells a worksheet with these ``blank`` columns gives, by row name."""
+    return {cells["name"]: cells for cells in worksheet_rows(analysis, blank_columns(blank), answers=False)}
+
+
+def _changed_givens(given: dict, sheet: dict, reader: Reader):
     """Given cells the sheet changed, and columns answered that nobody asked."""
-    given = {cells["name"]: cells for cells in worksheet_rows(analysis, blank, answers=False)}
     altered, not_asked = [], []
     for name, answer in sheet.items():
         cells = given.get(name)
@@ -445,14 +451,14 @@ class _Marker:
         written = (self.sheet.get(row.name) or {}).get(column, "").strip()
         if not written:
             return Mark(row.name, column, "", expected, UNANSWERED)
-        working = _working(row, column)
         try:
             answer = self.reader.read(written, column)
         except ValueError as error:
-            return Mark(row.name, column, written, expected, WRONG, str(error), working)
+            return Mark(row.name, column, written, expected, WRONG, str(error), _working(row, column))
         verdict = self.reader.matches(answer, truth)
         if verdict:
             return Mark(row.name, column, written, expected, RIGHT, "" if verdict is True else f"right {verdict}")
+        working = _working(row, column)  # the derivation, for --explain: only where the answer is not right
         follows = self.follow_through(row, column, answer)
         if follows:
             return Mark(row.name, column, written, expected, FOLLOW_THROUGH, follows, working)
