@@ -279,8 +279,6 @@ class CheckResult:
     def follow_through(self) -> int:
         return self.count(FOLLOW_THROUGH)
 
-    consistent = follow_through
-
     @property
     def wrong(self) -> int:
         return self.count(WRONG)
