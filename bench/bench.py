@@ -238,7 +238,8 @@ def main() -> int:
         lecture = ["handout", "alexnet_simplified", "vgg16", "googlenet", "resnet152", "--compare",
                    "alexnet,vgg19,googlenet,resnet152", "--force", "-o", str(folder / "handout")]
         seconds = median_seconds(ARCHCALC + lecture, max(3, args.runs // 2))
-        rows.append(("handout, the lecture's 4 networks (Markdown + HTML, 6 plots with LeCun et al.'s, the questions)", seconds,
+        rows.append(("handout, the lecture's 4 networks (Markdown + HTML, 6 plots with LeCun et al.'s, the questions)",
+                     seconds,
                      seconds / floor, f"< 10 s: {'met' if seconds < 10 else 'MISSED'}"))
         if shutil.which("chromium"):
             printed = median_seconds(ARCHCALC + lecture + ["--student", "--pdf"], max(1, args.runs // 3))
