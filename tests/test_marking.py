@@ -207,3 +207,11 @@ def test_json_for_a_course_platform(small_net, tmp_path):
     # 4 rows x 4 questions: 1 right, 1 wrong, 14 unanswered
     assert (document["right"], document["wrong"], document["unanswered"], document["asked"]) == (1, 1, 14, 16)
     assert {"row", "column", "given", "expected", "state", "feedback", "working"} <= set(document["marks"][0])
+
+
+def test_a_class_in_json(lenet_sheets):
+    blank, key = lenet_sheets
+    result = run("check", "lenet5", blank, key, "-f", "json")
+    assert result.exit_code == 1
+    marked = {sheet["student"]: sheet for sheet in json.loads(result.output)}
+    assert (marked["lenet5_worksheet"]["unanswered"], marked["lenet5_answers"]["right"]) == (21, 21)

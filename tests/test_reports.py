@@ -256,3 +256,48 @@ def test_the_fill_check_catches_a_half_empty_page(tmp_path):
                     "</section><section style='break-before: page'><h2>Second</h2></section></body></html>")
     with pytest.raises(AssertionError):
         check_fill(print_to_pdf(page, tmp_path), ["First", "Second"])
+
+
+def table_widths_mm(pdf: Path) -> list[tuple[str, float]]:
+    """Per page: its orientation and its widest table, measured as the longest unbroken horizontal
+    line of ink (a table's rules run its whole width; text breaks between words)."""
+    from PIL import Image
+
+    widths = []
+    with tempfile.TemporaryDirectory() as folder:
+        subprocess.run(["pdftoppm", "-r", "60", "-gray", str(pdf), f"{folder}/page"], check=True)
+        for image_file in sorted(Path(folder).glob("page-*.pgm")):
+            image = Image.open(image_file)
+            width, height = image.size
+            per_mm = width / (210 if height > width else 297)
+            pixels = image.load()
+            longest = 0
+            for y in range(height):
+                run = 0
+                for x in range(width):
+                    run = run + 1 if pixels[x, y] < 220 else 0
+                    longest = max(longest, run)
+            widths.append(("portrait" if height > width else "landscape", longest / per_mm))
+    return widths
+
+
+@pytest.mark.skipif(not TOOLS, reason="needs headless Chromium and poppler-utils")
+def test_the_key_prints_as_the_student_version_does(fresh, tmp_path):
+    """The teacher's key (the student's pages filled in, and the worked derivations) fills its pages
+    as the student version does; and no landscape page, in any version, holds a table that would
+    have fitted a portrait page (186 mm of text width)."""
+    headings = ["LeCun et al. 1989", "VGG16 (configuration D)", "GoogLeNet (Inception v1)", "ResNet-152",
+                "Comparison", "The lecture's two questions"]
+    key = check_fill(print_to_pdf(fresh / "lecture9_student_key.html", tmp_path), headings)
+    assert any(first.startswith("Worked derivations") for _, first, _ in key)
+    networks = headings[:4] + ["AlexNet, simplified"]
+    for name in ("lecture9_student.html", "lecture9_student_key.html", "lecture9.html"):
+        pdf = print_to_pdf(fresh / name, tmp_path)
+        widths = table_widths_mm(pdf)
+        assert max(width for _, width in widths) > 100  # the rules are seen: the measure can fail
+        # a network's table opens its section's first page (a title page opens with the contents)
+        tables = [number for number, (_, first, _) in enumerate(page_fills(pdf))
+                  if any(first.startswith(h) for h in networks)]
+        narrow = [number + 1 for number in tables
+                  if widths[number][0] == "landscape" and widths[number][1] < 210 - 2 * 12]
+        assert len(tables) >= 4 and not narrow, (name, narrow)
