@@ -464,7 +464,7 @@ def check_command(spec, answers, input, no_bias, blank, k1024, explain, output, 
             click.echo(book.render("json" if fmt == "json" else "text"), nl=False)
         sys.exit(0 if book.ok else 1)
     marked = check(spec, answers[0], input, no_bias, k1024, blank)
-    click.echo(marked.render(fmt, explain) if fmt == "text" else marked.render(fmt), nl=False)
+    click.echo(marked.render(fmt, explain), nl=False)
     if not marked.ok:
         sys.exit(1)
 

@@ -440,6 +440,7 @@ class _Marker:
         self.sheet = sheet
         self.reader = reader
         self.rows = {row.name: row for row in analysis.rows}
+        self.steps: dict[str, tuple | None] = {}  # row -> its step on the student's inputs (one per row, not cell)
 
     def mark(self, row: Row, column: str) -> Mark:
         truth = _truth(row, column)
@@ -478,6 +479,11 @@ class _Marker:
         """What this row computes on the inputs as the student wrote them, where one differs from
         the truth: (the step, the rows whose answers it used); None where nothing differs or the
         student's sizes do not fit the layer."""
+        if row.name not in self.steps:
+            self.steps[row.name] = self._step_on_answers(row)
+        return self.steps[row.name]
+
+    def _step_on_answers(self, row: Row):
         sources = self.analysis.sources.get(row.name, ())
         inputs, used = [], []
         for source in sources:
@@ -559,8 +565,9 @@ class _Marker:
             return ""
         if column == "macs" and truth and answer.accepts(2 * truth):
             return "that is FLOPs (2 per multiply-add): the column asks MACs, each multiply-add once"
-        if column in ("memory", "params") and truth and any(answer.accepts(size * truth) for size in (4, 2)):
-            return "that is bytes (4 per float32 value): the column asks values"
+        size = next((size for size in (4, 2) if truth and answer.accepts(size * truth)), None)
+        if column in ("memory", "params") and size:
+            return f"that is bytes ({size} per value, as {'float32' if size == 4 else 'float16'}): the column asks values"
         other = 1024 if self.reader.kilo == 1000 else 1000
         if re.search(r"[kmgtKMGT]\s*$", written):
             try:

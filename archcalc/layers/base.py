@@ -537,7 +537,7 @@ class LayerKind:
         `` p2`` where the layer pads, `` ceil`` where a pool rounds up, `` d2`` where a pool is dilated.
         A table in the style of the VGG slide (``CONV3-64``, all 3x3 s1 p1) leaves these out."""
         fields = dict(layer.fields)
-        text = padding_text(fields["pad"]) if "pad" in fields and self.name != "zeropad" else ""
+        text = padding_text(fields["pad"]) if "pad" in fields else ""
         if fields.get("ceil"):
             text += " ceil"
         if self.family == "pool" and fields.get("dilation") not in (None, 1, (1, 1)):
@@ -627,10 +627,6 @@ def require_sequence(layer: Layer, x: Shape) -> None:
         raise ShapeError(f"{layer.kind} needs a sequence (L x C), but its input is {found}", layer.location)
 
 
-__all__ = ["BIAS", "BOOL", "COUNT", "TABLE", "DILATION", "NATURAL", "NUMBER", "PADDING", "PAIR", "PAIR0", "PROBABILITY",
-           "CapabilityError", "Choice", "Cost", "CostRule", "Dilation", "Field", "FieldType", "Inexact", "Layer",
-           "LayerKind", "TensorSize", "Shape", "Shorthand", "Slip", "Step", "TorchModule", "Trait", "Usage", "bias_adds", "flops_view", "keras_biases", "mults_adds",
-           "choice", "nearest", "per_input", "per_output", "require_map", "require_sequence"]
 
 
 def slide_caption(layers) -> str:
@@ -667,26 +663,26 @@ def _no_padding(pad):
 
 
 def window_slips(kind: "LayerKind", layer: Layer, x: Shape, step: Step) -> tuple[Slip, ...]:
-    """Slips in the output-size formula (W - F + 2P)/S + 1: P left out, P on one side, S ignored."""
+    """Slips in the output-size formula (W - F + 2P)/S + 1: P left out, P on one side, P added to a
+    conv that has none, S ignored."""
     fields = layer.fields
+    if "pad" not in fields and "stride" not in fields:
+        return ()
     slips: list[Slip] = []
-    pad = fields.get("pad")
-    if "pad" in fields and padding_text(pad):
-        shown = padding_text(pad).strip()
+    pad, kernel, stride = fields.get("pad"), fields.get("kernel"), fields.get("stride")
+    shown = padding_text(pad).strip() if "pad" in fields else ""
+    if shown:
         slips += _row_slips(_variant(kind, layer, x, pad=_no_padding(pad)), step,
                             f"that is the size without the padding ({shown}): (W - F + 2P)/S + 1 counts P on both sides")
         if isinstance(pad, tuple) and isinstance(pad[0], tuple) and pad[0][0] == pad[0][1] and pad[1][0] == pad[1][1]:
             slips += _row_slips(_variant(kind, layer, x, pad=((pad[0][0], 0), (pad[1][0], 0))), step,
                                 f"that pads one side only: {shown} adds P on both sides, 2P in all")
-    kernel = fields.get("kernel")
-    if "pad" in fields and not padding_text(pad) and isinstance(kernel, tuple) and max(kernel) > 1 \
-            and kind.family == "conv":
+    elif "pad" in fields and kind.family == "conv" and isinstance(kernel, tuple) and max(kernel) > 1:
         same = tuple((k - 1) // 2 for k in kernel)
         slips += _row_slips(_variant(kind, layer, x, pad=((same[0], same[0]), (same[1], same[1]))), step,
                             "that pads the input to keep its size; this layer has no padding (P = 0)")
-    stride = fields.get("stride")
-    if "stride" in fields and stride not in (1, (1, 1)) and fields.get("kernel") not in (1, (1, 1)):
-        ones = 1 if isinstance(fields.get("kernel"), int) else (1, 1)
+    if "stride" in fields and stride not in (1, (1, 1)) and kernel not in (1, (1, 1)):
+        ones = 1 if isinstance(kernel, int) else (1, 1)
         slips += _row_slips(_variant(kind, layer, x, stride=ones), step,
                             "that ignores the stride: divide (W - F + 2P) by S before adding 1")
     return tuple(slips)
@@ -712,3 +708,8 @@ def bias_slips(kind: "LayerKind", layer: Layer, step: Step) -> tuple[Slip, ...]:
     return (Slip("params", normalize(weights + channels), f"that adds {format_dim(channels, True)} biases, but "
                                                           "this layer has none (bias = false, or --no-bias)"),
             Slip("biases", channels, "this layer has no biases (bias = false, or --no-bias)"))
+
+__all__ = ["BIAS", "BOOL", "COUNT", "TABLE", "DILATION", "NATURAL", "NUMBER", "PADDING", "PAIR", "PAIR0", "PROBABILITY",
+           "CapabilityError", "Choice", "Cost", "CostRule", "Dilation", "Field", "FieldType", "Inexact", "Layer",
+           "LayerKind", "TensorSize", "Shape", "Shorthand", "Slip", "Step", "TorchModule", "Trait", "Usage", "bias_adds", "flops_view", "keras_biases", "mults_adds",
+           "choice", "nearest", "per_input", "per_output", "require_map", "require_sequence"]

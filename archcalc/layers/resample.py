@@ -97,3 +97,6 @@ class ZeroPad(LayerKind):
 
     def label(self, layer: Layer) -> str:
         return "ZEROPAD"
+
+    def label_details(self, layer: Layer) -> str:
+        return ""  # the padding is the layer itself, not a detail of a window
