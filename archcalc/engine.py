@@ -12,7 +12,8 @@ from typing import Mapping
 
 from .dims import Dim, format_dim, normalize, product
 from .errors import InexactSize, ShapeError
-from .expand import Block, Parallel, leaves
+from .expand import leaves
+from .graph import INPUT, GraphNode
 from .layers import KINDS, MERGES, Layer, Shape, Step
 from .layers.base import Inexact, slide_caption
 from .layers.spatial import describe_inexact, merged_axes
@@ -101,14 +102,20 @@ def analysis_of(spec: ModelSpec, strict: bool = False) -> Analysis:
     138357544
     """
     slide = spec.meta.get("labels") == "slide"
+    graph = spec.graph
     walk = _Walk(strict, details=not slide)
-    shape = spec.input_shape
-    rf = tuple(input_field() for _ in shape[:-1]) if all(isinstance(d, int) for d in shape) else None
-    walk.rows.append(Row(0, "input", "input", "INPUT", shape, product(shape), rf=rf))
-    _, _, depth, conv_depth = walk.sequence(spec.layers, shape, rf, 0, (), start=0)
+    walk.start(spec.input_shape)
+    for node in graph.nodes:
+        if node.layer is not None:
+            walk.layer(node)
+        else:
+            walk.merge(node)
+        if node.ends_side:
+            walk.note_side_output(node.ends_side)
+    depth, conv_depth = walk.depth[graph.output]
     rows = walk.rows
     return Analysis(spec, tuple(rows), _totals(rows), tuple(walk.warnings), tuple(dict.fromkeys(walk.assumptions)),
-                    depth, conv_depth, walk.blocks, walk.inputs, walk.steps, walk.layers, tuple(walk.notes),
+                    depth, conv_depth, dict(graph.blocks), walk.inputs, walk.steps, walk.layers, tuple(walk.notes),
                     walk.sources, slide_caption(leaves(spec.layers)) if slide else "")
 
 
@@ -122,41 +129,41 @@ def full_label(analysis: Analysis, row: Row) -> str:
 
 
 class _Walk:
+    """One pass over the graph's nodes in order, keeping each value's shape, receptive field, weighted
+    depth and the row that shows it."""
+
     def __init__(self, strict: bool, details: bool = True):
         self.strict = strict
         self.details = details  # padding in the labels (CONV5-16 p2); the slide's style leaves it out
         self.rows: list[Row] = []
+        self.position: dict[str, int] = {}  # row name -> its place in rows
         self.warnings: list[str] = []
         self.assumptions: list[str] = []
-        self.blocks: dict[str, str] = {}
         self.inputs: dict[str, Shape] = {}
         self.steps: dict[str, Step] = {}
         self.layers: dict[str, Layer] = {}
         self.notes: list[str] = []
         self.sources: dict[str, tuple[str, ...]] = {}
-        self.current = "input"  # the row whose output the next layer reads
-        self.training_only = False  # inside a side output
-    def sequence(self, nodes, shape: Shape, rf, level: int, path: tuple[str, ...], start: int | None = None):
-        """Walk nodes in order; returns the output shape, its receptive field, and the weighted depth
-        (all, conv) along the way."""
-        start = len(self.rows) if start is None else start
-        depth = conv_depth = 0
-        for node in nodes:
-            if isinstance(node, Layer):
-                shape, rf, weighted, convolutional = self.layer(node, shape, rf, level, path, start)
-            elif isinstance(node, Parallel):
-                shape, rf, weighted, convolutional = self.parallel(node, shape, rf, level, path)
-            else:
-                shape, rf, weighted, convolutional = self.block(node, shape, rf, level, path)
-            depth += weighted
-            conv_depth += convolutional
-        return shape, rf, depth, conv_depth
+        self.shape: dict[str, Shape] = {}  # value -> its shape
+        self.field: dict[str, object] = {}  # value -> its receptive field per axis (None where symbolic)
+        self.depth: dict[str, tuple[int, int]] = {}  # value -> weighted layers (all, conv) on its longest path
+        self.row_of: dict[str, str] = {}  # value -> the row that shows it
 
-    def layer(self, layer: Layer, shape: Shape, rf, level: int, path, start: int):
-        kind = KINDS[layer.kind]
+    def start(self, shape: Shape) -> None:
+        rf = tuple(input_field() for _ in shape[:-1]) if all(isinstance(d, int) for d in shape) else None
+        self.add_row(Row(0, INPUT, "input", "INPUT", shape, product(shape), rf=rf))
+        self.shape[INPUT], self.field[INPUT], self.depth[INPUT], self.row_of[INPUT] = shape, rf, (0, 0), INPUT
+
+    def add_row(self, row: Row) -> None:
+        self.position[row.name] = len(self.rows)
+        self.rows.append(row)
+
+    def layer(self, node: GraphNode) -> None:
+        layer, (source,) = node.layer, node.inputs
+        kind, shape = KINDS[layer.kind], self.shape[source]
         self.inputs[layer.name] = shape
         self.layers[layer.name] = layer
-        self.sources[layer.name] = (self.current,)
+        self.sources[layer.name] = (self.row_of[source],)
         step = self.steps[layer.name] = kind.infer(layer, shape)
         messages = _inexact_messages(layer, step.inexact, self.strict and not layer.floors)
         if layer.floors:
@@ -164,25 +171,32 @@ class _Walk:
         else:
             self.warnings.extend(messages)
         self.assumptions.extend(step.assumptions)
-        rf = _advance(rf, step.window, shape)
+        rf = _advance(self.field[source], step.window, shape)
         weights, biases = (0, 0) if layer.share else (step.weights.value, step.biases.value)
         if layer.share:
             self.check_share(layer, shape, step)
         frozen = 0 if layer.trainable else normalize(weights + biases)
-        if kind.folds and len(self.rows) > start:
-            last = self.rows[-1]
-            self.rows[-1] = replace(last, folded=last.folded + (kind.label(layer),), frozen=normalize(last.frozen + frozen),
+        if node.folds:
+            row_name = self.row_of[source]
+            at = self.position[row_name]
+            last = self.rows[at]
+            self.rows[at] = replace(last, folded=last.folded + (kind.label(layer),), frozen=normalize(last.frozen + frozen),
                                     folded_names=last.folded_names + (layer.name,),
                                     reshaped=step.shape if step.shape != shape else last.reshaped)
         else:
+            row_name = layer.name
             memory = product(step.shape) if step.memory is None else step.memory
             label = (step.label or kind.label(layer)) + (kind.label_details(layer) if self.details else "")
-            self.current = layer.name
-            self.rows.append(Row(layer.index, layer.name, layer.kind, label, step.shape, memory,
-                                 weights, biases, step.macs.value, (), step, level, path, rf, step.connection_count,
-                                 frozen, self.training_only, floors_by_design=layer.floors))
+            self.add_row(Row(layer.index, layer.name, layer.kind, label, step.shape, memory,
+                             weights, biases, step.macs.value, (), step, node.level, node.path, rf,
+                             step.connection_count, frozen, node.training_only, floors_by_design=layer.floors))
         weighted = kind.weighted_layers(layer, shape)
-        return step.shape, rf, weighted, weighted if kind.convolutional else 0
+        depth, conv_depth = self.depth[source]
+        self.set_value(layer.name, step.shape, rf, (depth + weighted, conv_depth + (weighted if kind.convolutional else 0)),
+                       row_name)
+
+    def set_value(self, name: str, shape: Shape, rf, depth: tuple[int, int], row: str) -> None:
+        self.shape[name], self.field[name], self.depth[name], self.row_of[name] = shape, rf, depth, row
 
     def check_share(self, layer: Layer, shape: Shape, step: Step) -> None:
         """A layer that uses another's parameters must be its twin: the same kind and fields, and
@@ -199,50 +213,35 @@ class _Walk:
             self.notes.append(f"{layer.name} uses the {format_dim(twin.params, True)} parameters of {owner.name} "
                               f"(counted once, there); its MACs count at every use")
 
-    def block(self, block: Block, shape: Shape, rf, level: int, path):
-        self.blocks[block.name] = block.label
-        return self.sequence(block.body, shape, rf, level + 1, path + (block.name,))
-
-    def parallel(self, node: Parallel, shape: Shape, rf, level: int, path):
+    def merge(self, node: GraphNode) -> None:
         merge = MERGES[node.merge]
-        if merge.passes_input:  # an extra output (an auxiliary classifier) run in training; the input passes on
-            return self.side_output(node, shape, rf, level, path)
-        entry, outcomes, ends = self.current, [], []
-        for branch in node.branches:
-            self.current = entry
-            outcomes.append(self.sequence(branch, shape, rf, level + 1, path))
-            ends.append(self.current)
-        self.sources[node.name], self.current = tuple(ends), node.name
-        step = self.steps[node.name] = merge.combine(node.name, node.location, [o[0] for o in outcomes],
-                                                     self.assumptions)
-        merged_rf = self.merge_fields(node, [outcome[1] for outcome in outcomes], merge.aligned,
-                                      [outcome[0] for outcome in outcomes], step.shape)
-        self.rows.append(Row(node.location.layer_index, node.name, merge.name, step.label, step.shape,
-                             product(step.shape), step=step, level=level, path=path, rf=merged_rf,
-                             training_only=self.training_only))
-        return step.shape, merged_rf, max(o[2] for o in outcomes), max(o[3] for o in outcomes)
+        shapes = [self.shape[name] for name in node.inputs]
+        self.sources[node.name] = tuple(self.row_of[name] for name in node.inputs)
+        step = self.steps[node.name] = merge.combine(node.name, node.location, shapes, self.assumptions)
+        merged_rf = self.merge_fields(node, [self.field[name] for name in node.inputs], merge.aligned, shapes,
+                                      step.shape)
+        self.add_row(Row(node.index, node.name, merge.name, step.label, step.shape, product(step.shape), step=step,
+                         level=node.level, path=node.path, rf=merged_rf, training_only=node.training_only))
+        depths = [self.depth[name] for name in node.inputs]
+        self.set_value(node.name, step.shape, merged_rf, (max(d[0] for d in depths), max(d[1] for d in depths)),
+                       node.name)
 
-    def side_output(self, node: Parallel, shape: Shape, rf, level: int, path):
-        first, outer, entry = len(self.rows), self.training_only, self.current
-        self.training_only = True
-        try:
-            self.sequence(node.branches[0], shape, rf, level + 1, path)
-        finally:
-            self.training_only, self.current = outer, entry
-        if not outer:
-            side = self.rows[first:]
-            macs, params = (normalize(sum((getattr(row, key) for row in side), 0)) for key in ("macs", "params"))
-            self.notes.append(f"{node.name}: a side output that runs only in training; its {format_dim(params, True)} "
-                              f"parameters count, its {format_dim(macs, True)} MACs are not in the inference totals")
-        return shape, rf, 0, 0
+    def note_side_output(self, name: str) -> None:
+        """A side output (an auxiliary classifier) has run: say what it costs, outside the inference totals."""
+        side = [row for row in self.rows if row.training_only and row.name.startswith(name + "/")]
+        macs, params = (normalize(sum((getattr(row, key) for row in side), 0)) for key in ("macs", "params"))
+        self.notes.append(f"{name}: a side output that runs only in training; its {format_dim(params, True)} "
+                          f"parameters count, its {format_dim(macs, True)} MACs are not in the inference totals")
 
-    def merge_fields(self, node: Parallel, fields: list, aligned: bool = True, shapes: list | None = None,
+    def merge_fields(self, node: GraphNode, fields: list, aligned: bool = True, shapes: list | None = None,
                      merged_shape: Shape | None = None):
         """The largest field over the branches, with a warning where they should be aligned and are not.
 
         A branch broadcast along an axis (a 1 x 1 x C gate over an H x W map) widens the field but does
         not set the spacing: jump and start come from the branches that span the output."""
         if any(f is None for f in fields):
+            return None
+        if any(len(f) != len(fields[0]) for f in fields):
             return None
         axes = ("rows", "columns") if len(fields[0]) == 2 else ("length",)
         merged, misaligned = [], {}

@@ -28,7 +28,7 @@ MAX_LAYERS = int(os.environ.get("ARCHCALC_MAX_LAYERS", 100_000))
 MAX_REPEAT = 10_000
 MAX_NESTING = 32
 MAX_ERRORS = 20  # independent errors reported from one spec
-LAYER_KEYS = ("kind", "name", "repeat", "activation", "trainable", "share", "floors")  # and each kind's shorthand key
+LAYER_KEYS = ("kind", "name", "repeat", "activation", "trainable", "share", "floors", "inputs")  # and each kind's shorthand key
 
 
 def shorthand_kinds() -> list[LayerKind]:
@@ -58,7 +58,18 @@ class Block:
     location: Location
 
 
-Node = Union[Layer, Parallel, Block]
+@dataclass(frozen=True)
+class Join:
+    """A merge written as an entry of its own that names the values it joins
+    (``{kind = "concat", inputs = ["conv3", "pool1"]}``): the graph's general form of a branch merge."""
+
+    name: str
+    merge: str  # the name of a MergeKind
+    inputs: tuple[str, ...]
+    location: Location
+
+
+Node = Union[Layer, Parallel, Block, Join]
 
 
 @dataclass(frozen=True)
@@ -84,7 +95,7 @@ def leaves(nodes) -> list[Layer]:
         elif isinstance(node, Parallel):
             for branch in node.branches:
                 found.extend(leaves(branch))
-        else:
+        elif isinstance(node, Block):
             found.extend(leaves(node.body))
     return found
 
@@ -185,7 +196,32 @@ class Expander:
                             where.with_field("kind"), f"known kinds: {', '.join(sorted(KINDS))}")
         if kind_name in self.blocks:
             return self.block_uses(table, prefix, {**variables, **(words or {})}, stack, counters, where)
+        if kind_name in MERGES or (not KINDS.known(kind_name) and KINDS.load_plugins() and kind_name in MERGES):
+            return [self.join(table, prefix, counters, where)]
         return self.layers(table, prefix, variables, counters, where)
+
+    def join(self, table: dict, prefix: str, counters, where: Location) -> Join:
+        """``{kind = "add", inputs = ["conv2", "conv1"]}``: a merge of named values, as Caffe's bottom
+        and Darknet's from write it."""
+        merge = MERGES[table["kind"]]
+        for key in table:
+            if key not in ("kind", "name", "inputs"):
+                raise SpecError(f"a {merge.name} entry takes name and inputs, found {key!r}", where.with_field(key),
+                                f"e.g. {{kind = \"{merge.name}\", inputs = [\"conv3\", \"pool1\"]}}")
+        if merge.passes_input:
+            raise SpecError(f"{merge.name} takes a branch, not inputs: write {{{merge.name} = [[...]]}}",
+                            where.with_field("kind"))
+        inputs = _inputs(table.get("inputs"), where)
+        if len(inputs) < 2:
+            raise SpecError(f"{merge.name} joins two or more values, found {len(inputs)}", where.with_field("inputs"),
+                            f"e.g. inputs = [\"conv3\", \"pool1\"] (the network's input is \"input\")")
+        name = _name(table, where) or _merge_name(merge.name, counters)
+        self.count += 1  # a merge row has a number of its own
+        if prefix + name in self.names:
+            raise SpecError(f"the name {prefix + name!r} is already used by {self.names[prefix + name]}",
+                            where.with_field("name"))
+        self.names[prefix + name] = f"layer {self.count}"
+        return Join(prefix + name, merge.name, inputs, replace(where, layer_name=prefix + name))
 
     def compact(self, line: str, where: Location) -> dict:
         return parse_compact(line, where, self.blocks)
@@ -201,11 +237,16 @@ class Expander:
         trainable = _trainable(table, where) and not self.frozen
         floors = _flag(table, "floors", False, where) or self.floors
         share = self.shared_layer(table, where)
+        inputs = _inputs(table["inputs"], where) if "inputs" in table else ()
+        if len(inputs) > 1:
+            raise SpecError(f"{kind.name} reads one value, found inputs = {list(inputs)}", where.with_field("inputs"),
+                            "join several with a merge first: {kind = \"concat\", inputs = [...]} or \"add\"")
         layers = []
         for copy in range(1, repeat + 1):
             short = _copy_name(name, repeat, counters) if name else _next_name(kind.name, counters)
             layers.append(self.new_layer(kind.name, prefix + short, values, trainable, share, floors, (copy, repeat),
-                                         written=frozenset(key for key in table if key in values)))
+                                         written=frozenset(key for key in table if key in values),
+                                         inputs=inputs if copy == 1 else ()))
             for follower in followers:
                 suffix = follower.shorthand.suffix if follower.shorthand else follower.name
                 layers.append(self.new_layer(follower.name, f"{prefix}{short}_{suffix}",
@@ -225,7 +266,7 @@ class Expander:
 
     def new_layer(self, kind: str, name: str, values: dict, trainable: bool = True, share: str | None = None,
                   floors: bool = False, copy: tuple[int, int] | None = None,
-                  written: frozenset[str] = frozenset()) -> Layer:
+                  written: frozenset[str] = frozenset(), inputs: tuple[str, ...] = ()) -> Layer:
         self.count += 1
         location = self.here(name, copy)
         if self.count > MAX_LAYERS:
@@ -234,7 +275,7 @@ class Expander:
         if name in self.names:
             raise SpecError(f"the name {name!r} is already used by {self.names[name]}", location.with_field("name"))
         self.names[name] = str(replace(location, file=None, line=None, layer_name=None, field=None))
-        return Layer(kind, name, self.count, values, location, trainable, share, floors, written)
+        return Layer(kind, name, self.count, values, location, trainable, share, floors, written, inputs)
 
     # --- branches ---
 
@@ -364,6 +405,17 @@ def _name(table: dict, where: Location) -> str | None:
     if name is not None and (not isinstance(name, str) or not re.fullmatch(r"[\w.-]+", name)):
         raise SpecError(f"name must be letters, digits, '_', '-' or '.', found {name!r}", where.with_field("name"))
     return name
+
+
+def _inputs(raw: Any, where: Location) -> tuple[str, ...]:
+    """``inputs = ["conv3", "pool1"]``, or ``"conv3,pool1"`` as the compact syntax writes it: the
+    names of earlier layers, blocks or merges (``"input"``: the network's input), checked by the graph."""
+    names = raw.split(",") if isinstance(raw, str) else raw
+    if not isinstance(names, list) or not names or not all(
+            isinstance(n, str) and re.fullmatch(r"[\w./-]+", n.strip()) for n in names):
+        raise SpecError(f"inputs must be a list of layer names, found {raw!r}", where.with_field("inputs"),
+                        'e.g. inputs = ["conv3", "pool1"]; the network\'s input is "input"')
+    return tuple(n.strip() for n in names)
 
 
 def _entry_name(entry: Any, prefix: str) -> str | None:
@@ -513,6 +565,11 @@ def parse_compact(line: str, where: Location, blocks: Mapping[str, BlockDefiniti
         raise SpecError(f"empty layer line {line!r}", where, 'e.g. "conv 64 3x3 s1 p1"')
     if blocks and tokens[0] in blocks:
         return _compact_block_use(tokens, table, line, where)
+    if tokens[0] in MERGES:  # "agg1: concat conv3 pool1": a merge and the values it joins
+        table["kind"] = tokens[0]
+        named = [t.partition("=")[2] if t.startswith("inputs=") else t for t in tokens[1:]]
+        table["inputs"] = [name for part in named for name in part.split(",") if name]
+        return table
     kind = kind_named(tokens[0], where.with_field("kind"))
     table["kind"] = kind.name  # canonical, whatever alias or case was written
     for token in tokens[1:]:

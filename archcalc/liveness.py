@@ -1,7 +1,7 @@
 """Memory as execution holds it: the inference peak, and a training step.
 
 The lecture's memory column adds up every layer's output. Execution holds far fewer tensors at once:
-this module walks a spec's tree in the order PyTorch runs archcalc's lowering, and keeps a ledger of
+this module walks the network's graph (archcalc.graph) in the order archcalc's lowering runs it, and keeps a ledger of
 the tensors alive, with what each layer kind says it holds (``inference_workspace``,
 ``training_workspace``, ``saved_for_backward``, ``input_gradient``).
 
@@ -43,7 +43,7 @@ from .dims import is_symbolic, product
 from .dtypes import itemsize
 from .engine import Analysis
 from .errors import ArchcalcError, ShapeError
-from .expand import Block, Parallel
+from .graph import INPUT, GraphNode
 from .layers import KINDS, MERGES, Layer
 from .layers.base import TensorSize
 
@@ -184,34 +184,29 @@ def require_concrete(analysis: Analysis) -> None:
 
 def in_place_layers(analysis: Analysis) -> frozenset[str]:
     """The activations that overwrite their input, as torchvision's ReLU(inplace=True) do: those
-    whose kind can, right after a layer or merge whose fresh output nobody else holds or needs for
-    backward. The lowering builds them in place, so that the model and execution agree."""
+    whose kind can, right after a layer or merge (in the list they are written in) whose fresh output
+    nobody else reads or needs for backward. The lowering builds them in place, so that the model
+    and execution agree."""
+    graph = analysis.spec.graph
+    readers = graph.readers()
     found: set[str] = set()
 
-    def fresh(node) -> bool:
-        if isinstance(node, Layer):
-            kind, x, step = KINDS[node.kind], analysis.inputs[node.name], analysis.steps[node.name]
-            return (node.name not in found and bool(kind.inference_workspace(node, x, step))
-                    and bool(kind.training_workspace(node, x, step))
-                    and all(size.what != "output" for size in kind.saved_for_backward(node, x, step)))
-        if isinstance(node, Block):
-            return bool(node.body) and fresh(node.body[-1])
-        return not MERGES[node.merge].passes_input
+    def fresh(node: GraphNode) -> bool:
+        if node.layer is None:
+            return True  # a merge makes a new tensor
+        layer = node.layer
+        kind, x, step = KINDS[layer.kind], analysis.inputs[layer.name], analysis.steps[layer.name]
+        return (layer.name not in found and bool(kind.inference_workspace(layer, x, step))
+                and bool(kind.training_workspace(layer, x, step))
+                and all(size.what != "output" for size in kind.saved_for_backward(layer, x, step)))
 
-    def sequence(nodes) -> None:
-        previous = None
-        for node in nodes:
-            if isinstance(node, Layer):
-                if KINDS[node.kind].inplace and previous is not None and fresh(previous):
-                    found.add(node.name)
-            elif isinstance(node, Block):
-                sequence(node.body)
-            else:
-                for branch in node.branches:
-                    sequence(branch)
-            previous = node
-
-    sequence(analysis.spec.layers)
+    for node in graph.nodes:
+        layer = node.layer
+        if layer is None or not KINDS[layer.kind].inplace or node.first_in_sequence or layer.inputs:
+            continue
+        (source,) = node.inputs
+        if source != INPUT and len(readers[source]) == 1 and fresh(graph.node(source)):
+            found.add(layer.name)
     return frozenset(found)
 
 
@@ -311,7 +306,7 @@ def inference_memory(analysis: Analysis, batch: int = 1, dtype: str = "float32")
     peaks = _Peaks()
     walk = _Forward(analysis, sizes, peaks.ledger, in_place_layers(analysis), training=False)
     source = peaks.ledger.make("input", sizes.activation(product(analysis.spec.input_shape)))
-    walk.sequence(analysis.spec.layers, _Value(source, False, analysis.spec.input_shape))
+    walk.run(_Value(source, False, analysis.spec.input_shape))
     naive = sizes.activation(analysis.totals.memory)
     layer, bound = textbook_bound(analysis, sizes)
     return InferenceMemory(batch, dtype, tuple(peaks.moments), peaks.peak, peaks.live_at_peak, naive, source.bytes,
@@ -379,21 +374,29 @@ class _Forward:
         self.tape = tape if tape is not None else []
         self.saved_first = saved_first if saved_first is not None else {}  # storage id -> first layer saving it
 
-    def sequence(self, nodes, x: _Value) -> _Value:
-        value = x
-        self.ledger.hold(value.storage)
-        for node in nodes:
-            out = self.node(node, value)
-            self.ledger.drop(value.storage)
-            value = out
-        return value
+    def run(self, x: _Value) -> _Value:
+        """Run the graph's nodes in order (a side output's only in training), letting each value go
+        where execution does; returns the network's output."""
+        graph = self.analysis.spec.graph
+        values = {INPUT: x}
+        for node in graph.nodes:
+            if self.training or not node.training_only:
+                if node.layer is not None:
+                    values[node.name] = self.layer(node.layer, values[node.inputs[0]])
+                else:
+                    values[node.name] = self.merge(node, [values[name] for name in node.inputs])
+                if node.ends_side:
+                    self.side_loss(node.ends_side, values[node.name])
+            for name in node.releases:
+                if name in values:
+                    self.ledger.drop(values.pop(name).storage)
+        return values[graph.output]
 
-    def node(self, node, x: _Value) -> _Value:
-        if isinstance(node, Layer):
-            return self.layer(node, x)
-        if isinstance(node, Block):
-            return self.sequence(node.body, x)
-        return self.parallel(node, x)
+    def side_loss(self, name: str, out: _Value) -> None:
+        """An auxiliary classifier's output goes into the loss: its gradient comes back from there."""
+        if out.needs_grad:
+            self.tape.append(_Backward(f"{name} loss", (out,), _Value(out.storage, False, ()), (),
+                                       (self.sizes.activation(product(out.shape)),)))
 
     def layer(self, layer: Layer, x: _Value) -> _Value:
         kind, shape, step = KINDS[layer.kind], self.analysis.inputs[layer.name], self.analysis.steps[layer.name]
@@ -434,17 +437,8 @@ class _Forward:
         self.saved_first.setdefault(id(storage), name)
         return storage
 
-    def parallel(self, node: Parallel, x: _Value) -> _Value:
+    def merge(self, node: GraphNode, outputs: list[_Value]) -> _Value:
         merge = MERGES[node.merge]
-        if merge.passes_input:
-            if self.training:  # an auxiliary classifier: its output goes into the loss
-                out = self.sequence(node.branches[0], x)
-                self.ledger.drop(out.storage)
-                if out.needs_grad:
-                    self.tape.append(_Backward(f"{node.name} loss", (out,), _Value(out.storage, False, ()), (),
-                                               (self.sizes.activation(product(out.shape)),)))
-            return _Value(self.ledger.hold(x.storage), x.needs_grad, x.shape)
-        outputs = [self.sequence(branch, x) for branch in node.branches]
         shapes = [o.shape for o in outputs]
         step = self.analysis.steps[node.name]
         workspace = merge.inference_workspace(shapes, step)
@@ -462,8 +456,6 @@ class _Forward:
             extra = tuple(TensorSize("broadcast gradient", product(step.shape)) for o in outputs
                           if keeps_factors and product(o.shape) != product(step.shape))
             self.tape.append(_Backward(node.name, tuple(outputs), out, saved, gradients, extra=extra))
-        for o in outputs:
-            self.ledger.drop(o.storage)
         return out
 
 
@@ -508,7 +500,7 @@ def training_memory(analysis: Analysis, batch: int = 1, dtype: str = "float32", 
     saved_first: dict[int, str] = {}
     walk = _Forward(analysis, sizes, ledger, in_place_layers(analysis), training=True, tape=tape,
                     saved_first=saved_first)
-    output = walk.sequence(analysis.spec.layers, _Value(source, False, analysis.spec.input_shape))
+    output = walk.run(_Value(source, False, analysis.spec.input_shape))
     saved_bytes = _saved_total(tape)
     per_layer: dict[str, int] = {}
     for storage in {id(s): s for record in tape for s in record.saved}.values():

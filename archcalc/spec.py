@@ -12,12 +12,14 @@ import re
 import sys
 import tomllib
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping
 
 from .dims import Dim, parse_dim
 from .errors import Location, SpecError
-from .expand import Expander, Node, Parallel, leaves, parse_blocks
+from .expand import Block, Expander, Node, Parallel, leaves, parse_blocks
+from .graph import Graph, graph_of
 from .layers import KINDS, Dilation, Layer
 from .layers.base import MAX_DIMENSION, nearest
 
@@ -39,6 +41,11 @@ class ModelSpec:
     def leaves(self) -> list[Layer]:
         """Every layer, branches included, in order."""
         return leaves(self.layers)
+
+    @cached_property
+    def graph(self) -> Graph:
+        """The network as one graph of layers and merges (archcalc.graph), made once per spec."""
+        return graph_of(self.layers, self.file)
 
     @property
     def title(self) -> str:
@@ -127,7 +134,9 @@ def parse_spec(text: str, file: str = "<spec>", default_name: str = "model") -> 
     layers = Expander(file, blocks, entry_lines(text)).sequence(entries, variables=input_symbols(input_shape))
     if "floors" in meta:
         layers = floors_by_design(layers, meta["floors"], Location(file, field="model.floors"))
-    return ModelSpec(meta["name"], file, input_shape, layers, meta)
+    spec = ModelSpec(meta["name"], file, input_shape, layers, meta)
+    spec.graph  # named inputs resolve now, before anything is computed
+    return spec
 
 
 def floors_by_design(layers: tuple[Node, ...], names: Any, where: Location) -> tuple[Node, ...]:
@@ -305,7 +314,9 @@ def map_layers(nodes: tuple[Node, ...], change) -> tuple[Node, ...]:
             return change(node)
         if isinstance(node, Parallel):
             return replace(node, branches=tuple(map_layers(branch, change) for branch in node.branches))
-        return replace(node, body=map_layers(node.body, change))
+        if isinstance(node, Block):
+            return replace(node, body=map_layers(node.body, change))
+        return node  # a merge of named values: no fields to change
 
     return tuple(one(node) for node in nodes)
 

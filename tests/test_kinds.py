@@ -105,7 +105,7 @@ def test_saved_for_backward_is_what_pytorch_saves(line, shape, batch):
 
     kind, layer, x, step = one_layer(line, shape)
     example_spec = parse_spec(f'input = "{shape}"\nlayers = ["{line}"]')
-    network = instantiate(plan(example_spec).tree).train()
+    network = instantiate(plan(example_spec)).train()
     skip = {t.data_ptr() for t in list(network.parameters()) + list(network.buffers())}
     packed = {}
 

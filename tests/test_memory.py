@@ -113,7 +113,7 @@ def test_the_lowering_overwrites_where_the_model_says():
     from archcalc.lower.build import build
 
     network = build(archcalc.load(input="8x8x4", layers="conv 4 3x3 p1; relu; sigmoid; relu"))
-    assert [getattr(module, "inplace", None) for module in network] == [None, True, None, False]
+    assert [getattr(module, "inplace", None) for module in network.children()] == [None, True, None, False]
 
 
 def test_a_collapsed_block_shows_the_most_live_among_its_members():
@@ -197,11 +197,11 @@ def test_what_an_activation_keeps_when_it_overwrites_its_input(activation):
     network = build(spec).train()
     model_analysis = analysis_of(spec)
     layer = model_analysis.spec.leaves()[1]
-    assert layer.name in in_place_layers(model_analysis) and network[1].inplace
+    assert layer.name in in_place_layers(model_analysis) and list(network.children())[1].inplace
     conv_output, packed, active = [], [], [False]
-    network[0].register_forward_hook(lambda module, args, out: conv_output.append(out.untyped_storage().data_ptr()))
-    network[1].register_forward_pre_hook(lambda module, args: active.__setitem__(0, True))
-    network[1].register_forward_hook(lambda module, args, out: active.__setitem__(0, False))
+    list(network.children())[0].register_forward_hook(lambda module, args, out: conv_output.append(out.untyped_storage().data_ptr()))
+    list(network.children())[1].register_forward_pre_hook(lambda module, args: active.__setitem__(0, True))
+    list(network.children())[1].register_forward_hook(lambda module, args, out: active.__setitem__(0, False))
 
     def pack(tensor):
         if active[0]:

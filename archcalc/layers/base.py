@@ -49,6 +49,7 @@ class Layer:
     share: str | None = None  # the earlier layer whose parameters this one uses (a Siamese or recurrent net)
     floors: bool = False  # flooring (W - F + 2P)/S + 1 here is by design: a note, not a warning
     written: frozenset[str] = field(default=frozenset(), compare=False)  # the fields the spec gave (not defaults)
+    inputs: tuple[str, ...] = ()  # the values it reads, where the spec names them (else the layer before)
 
     def __getitem__(self, key: str) -> Any:
         return self.fields[key]

@@ -81,15 +81,10 @@ def _tracker_class():
 
 
 def _hook_rows(network, lowering, tracker) -> list:
-    """Name each row's module as it runs (layers, folded ones included, and merges; not a side output's
-    wrapper, which at inference runs nothing)."""
-    from .modules import SideOutput
-
+    """Name each row's module as it runs (layers, folded ones included, and merges)."""
     handles = []
     for name, path in lowering.paths.items():
         module = network.get_submodule(path)
-        if isinstance(module, SideOutput):
-            continue
         handles.append(module.register_forward_pre_hook(lambda m, args, name=name: tracker.enter(name)))
         handles.append(module.register_forward_hook(lambda m, args, out: tracker.leave()))
     return handles
@@ -127,8 +122,6 @@ def measure_training_step(spec: ModelSpec, batch: int = 2, optimizer: str = "sgd
     the second, steady one is tracked, parameters and optimizer state included. Also counts what
     autograd packs for backward (distinct storages, parameters and buffers excluded)."""
     torch = require_torch()
-    from .modules import SideOutput
-
     analysis = analysis or analysis_of(spec)
     lowering = plan(spec, analysis)
     network = materialize(lowering).train()
@@ -138,7 +131,6 @@ def measure_training_step(spec: ModelSpec, batch: int = 2, optimizer: str = "sgd
             "adam": lambda: torch.optim.Adam(trainable, lr=1e-3),
             "adamw": lambda: torch.optim.AdamW(trainable, lr=1e-3)}
     step_with = make[optimizer]()
-    sides = [m for m in network.modules() if isinstance(m, SideOutput)]
     x = example_input(spec, batch)
 
     def one_step(tracker=None):
@@ -150,9 +142,8 @@ def measure_training_step(spec: ModelSpec, batch: int = 2, optimizer: str = "sgd
         output = network(x)
         phase("loss")
         loss = _loss(torch, output)
-        for side in sides:
-            loss = loss + _loss(torch, side.output)
-            side.output = None
+        for side in network.take_side_outputs():
+            loss = loss + _loss(torch, side)
         phase("backward")
         loss.backward()
         phase("optimizer step")

@@ -1,5 +1,5 @@
 """The modules torch.nn lacks, one per construct the spec language has and PyTorch does not:
-branches merged by concatenation, a sum or a product; a side output; option A's zero-padding
+the network run as a graph; branches merged by concatenation, a sum or a product; option A's zero-padding
 shortcut; channel slices and shuffles; LayerNorm over the channels of a map; layer scale;
 stochastic depth; sparse connection tables; per-unit biases; locally connected layers; LeNet-5's
 trainable subsampling and its RBF output. Imported only by the lowering (they need torch)."""
@@ -11,39 +11,65 @@ from torch import nn
 from torch.nn import functional
 
 
+class Network(nn.Module):
+    """The network as archcalc's graph runs it: the modules in a tree named after the spec's layers,
+    blocks and branches, and the wiring, one entry per layer or merge in the order they run:
+    (value, module path, the values it reads, the values let go once it has run, whether it runs
+    only in training). Values are let go where archcalc's memory model says, so that the two agree.
+    A side output (training only) runs in training, or in eval when ``run_side_outputs`` is set (as
+    the verifier does); its results are kept in ``side_outputs`` for the training loop's loss."""
+
+    def __init__(self, modules: dict, wiring: list, output: str):
+        super().__init__()
+        for name, module in modules.items():
+            self.add_module(name, module)
+        self._wiring = [tuple(step) for step in wiring]  # private names: a child may be called "output"
+        self._output = output
+        self.run_side_outputs = False
+        self.side_outputs = []
+        self._calls = [(value, self.get_submodule(path), tuple(inputs), tuple(releases), bool(training_only), bool(side))
+                       for value, path, inputs, releases, training_only, side in self._wiring]
+
+    def forward(self, x):
+        values = {"input": x}
+        for value, module, inputs, releases, training_only, side in self._calls:
+            if not training_only or self.training or self.run_side_outputs:
+                values[value] = module(*[values[name] for name in inputs])
+                if side and self.training:
+                    self.side_outputs.append(values[value])
+            for name in releases:
+                values.pop(name, None)
+        return values[self._output]
+
+    def take_side_outputs(self) -> list:
+        """The side outputs of the last training forward (for the loss), forgotten here."""
+        taken, self.side_outputs = self.side_outputs, []
+        return taken
+
+
 class Branches(nn.Module):
-    """Runs every branch on the same input and combines their outputs: "cat" concatenates the
-    channels, "sum" adds them, "mul" multiplies them (a gate of 1 x 1 x C broadcasts over the map)."""
+    """A merge: "cat" concatenates its inputs' channels, "sum" adds them, "mul" multiplies them (a
+    gate of 1 x 1 x C broadcasts over the map). It holds the modules of the branches it merges, so
+    that their paths name them (``conv2_1.add.b1.conv1``); the network feeds it their outputs."""
+
+    COMBINE = ("cat", "sum", "mul")
 
     def __init__(self, combine: str, branches: dict):
         super().__init__()
+        if combine not in self.COMBINE:
+            raise ValueError(f"unknown merge {combine!r}: one of {', '.join(self.COMBINE)}")
         self.combine = combine
         for name, branch in branches.items():
             self.add_module(name, branch)
 
-    def forward(self, x):
-        outputs = [branch(x) for branch in self.children()]
+    def forward(self, *inputs):
         if self.combine == "cat":
-            return torch.cat(outputs, dim=1)
+            return torch.cat(inputs, dim=1)
         # Python's operators, as torchvision's models write them (ptflops counts torch.add, not +)
-        return reduce(operator.mul if self.combine == "mul" else operator.add, outputs)
+        return reduce(operator.mul if self.combine == "mul" else operator.add, inputs)
 
     def extra_repr(self) -> str:
         return f"combine={self.combine!r}"
-
-
-class SideOutput(nn.Sequential):
-    """An extra output used only in training (an auxiliary classifier): computed in training mode
-    (or when ``run_in_eval`` is set, as the verifier does), then the input passes on unchanged. The
-    side output is left in ``output`` for the training loop's loss (which should clear it)."""
-
-    run_in_eval = False
-    output = None
-
-    def forward(self, x):
-        if self.training or self.run_in_eval:
-            self.output = super().forward(x)
-        return x
 
 
 class ZeroPadShortcut(nn.Module):

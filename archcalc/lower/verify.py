@@ -77,13 +77,7 @@ def verify(spec: ModelSpec, device: str = "cpu", batch: int = 2, with_onnx: bool
     x = example_input(spec, batch, device)
     _run_side_outputs(network, True)  # training-only branches too: every row is checked
     outputs, failure = _capture_shapes(network, module_of, analysis, x)
-    flops = {}
-    if failure is None:
-        from torch.utils.flop_counter import FlopCounterMode
-
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            network(x)
-        flops = counter.get_flop_counts()
+    flops = _flops_per_row(network, module_of, analysis, x) if failure is None else {}
     _run_side_outputs(network, False)
     layers = [LayerChecks("input", {"shape": Check(list(analysis.rows[0].shape), _hwc(x.shape))})]
     counted: set[int] = set()  # parameters seen in an earlier row (a shared layer's are its owner's)
@@ -93,7 +87,7 @@ def verify(spec: ModelSpec, device: str = "cpu", batch: int = 2, with_onnx: bool
             layers.append(LayerChecks(row.name, {"shape": shape}))
             continue
         own = _own_parameters(network.get_submodule(module_of[row.name]), counted)
-        measured_macs = sum(flops.get(f"Sequential.{module_of[row.name]}", {}).values()) // (2 * batch)
+        measured_macs = flops.get(row.name, 0) // (2 * batch)
         layers.append(LayerChecks(row.name, {
             "shape": shape,
             "weights": Check(row.weights, sum(p.numel() for name, p in own if not name.endswith("bias"))),
@@ -141,11 +135,35 @@ def _own_parameters(module, counted: set[int]) -> list:
 
 def _run_side_outputs(network, run: bool) -> None:
     """Side outputs run only in training; the verifier runs them in eval mode too, to check their rows."""
-    from .modules import SideOutput
+    network.run_side_outputs = run
 
-    for module in network.modules():
-        if isinstance(module, SideOutput):
-            module.run_in_eval = run
+
+def _flops_per_row(network, module_of: dict, analysis: Analysis, x) -> dict[str, int]:
+    """The FLOPs that PyTorch's own counter (torch.utils.flop_counter) sees while each layer row's
+    module runs (merges hold no operations of their own that the counter knows)."""
+    torch = require_torch()
+    from torch.utils.flop_counter import FlopCounterMode
+
+    found: dict[str, int] = {}
+    handles = []
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        for row in analysis.rows[1:]:
+            if row.kind in MERGES:
+                continue
+            module = network.get_submodule(module_of[row.name])
+
+            def before(module, args, name=row.name):
+                found[name] = -counter.get_total_flops()
+
+            def after(module, args, output, name=row.name):
+                found[name] += counter.get_total_flops()
+            handles += [module.register_forward_pre_hook(before), module.register_forward_hook(after)]
+        try:
+            network(x)
+        finally:
+            for handle in handles:
+                handle.remove()
+    return found
 
 
 def _capture_shapes(network, module_of: dict, analysis: Analysis, x) -> tuple[dict[str, list[int]], str | None]:
@@ -263,11 +281,8 @@ def measure_cuda(network, x, analysis: Analysis, batch: int, runs: int = 30) -> 
 def _cuda_training_peak(torch, network, x) -> int:
     """The peak of a second training step (zero_grad, forward, cross entropy, backward, SGD with
     momentum), everything resident included."""
-    from .modules import SideOutput
-
     network.train()
     optimizer = torch.optim.SGD([p for p in network.parameters() if p.requires_grad], lr=1e-3, momentum=0.9)
-    sides = [m for m in network.modules() if isinstance(m, SideOutput)]
 
     def loss_of(output):
         if output.dim() == 2:
@@ -278,9 +293,8 @@ def _cuda_training_peak(torch, network, x) -> int:
     def step():
         optimizer.zero_grad(set_to_none=True)
         loss = loss_of(network(x))
-        for side in sides:
-            loss = loss + loss_of(side.output)
-            side.output = None
+        for side in network.take_side_outputs():
+            loss = loss + loss_of(side)
         loss.backward()
         optimizer.step()
 
