@@ -154,7 +154,7 @@ def _instantiate(lowered: Lowered):
         module = built[0] if len(built) == 1 else torch.nn.Sequential(*built)
         return module if lowered.trainable else module.requires_grad_(False)
     if isinstance(lowered, LoweredGroup):
-        return torch.nn.ModuleDict(_instantiate_children(lowered))
+        return local.Group(_instantiate_children(lowered))
     from collections import OrderedDict
 
     return local.Branches(lowered.combine, OrderedDict((name, _instantiate(branch)) for name, branch in lowered.branches))
@@ -204,7 +204,7 @@ def module_source(spec: ModelSpec) -> str:
     copied in (the file stands alone); a plugin's modules are imported from its package."""
     lowering = plan(spec)
     body = _source(lowering.tree, 2)
-    used = sorted(_classes_used(lowering.tree) | {(LOCAL, "Network")})
+    used = sorted(_classes_used(lowering.tree) | {(LOCAL, "Network")}, key=_definition_order)
     helpers = [inspect.getsource(module_class(TorchModule(cls, (), module))) for module, cls in used if module == LOCAL]
     imports = [f"from {module} import {cls}" for module, cls in used if module not in (LOCAL, "torch.nn")]
     imports += [line for line in _helper_imports() if helpers and line not in ("import torch", "from torch import nn")]
@@ -218,6 +218,16 @@ def module_source(spec: ModelSpec) -> str:
               "def build() -> Network:", f"    return Network({body}, WIRING, {lowering.output!r})", "", "",
               'if __name__ == "__main__":', "    print(build())", ""]
     return "\n".join(lines)
+
+
+def _definition_order(used: tuple[str, str]) -> tuple:
+    """archcalc's helpers in the order their module defines them (Network builds on Group), then the rest."""
+    module, cls = used
+    if module != LOCAL:
+        return (1, module, cls)
+    from . import modules
+
+    return (0, list(vars(modules)).index(cls), cls)
 
 
 def _wiring_source(step: tuple) -> str:
@@ -241,7 +251,7 @@ def _classes_used(lowered: Lowered) -> set[tuple[str, str]]:
     if isinstance(lowered, LoweredLayer):
         return {(m.module, m.cls) for m in lowered.modules}
     if isinstance(lowered, LoweredGroup):
-        return set().union(*(_classes_used(child) for _, child in lowered.children))
+        return {(LOCAL, "Group")}.union(*(_classes_used(child) for _, child in lowered.children))
     return {(LOCAL, "Branches")}.union(*(_classes_used(branch) for _, branch in lowered.branches))
 
 
@@ -252,6 +262,6 @@ def _source(lowered: Lowered, indent: int) -> str:
         return parts[0] if len(parts) == 1 else "nn.Sequential(" + ", ".join(parts) + ")"
     if isinstance(lowered, LoweredGroup):
         items = "".join(f'{pad}("{name}", {_source(child, indent + 1)}),\n' for name, child in lowered.children)
-        return f"OrderedDict([\n{items}{pad[:-4]}])" if indent == 2 else f"nn.ModuleDict(OrderedDict([\n{items}{pad[:-4]}]))"
+        return f"OrderedDict([\n{items}{pad[:-4]}])" if indent == 2 else f"Group(OrderedDict([\n{items}{pad[:-4]}]))"
     items = "".join(f'{pad}("{name}", {_source(branch, indent + 1)}),\n' for name, branch in lowered.branches)
     return f'Branches("{lowered.combine}", OrderedDict([\n{items}{pad[:-4]}]))'

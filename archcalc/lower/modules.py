@@ -11,35 +11,77 @@ from torch import nn
 from torch.nn import functional
 
 
-class Network(nn.Module):
+class Group(nn.Module):
+    """The modules of a block instance, a branch or a side output, by name; run, it runs its steps
+    on the network's values (a dict of the graph's values by name), as Network assigned them."""
+
+    RUN_SIDES, SIDE_OUTPUTS = "<run side outputs>", "<side outputs>"  # entries beside the graph's values
+    merges = False
+
+    def __init__(self, children: dict):
+        super().__init__()
+        for name, module in children.items():
+            self.add_module(name, module)
+        self._steps = []  # [module name, value, inputs, releases, training only, side output]
+
+    def forward(self, values: dict) -> None:
+        self.run_steps(values)
+
+    def assign(self, parts: list, node: tuple) -> None:
+        """Take a node's step, or enter the group on its path (once for each run of its nodes)."""
+        value, inputs, releases, training_only, side = node
+        name, last = parts[0], (self._steps[-1] if self._steps else None)
+        if len(parts) > 1:
+            if last is None or last[0] != name:
+                self._steps.append([name, None, (), (), training_only, False])
+            else:
+                last[4] = last[4] and training_only
+            self._modules[name].assign(parts[1:], node)
+        elif last is not None and last[0] == name and last[1] is None:  # a merge whose branches ran: now it merges
+            last[1:] = [value, inputs, releases, training_only, side]
+        else:
+            self._steps.append([name, value, inputs, releases, training_only, side])
+
+    def run_steps(self, values: dict) -> None:
+        for name, value, inputs, releases, training_only, side in self._steps:
+            if training_only and not (self.training or values[self.RUN_SIDES]):
+                continue
+            module = self._modules[name]
+            if value is None:
+                module(values)
+            elif getattr(module, "merges", False):
+                values[value] = module(values, inputs)
+            else:
+                values[value] = module(*[values[source] for source in inputs])
+            if side and self.training:
+                values[self.SIDE_OUTPUTS].append(values[value])
+            for source in releases:
+                values.pop(source, None)
+
+
+class Network(Group):
     """The network as archcalc's graph runs it: the modules in a tree named after the spec's layers,
     blocks and branches, and the wiring, one entry per layer or merge in the order they run:
     (value, module path, the values it reads, the values let go once it has run, whether it runs
-    only in training). Values are let go where archcalc's memory model says, so that the two agree.
-    A side output (training only) runs in training, or in eval when ``run_side_outputs`` is set (as
-    the verifier does); its results are kept in ``side_outputs`` for the training loop's loss."""
+    only in training, whether its value is a side output's result). Each group of modules runs its
+    own part, so that a module's path is also where it runs (as PyTorch's tracer and ONNX name it).
+    Values are let go where archcalc's memory model says, so that the two agree. A side output runs
+    in training, or in eval when ``run_side_outputs`` is set (as the verifier does); in training its
+    results are kept in ``side_outputs`` for the loss."""
 
     def __init__(self, modules: dict, wiring: list, output: str):
-        super().__init__()
-        for name, module in modules.items():
-            self.add_module(name, module)
-        self._wiring = [tuple(step) for step in wiring]  # private names: a child may be called "output"
-        self._output = output
+        super().__init__(modules)
+        self._wiring = [tuple(step) for step in wiring]
+        self._result = output
         self.run_side_outputs = False
         self.side_outputs = []
-        self._calls = [(value, self.get_submodule(path), tuple(inputs), tuple(releases), bool(training_only), bool(side))
-                       for value, path, inputs, releases, training_only, side in self._wiring]
+        for value, path, inputs, releases, training_only, side in self._wiring:
+            self.assign(path.split("."), (value, tuple(inputs), tuple(releases), bool(training_only), bool(side)))
 
     def forward(self, x):
-        values = {"input": x}
-        for value, module, inputs, releases, training_only, side in self._calls:
-            if not training_only or self.training or self.run_side_outputs:
-                values[value] = module(*[values[name] for name in inputs])
-                if side and self.training:
-                    self.side_outputs.append(values[value])
-            for name in releases:
-                values.pop(name, None)
-        return values[self._output]
+        values = {"input": x, self.RUN_SIDES: self.run_side_outputs, self.SIDE_OUTPUTS: self.side_outputs}
+        self.run_steps(values)
+        return values[self._result]
 
     def take_side_outputs(self) -> list:
         """The side outputs of the last training forward (for the loss), forgotten here."""
@@ -47,26 +89,27 @@ class Network(nn.Module):
         return taken
 
 
-class Branches(nn.Module):
+class Branches(Group):
     """A merge: "cat" concatenates its inputs' channels, "sum" adds them, "mul" multiplies them (a
-    gate of 1 x 1 x C broadcasts over the map). It holds the modules of the branches it merges, so
-    that their paths name them (``conv2_1.add.b1.conv1``); the network feeds it their outputs."""
+    gate of 1 x 1 x C broadcasts over the map). It holds the branches it merges and runs them first
+    (none where the spec names the values it joins)."""
 
     COMBINE = ("cat", "sum", "mul")
+    merges = True
 
     def __init__(self, combine: str, branches: dict):
-        super().__init__()
+        super().__init__(branches)
         if combine not in self.COMBINE:
             raise ValueError(f"unknown merge {combine!r}: one of {', '.join(self.COMBINE)}")
         self.combine = combine
-        for name, branch in branches.items():
-            self.add_module(name, branch)
 
-    def forward(self, *inputs):
+    def forward(self, values: dict, inputs: tuple):
+        self.run_steps(values)
+        merged = [values[name] for name in inputs]
         if self.combine == "cat":
-            return torch.cat(inputs, dim=1)
+            return torch.cat(merged, dim=1)
         # Python's operators, as torchvision's models write them (ptflops counts torch.add, not +)
-        return reduce(operator.mul if self.combine == "mul" else operator.add, inputs)
+        return reduce(operator.mul if self.combine == "mul" else operator.add, merged)
 
     def extra_repr(self) -> str:
         return f"combine={self.combine!r}"
