@@ -87,7 +87,7 @@ def graph_of(layers: tuple, file: str | None = None) -> Graph:
     >>> from archcalc.spec import load_spec
     >>> graph = graph_of(load_spec("resnet18").layers)
     >>> graph.node("conv2_1/add").inputs
-    ('conv2_1/b1/bn2', 'pool1')
+    ('conv2_1/b1/conv2_bn', 'conv2_1/b2/shortcut')
     """
     builder = _Builder(file)
     output, _ = builder.sequence(layers, INPUT, (), 0, False, first_rows=0)  # the input's row can take a fold
@@ -159,6 +159,7 @@ class _Builder:
             return entry.name, number
         if isinstance(entry, Block):
             self.blocks[entry.name] = entry.label
+            self.aliases[f"{entry.name}/{INPUT}"] = value  # inside the block, "input" is what the block reads
             out, end = self.sequence(entry.body, value, path + (entry.name,), level + 1, training_only)
             self.aliases[entry.name] = out
             return out, end
@@ -200,14 +201,15 @@ class _Builder:
 
     def resolve(self, name: str, reader: str, where: Location) -> str:
         """A name as written in ``inputs``: within a block instance, its own layers first (``conv1``
-        is ``stage2/conv1`` there), then the enclosing ones', then the whole network's."""
+        is ``stage2/conv1`` there, and ``input`` the value the block reads), then the enclosing ones',
+        then the whole network's."""
         parts = reader.split("/")[:-1]
         for depth in range(len(parts), -1, -1):
             candidate = "/".join(parts[:depth] + [name])
             candidate = self.aliases.get(candidate, candidate)
             if candidate in self.values:
                 return candidate
-        known = sorted(self.values | set(self.aliases))
+        known = sorted(n for n in self.values | set(self.aliases) if not n.endswith("/" + INPUT))
         hint = nearest(name, known)
         raise SpecError(f"{reader} reads {name!r}, which is no earlier layer, block or merge"
                         + (f"; {hint}" if hint else ""), where.with_field("inputs"),

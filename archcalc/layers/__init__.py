@@ -8,14 +8,14 @@ from ..working import Worked, divided, given, labelled, plus, times
 from .base import (BOOL, COUNT, DILATION, NATURAL, NUMBER, PADDING, PAIR, PAIR0, PROBABILITY, CapabilityError, Choice,
                    Cost, Dilation, Field, FieldType, Layer, LayerKind, TensorSize, Shape, Shorthand, Slip, Step, TorchModule,
                    Trait, Usage, choice, per_input, per_output, require_map, require_sequence)
-from .merge import MERGES, MergeKind
+from .merge import MERGES, MergeKind, register_merge
 from .registry import ENTRY_POINT_GROUP, KINDS, PluginError, kind_named, register
 
 __all__ = ["BOOL", "COUNT", "DILATION", "ENTRY_POINT_GROUP", "KINDS", "MERGES", "NATURAL", "NUMBER", "PADDING", "PAIR",
            "PAIR0", "PROBABILITY", "CapabilityError", "Choice", "Cost", "Dilation", "Field", "FieldType", "Layer",
            "LayerKind", "MergeKind", "PluginError", "TensorSize", "Shape", "Shorthand", "Slip", "Step", "TorchModule",
            "Trait", "Usage", "Worked", "choice", "divided", "given", "kind_named", "kind_of", "labelled", "per_input",
-           "per_output", "plus", "register", "require_map", "require_sequence", "times"]
+           "per_output", "plus", "register", "register_merge", "require_map", "require_sequence", "times"]
 
 
 def kind_of(name: str):

@@ -126,7 +126,10 @@ def kind_named(name: str, location: Location | None = None) -> LayerKind:
     found = KINDS.find(name)
     if found is not None:
         return found
+    from .merge import MERGES
+
     names = list(KINDS)
-    hint = nearest(name, names)
+    merges = [merge for merge, kind in MERGES.items() if not kind.passes_input]
+    hint = nearest(name, names + merges)
     raise SpecError(f"unknown layer kind {name!r}" + (f"; {hint}" if hint else "") +
-                    f" (known kinds: {', '.join(names)})", location)
+                    f" (known kinds: {', '.join(names)}; merges of named inputs: {', '.join(merges)})", location)
