@@ -45,9 +45,8 @@ class Location:
         return ": ".join(parts)
 
     def with_field(self, field: str) -> Location:
-        from dataclasses import replace
-
-        return replace(self, field=field)
+        # the constructor, not dataclasses.replace: every field of every layer passes here
+        return Location(self.file, self.layer_index, self.layer_name, field, self.line, self.within)
 
 
 class ArchcalcError(Exception):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .engine import analysis_of
+from .graph import INPUT, Graph, GraphNode
 from .errors import ShapeError, SpecError
 from .formulas import effective_kernel, transposed_conv_output_size
-from .spec import ModelSpec, with_input
+from .spec import ModelSpec
 
 MAX_SEARCH = 4096
 
@@ -38,16 +38,45 @@ def input_sizes(spec: ModelSpec, maximum: int = 1024) -> InputSizes:
     if spatial == 0:
         raise SpecError("a vector input has no spatial size to search")
     runs, exact = [], []
+    seen: dict = {}  # (node, input shapes) -> (output shape or None, exact): later layers see few sizes
     for size in range(1, maximum + 1):
-        sized = with_input(spec, (size,) * spatial + (channels,))
-        try:  # flooring where needed, every layer must still fit (a strict walk would stop at the first floor)
-            analysis = analysis_of(sized)
-        except ShapeError:
+        divides = _divides(spec.graph, (size,) * spatial + (channels,), seen)
+        if divides is None:
             continue  # too small: some kernel does not fit its input, here or after the pools
         runs.append(size)
-        if not any(step.inexact for step in analysis.steps.values()):
+        if divides:
             exact.append(size)
     return InputSizes(tuple(runs), tuple(exact), _period(exact), maximum)
+
+
+def _divides(graph: Graph, shape: tuple, seen: dict) -> bool | None:
+    """Whether every window divides exactly on this input (flooring where needed, every layer must
+    still fit: a strict walk would stop at the first floor); None where some layer does not fit.
+    Only the shape rules run, each once per node and input size over the whole search."""
+    values = {INPUT: shape}
+    exact = True
+    for node in graph.nodes:
+        inputs = tuple(values[name] for name in node.inputs)
+        key = (node.name, inputs)
+        found = seen.get(key)
+        if found is None:
+            found = seen[key] = _shape_of(node, inputs)
+        if found[0] is None:
+            return None
+        values[node.name] = found[0]
+        exact = exact and found[1]
+    return exact
+
+
+def _shape_of(node: GraphNode, inputs: tuple) -> tuple:
+    try:
+        if node.layer is not None:
+            step = node.kind.infer(node.layer, inputs[0])
+        else:
+            step = node.kind.combine(node.name, node.location, list(inputs), [])
+    except ShapeError:
+        return None, False
+    return step.shape, not step.inexact
 
 
 def _period(values: list[int]) -> int | None:

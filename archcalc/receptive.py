@@ -37,7 +37,7 @@ class ReceptiveField:
         >>> through_window(through_window(input_field(), 3, 1, 1), 3, 1, 1).effective_padding  # two 3x3, pad 1
         Fraction(2, 1)
         """
-        return Fraction(Fraction(self.size) - 1, 2) + Fraction(1, 2) - Fraction(self.start)
+        return Fraction(self.size, 2) - self.start  # (size - 1)/2 + 1/2 - start
 
     @property
     def start_index(self) -> Fraction:

@@ -229,6 +229,14 @@ def entry_lines(text: str) -> list[int]:
     if not start:
         return []
     found, depth, expecting, position = [], 0, True, start.end()
+    counted, lines = 0, 1  # newlines counted up to ``counted``: each entry's line costs the text since the last
+
+    def line_at(position: int) -> int:
+        nonlocal counted, lines
+        lines += text.count("\n", counted, position)
+        counted = position
+        return lines
+
     while position < len(text):
         character = text[position]
         if character == "#":
@@ -237,12 +245,12 @@ def entry_lines(text: str) -> list[int]:
                 break
         elif character in "\"'":
             if depth == 0 and expecting:
-                found.append(text.count("\n", 0, position) + 1)
+                found.append(line_at(position))
                 expecting = False
             position = _string_end(text, position)
         elif character in "[{":
             if depth == 0 and expecting:
-                found.append(text.count("\n", 0, position) + 1)
+                found.append(line_at(position))
                 expecting = False
             depth += 1
         elif character in "]}":
