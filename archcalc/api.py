@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Iterable
 
 from .engine import Analysis, analysis_of, collapse
+from .options import Options
 from .errors import ArchcalcError, Location
 from .files import check_targets, write_output, write_outputs
 from .spec import (ModelSpec, caffe_pooling as ceil_pooling, dilation_from_zero as gaps_from_zero, load_spec,
@@ -40,12 +41,12 @@ def load(spec: SpecSource | None = None, input: str | tuple | None = None, layer
     """
     if layers:
         if not input:
-            raise ArchcalcError("--layers needs --input (e.g. --input 32x32x3)")
+            raise ArchcalcError("`layers` needs `input` (e.g. `input` 32x32x3)")
         if spec:
-            raise ArchcalcError("give a SPEC or --layers, not both")
+            raise ArchcalcError("give a SPEC or `layers`, not both")
         model = quick_spec(input if isinstance(input, str) else "x".join(map(str, input)), layers)
     elif not spec:
-        raise ArchcalcError("name a spec (e.g. vgg16), a .toml file, - for stdin, or give --input and --layers")
+        raise ArchcalcError("name a spec (e.g. vgg16), a .toml file, - for stdin, or give `input` and `layers`")
     elif isinstance(spec, str) and spec.lower().endswith(".onnx"):
         from .importing import onnx_spec
 
@@ -53,7 +54,7 @@ def load(spec: SpecSource | None = None, input: str | tuple | None = None, layer
     else:
         model = spec if isinstance(spec, ModelSpec) else load_spec(spec)
         if input is not None:
-            model = with_input(model, input if isinstance(input, tuple) else parse_input_shape(input, Location("--input")))
+            model = with_input(model, input if isinstance(input, tuple) else parse_input_shape(input, Location("`input`")))
     for wanted, transform in ((no_bias, without_bias), (caffe_pooling, ceil_pooling),
                               (dilation_from_zero, gaps_from_zero)):
         model = transform(model) if wanted else model
@@ -141,19 +142,18 @@ def analyze(spec: SpecSource | None = None, input: str | tuple | None = None, la
             strict: bool = False) -> Result:
     """Analyse a network: a shipped spec by name, a .toml path, a ModelSpec, or ``input`` and
     ``layers`` in the compact syntax. ``depth`` collapses blocks nested deeper into one row each."""
-    from .counting import PROFILES
-    from .report.numbers import DTYPE_BYTES
+    return analyze_with(spec, layers, Options(input, batch, dtype, no_bias, convention, caffe_pooling,
+                                              dilation_from_zero, depth, strict))
 
-    if dtype not in DTYPE_BYTES:
-        raise ArchcalcError(f"unknown dtype {dtype!r} (known: {', '.join(DTYPE_BYTES)})")
-    if convention not in PROFILES:
-        raise ArchcalcError(f"unknown convention {convention!r} (known: {', '.join(PROFILES)})")
-    model = load(spec, input, layers, no_bias, caffe_pooling, dilation_from_zero)
-    analysis = analysis_of(model, strict=strict)
-    if depth is not None:
-        analysis = collapse(analysis, depth, group=True)
-    return Result(**{f.name: getattr(analysis, f.name) for f in fields(Analysis)}, batch=batch, dtype=dtype,
-                  convention=convention)
+
+def analyze_with(spec: SpecSource | None, layers: str | None, options: Options) -> Result:
+    """``analyze`` with its options as one checked object."""
+    model = load(spec, options.input, layers, options.no_bias, options.caffe_pooling, options.dilation_from_zero)
+    analysis = analysis_of(model, strict=options.strict)
+    if options.depth is not None:
+        analysis = collapse(analysis, options.depth, group=True)
+    return Result(**{f.name: getattr(analysis, f.name) for f in fields(Analysis)}, batch=options.batch,
+                  dtype=options.dtype, convention=options.convention)
 
 
 def _analysis(spec) -> Analysis:
@@ -304,7 +304,7 @@ def solve(size: int, target: int | str, kernel: int | None = None, stride: int |
 
     if isinstance(target, str) and target != "same":
         if not target.isdigit():
-            raise SpecError(f"--target must be a whole number or \"same\", found {target!r}")
+            raise SpecError(f"`target` must be a whole number or \"same\", found {target!r}")
         target = int(target)
     solutions = Solutions(solve_window(size, target, kernel, stride, pad, dilation, transposed))
     solutions.size, solutions.target = size, target
@@ -355,7 +355,7 @@ def _numeric(analysis: Analysis, command: str) -> Analysis:
     if any(is_symbolic(d) for d in analysis.spec.input_shape):
         shown = "x".join(str(d) for d in analysis.spec.input_shape)
         raise ArchcalcError(f"{command} prints numbers, but the input {shown} is symbolic: give sizes, "
-                            f"e.g. --input 224x224x3")
+                            f"e.g. `input` 224x224x3")
     return analysis
 
 
@@ -402,14 +402,15 @@ def verify(specs: Iterable[SpecSource] = (), all_specs: bool = False, device: st
     import re
 
     if not re.fullmatch(r"(cpu|cuda|mps|xpu)(:\d{1,3})?", device):
-        raise ArchcalcError(f"--device: {device!r} is not a device (cpu, cuda, cuda:1, mps)")
+        raise ArchcalcError(f"`device`: {device!r} is not a device (cpu, cuda, cuda:1, mps)")
     check_device(device)
     names = list(specs) + (shipped_spec_names() if all_specs else [])
     if layers and names:
-        raise ArchcalcError("give SPECs or --layers, not both")
+        raise ArchcalcError("give SPECs or `layers`, not both")
     models = [load(input=input, layers=layers)] if layers else [load(name, input) for name in names]
     if not models:
-        raise ArchcalcError("name a spec, or pass --all (or --input and --layers)")
+        raise ArchcalcError("name a spec, or pass `all` (or `input` and `layers`)")
+    Options(batch=batch)  # the one range of a batch
     return Verified(run_verify(model, device=device, batch=batch, with_onnx=not no_onnx)
                     for model in (progress(models) if progress else models))
 
@@ -422,7 +423,7 @@ def export(spec: SpecSource | None = None, onnx_path: str | None = None, torch_p
     from .lower.export import write_onnx, write_torch_source
 
     if not onnx_path and not torch_path:
-        raise ArchcalcError("give --onnx FILE and/or --torch FILE")
+        raise ArchcalcError("give `onnx` FILE and/or `torch` FILE")
     check_targets([p for p in (torch_path, onnx_path) if p], force)
     model = load(spec, input, layers)
     files = {}
@@ -500,7 +501,7 @@ def handout(specs: Iterable[SpecSource], output_dir: str | Path, name: str = "ha
                                  parse_blank, print_pdf)
 
     if not re.fullmatch(r"[\w.-]+", name):
-        raise ArchcalcError(f"--name must be letters, digits, '_', '-' or '.', found {name!r}")
+        raise ArchcalcError(f"`name` must be letters, digits, '_', '-' or '.', found {name!r}")
     blanks = parse_blank(blank)
     options = HandoutOptions(paper=paper, blank=blanks, depth=depth, svg=svg, convention=convention)
     chromium = find_chromium() if pdf else None
@@ -572,10 +573,10 @@ def memory(spec: SpecSource | None = None, input: str | tuple | None = None, lay
     if device not in DEVICES:
         raise ArchcalcError(f"unknown device {device!r} (known: {', '.join(DEVICES)})")
     if mixed and dtype not in ("float16", "bfloat16"):
-        raise ArchcalcError(f"mixed precision keeps activations in float16 or bfloat16: add --dtype float16 "
+        raise ArchcalcError(f"mixed precision keeps activations in float16 or bfloat16: add `dtype` float16 "
                             f"(or bfloat16), not {dtype}")
     if mixed and not train:
-        raise ArchcalcError("--mixed describes a training step: add --train")
+        raise ArchcalcError("`mixed` describes a training step: add `train`")
     analysis = analyze(spec, input, layers, batch, dtype, no_bias=no_bias)
 
     def step(size: int):
@@ -596,7 +597,7 @@ def memory(spec: SpecSource | None = None, input: str | tuple | None = None, lay
 def measured_memory(analysis: Analysis, batch: int, dtype: str, train: bool, optimizer: str) -> dict:
     """Run the network in PyTorch on the CPU and track what it holds (float32 only)."""
     if dtype != "float32":
-        raise ArchcalcError("--measure runs the network in float32 on the CPU: leave --dtype out")
+        raise ArchcalcError("`measure` runs the network in float32 on the CPU: leave `dtype` out")
     from .lower.build import require_torch
     from .lower.measure import measure_inference, measure_training_step
 

@@ -9,12 +9,10 @@ import sys
 import click
 
 from .errors import ArchcalcError
+from .options import BATCH_RANGE, CONVENTIONS, DEPTH_RANGE, DTYPES, as_flags
 
-DTYPES = ("float32", "float16", "bfloat16", "float64", "int8", "uint8")
 FORMATS = ("text", "markdown", "latex", "html", "csv", "json")
 OPTIMIZERS = ("sgd", "sgd-momentum", "adam", "adamw")  # archcalc.liveness.OPTIMIZERS (a test checks)
-CONVENTIONS = ("archcalc", "torchvision", "slide", "paper-k1024", "flops", "mults-adds", "fvcore", "ptflops", "ptflops-aten",
-               "thop", "keras")  # archcalc.counting.PROFILES, kept here so that --help stays fast (a test checks)
 
 
 def reports_errors(command):
@@ -31,7 +29,7 @@ def reports_errors(command):
         except ArchcalcError as error:
             if click.get_current_context().find_root().params.get("debug"):
                 raise
-            for line in str(error).splitlines():
+            for line in as_flags(str(error)).splitlines():  # the library names options; here they are flags
                 click.echo(f"error: {line}", err=True)
             sys.exit(2)
 
@@ -44,7 +42,7 @@ SHARED_OPTIONS = {  # the options several commands take, declared once
     "layers": lambda: click.option("--layers", metavar="LINES",
                                    help='Layers in the compact syntax, separated by ";" (with --input).'),
     "no_bias": lambda: click.option("--no-bias", is_flag=True, help="Leave biases out, as the lecture slide does."),
-    "batch": lambda: click.option("--batch", type=click.IntRange(1, 1_000_000), default=1, show_default=True,
+    "batch": lambda: click.option("--batch", type=click.IntRange(*BATCH_RANGE), default=1, show_default=True,
                                   help="Images per batch (scales memory bytes and MACs in the totals)."),
     "dtype": lambda: click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True,
                                   help="Element type for the byte counts."),
@@ -100,7 +98,7 @@ def main(debug: bool) -> None:
               help="Dilation counts the gaps between taps (0 = ordinary), not PyTorch's 1 = ordinary.")
 @click.option("--working", is_flag=True, help="Show the products behind each cell (224*224*64 = 3.2M).")
 @click.option("--exact", is_flag=True, help="Exact numbers instead of compact ones (3,211,264 not 3.2M).")
-@click.option("--depth", type=click.IntRange(0, 32), default=None,
+@click.option("--depth", type=click.IntRange(*DEPTH_RANGE), default=None,
               help="Collapse blocks nested deeper than N into one row each (0: one row per top-level block).")
 @click.option("--rf", is_flag=True,
               help="Add receptive-field columns: size, jump (effective stride), start (the first field's centre; "
@@ -197,7 +195,8 @@ def layers_command():
 @click.argument("specs", nargs=-1)
 @click.option("--all", "all_specs", is_flag=True, help="Verify every shipped spec.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, or cuda (adds latency and peak memory).")
-@click.option("--batch", type=click.IntRange(1, 4096), default=2, show_default=True, help="Batch of random inputs.")
+@click.option("--batch", type=click.IntRange(*BATCH_RANGE), default=2, show_default=True,
+              help="Batch of random inputs (its activations must fit in memory).")
 @options("input", "layers")
 @click.option("--no-onnx", is_flag=True, help="Skip the ONNX export and onnxruntime run.")
 @options("format", "output", "force", formats=("text", "json"))
@@ -514,7 +513,7 @@ def plot_command(specs, output, accuracy, force):
 @click.option("--compare", "compare_with", metavar="SPEC,SPEC",
               help="Networks for the comparison matrix and the lecture's questions (default: SPECS).")
 @options("input", "no_bias")
-@click.option("--depth", type=click.IntRange(0, 20), metavar="N",
+@click.option("--depth", type=click.IntRange(*DEPTH_RANGE), metavar="N",
               help="Show blocks nested deeper than N as one row, identical ones once ('x36'). "
                    "Default: 0 where a table passes 40 rows.")
 @click.option("--student", is_flag=True,

@@ -201,7 +201,7 @@ def select(comparison: Comparison, keys: list[str]) -> Comparison:
     unknown = [key for key in keys if key not in known]
     if unknown:
         hint = nearest(unknown[0], known)
-        raise ArchcalcError(f"--keys: no row {unknown[0]!r}" + (f"; {hint}" if hint else "")
+        raise ArchcalcError(f"`keys`: no row {unknown[0]!r}" + (f"; {hint}" if hint else "")
                             + f" (rows: {', '.join(known)})")
     return replace(comparison, rows=tuple(comparison.row(key) for key in keys))
 

@@ -359,6 +359,6 @@ def _inexact_messages(layer: Layer, inexact: tuple[Inexact, ...], strict: bool) 
     messages = [describe_inexact(layer.name, item) for item in merged_axes(inexact)]
     if strict and messages:
         raise InexactSize(f"non-integer output size: {messages[0]}", layer.location,
-                          "--strict treats (W - F + 2P)/S + 1 that is not a whole number as an error; "
+                          "`strict` treats (W - F + 2P)/S + 1 that is not a whole number as an error; "
                           "without it archcalc floors, as PyTorch does", inexact[0])
     return messages

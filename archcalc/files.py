@@ -27,7 +27,7 @@ def check_targets(paths: Iterable[str | os.PathLike], force: bool = False) -> No
         if is_folder:
             raise ArchcalcError(f"cannot write {path}: it is a folder", hint="give a file name")
         if exists and not force:
-            raise ArchcalcError(f"{path} exists; pass --force to overwrite it")
+            raise ArchcalcError(f"{path} exists; pass `force` to overwrite it")
 
 
 NAME_MAX = 255  # bytes in one file or folder name, on the file systems archcalc writes to

@@ -175,7 +175,7 @@ class Sizes:
 def require_concrete(analysis: Analysis) -> None:
     if any(is_symbolic(d) for d in analysis.spec.input_shape):
         shape = "x".join(str(d) for d in analysis.spec.input_shape)
-        raise ShapeError(f"memory needs concrete sizes, and the input is {shape}: give numbers with --input "
+        raise ShapeError(f"memory needs concrete sizes, and the input is {shape}: give numbers with `input` "
                          f"(e.g. 224x224x3)")
 
 

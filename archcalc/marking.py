@@ -364,7 +364,7 @@ def blank_columns(blank) -> tuple[str, ...]:
     unknown = [c for c in columns if c not in COLUMNS]
     if unknown:
         hint = nearest(unknown[0], COLUMNS)
-        raise SpecError(f"--blank: unknown column {unknown[0]!r} (choose from {', '.join(COLUMNS)})",
+        raise SpecError(f"`blank`: unknown column {unknown[0]!r} (choose from {', '.join(COLUMNS)})",
                         hint=hint or None)
     return columns
 

@@ -278,12 +278,12 @@ def quick_spec(input_shape: str, layers: str) -> ModelSpec:
     >>> quick_spec("32x32x3", "conv 10 5x5 p2; maxpool 2").input_shape
     (32, 32, 3)
     """
-    where = Location("--layers")
+    where = Location("`layers`")
     lines = [line.strip() for line in re.split(r"[;\n]", layers) if line.strip()]
     if not lines:
-        raise SpecError("--layers is empty", where, 'e.g. --layers "conv 10 5x5 s1 p2; maxpool 2 s2"')
-    shape = parse_input_shape(input_shape, Location("--input"))
-    layers = Expander("--layers", {}).sequence(lines, variables=input_symbols(shape))
+        raise SpecError("`layers` is empty", where, 'e.g. `layers` "conv 10 5x5 s1 p2; maxpool 2 s2"')
+    shape = parse_input_shape(input_shape, Location("`input`"))
+    layers = Expander("`layers`", {}).sequence(lines, variables=input_symbols(shape))
     return ModelSpec("question", "--layers", shape, layers, {"title": "Question"})
 
 

@@ -91,7 +91,7 @@ def _input_shape(graph: OnnxGraph, override: str | None) -> list[Any]:
     unknown = [d for d in shape if not isinstance(d, int)]
     if unknown:
         raise SpecError(f"the graph's input {graph.input_name!r} has a size that is not fixed ({unknown[0]!r})",
-                        Location(graph.file, field="input"), "give the input size: --input 224x224x3 (or HxWx3)")
+                        Location(graph.file, field="input"), "give the input size: `input` 224x224x3 (or HxWx3)")
     return shape
 
 

@@ -79,7 +79,7 @@ def plan(spec: ModelSpec, analysis: Analysis | None = None) -> Plan:
     'conv2_1.add.b1.conv1'
     """
     if any(is_symbolic(d) for d in spec.input_shape):
-        raise LoweringError("a symbolic spec cannot run: give concrete sizes with --input (e.g. 224x224x3)")
+        raise LoweringError("a symbolic spec cannot run: give concrete sizes with `input` (e.g. 224x224x3)")
     paths: dict[str, str] = {}
     analysis = analysis or analysis_of(spec)
     tree = _group(spec.layers, analysis, "", paths, in_place_layers(analysis))

@@ -26,7 +26,7 @@ def check_onnx_size(spec: ModelSpec) -> None:
     count = len(spec.leaves())
     if count > MAX_ONNX_LAYERS:
         raise LimitError(f"ONNX export is limited to {MAX_ONNX_LAYERS:,} layers; this network has {count:,}",
-                         hint="use --no-onnx (verify) or --torch (export), or raise ARCHCALC_MAX_ONNX_LAYERS")
+                         hint="use `no_onnx` (verify) or `torch` (export), or raise ARCHCALC_MAX_ONNX_LAYERS")
 
 
 def write_onnx(spec: ModelSpec, path: str, force: bool = False, weights: bool = True) -> Path:

@@ -8,6 +8,7 @@ onnxruntime run compared with PyTorch's output. On CUDA, measured latency and pe
 from __future__ import annotations
 
 import statistics
+import os
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -72,6 +73,7 @@ def verify(spec: ModelSpec, device: str = "cpu", batch: int = 2, with_onnx: bool
         check_onnx_size(spec)  # before minutes of work, not after
     analysis = analysis or analysis_of(spec)
     lowering = plan(spec, analysis)
+    _check_batch_fits(analysis, batch)
     network = materialize(lowering).eval().to(device)
     module_of = lowering.paths
     x = example_input(spec, batch, device)
@@ -112,6 +114,21 @@ def verify(spec: ModelSpec, device: str = "cpu", batch: int = 2, with_onnx: bool
         report.cuda = measure_cuda(network, x, analysis, batch)
         report.cuda["max_relative_difference_from_cpu"] = _relative_difference(result.cpu(), reference)
     return report
+
+
+MAX_VERIFY_BYTES = int(os.environ.get("ARCHCALC_MAX_VERIFY_BYTES", 8 << 30))
+
+
+def _check_batch_fits(analysis: Analysis, batch: int) -> None:
+    """Refuse a batch whose activations alone would not fit, before PyTorch tries to allocate them."""
+    from ..errors import LimitError
+    from ..liveness import inference_memory
+
+    peak = inference_memory(analysis, batch).peak_bytes
+    if peak > MAX_VERIFY_BYTES:
+        raise LimitError(f"a batch of {batch:,} holds {peak / 2**30:,.1f} GiB of activations at its peak; verify runs "
+                         f"at most {MAX_VERIFY_BYTES / 2**30:,.0f} GiB",
+                         hint="a smaller `batch`, or raise the environment variable ARCHCALC_MAX_VERIFY_BYTES")
 
 
 def _relative_difference(a, b) -> float:
@@ -360,9 +377,9 @@ def check_device(device: str) -> None:
         return
     backend = {"cuda": torch.cuda, "xpu": getattr(torch, "xpu", None), "mps": getattr(torch.backends, "mps", None)}[kind]
     if backend is None or not backend.is_available():
-        raise ArchcalcError(f"--device {device}: PyTorch sees no {kind.upper()} device here "
-                            f"(torch {torch.__version__})", hint="use --device cpu")
+        raise ArchcalcError(f"`device` {device}: PyTorch sees no {kind.upper()} device here "
+                            f"(torch {torch.__version__})", hint="use `device` cpu")
     count = backend.device_count() if hasattr(backend, "device_count") else 1
     if index and int(index) >= count:
-        raise ArchcalcError(f"--device {device}: PyTorch sees {count} {kind.upper()} device(s) here, "
+        raise ArchcalcError(f"`device` {device}: PyTorch sees {count} {kind.upper()} device(s) here, "
                             f"{kind}:0 to {kind}:{count - 1}")
