@@ -612,6 +612,18 @@ def _working(row: Row, column: str) -> str:
     return items.get(wanted, explain_row(row).summary)
 
 
+def check_model(result: CheckResult, sheet: str):
+    """The marks as a table model, rendered like every table (CSV, Markdown, any tabulate format)."""
+    from .report.table import Column, TableModel
+
+    columns = (Column("row", "layer"), Column("column", "column"), Column("given", "given"),
+               Column("expected", "expected"), Column("verdict", "verdict"), Column("feedback", "feedback"))
+    rows = tuple({"row": m.row, "column": m.column, "given": m.given, "expected": m.expected,
+                  "verdict": m.state, "feedback": m.feedback} for m in result.marks)
+    document = check_document(result)
+    return TableModel(f"{sheet}: {summary_line(result)}", columns, rows, (), (), tuple(document["marks"]), document)
+
+
 def render_check(result: CheckResult, kilo: int, explain: bool = False) -> str:
     """The marks as text: one line per wrong or follow-through cell (the slip named where known),
     the derivation under it with ``explain``, what is off with the sheet, then the score."""
@@ -783,7 +795,6 @@ class Marked:
             import json
 
             return json.dumps({"sheet": self.sheet, **check_document(self.result)}, indent=2) + "\n"
-        from .report.models import check_model
         from .report.render import render
 
         return render(check_model(self.result, self.sheet), fmt)

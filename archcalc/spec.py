@@ -105,10 +105,9 @@ def load_spec(source: str) -> ModelSpec:
     >>> load_spec("vgg16").input_shape
     (224, 224, 3)
     """
-    if source.lower().endswith(".onnx"):
-        from .importing import onnx_spec
-
-        return onnx_spec(source)
+    if source.lower().endswith(".onnx"):  # the importer builds on this module: archcalc.load reads models
+        raise SpecError(f"{source} is a model, not a spec: read it with archcalc.load({source!r}) "
+                        f"(or import it: archcalc import {source})")
     text, display = locate(source)
     default_name = Path(display).stem if display != "<stdin>" else "stdin"
     return parse_spec(text, display, default_name)

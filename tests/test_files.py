@@ -34,7 +34,7 @@ def test_a_failing_producer_leaves_nothing(tmp_path):
 def test_existing_file_needs_force(tmp_path):
     target = tmp_path / "out.txt"
     target.write_text("old")
-    with pytest.raises(ArchcalcError, match="pass --force"):
+    with pytest.raises(ArchcalcError, match="pass `force`"):
         write_output(target, "new")
     assert target.read_text() == "old"
     write_output(target, "new", force=True)
