@@ -203,3 +203,28 @@ def test_the_compact_syntax_reads_named_inputs():
     rows = {row.name: row for row in analysis_of(spec).rows}
     assert rows["c"].shape == (8, 8, 4) and rows["j"].shape == (8, 8, 8)
     assert spec.graph.node("c").inputs == ("a",)
+
+
+def test_a_graph_that_is_not_a_tree_imports_with_named_inputs(tmp_path):
+    """The importer used to stop at Res2Net's hierarchical adds ("reads activations from outside the
+    branches"); it now writes each layer's inputs, and the numbers are the hand arithmetic's."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    import warnings
+
+    from archcalc.importing import import_onnx
+
+    path = tmp_path / "res2net.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(_hand_written_res2net(torch).eval(), (torch.randn(1, 256, 56, 56),), str(path),
+                          dynamo=False, do_constant_folding=False)
+    imported = import_onnx(path)
+    assert "not a tree of branches" in imported.text and "inputs=" in imported.text
+    spec = parse_spec(imported.text, str(path))
+    analysis = analysis_of(spec)
+    assert analysis.totals.params == 72_376 and analysis.totals.macs == 224_224_000
+    assert analysis.rows[-1].shape == (56, 56, 256)
+    from archcalc.lower.verify import verify
+
+    assert verify(spec, with_onnx=False).ok

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Location, SpecError
-from .convert import read_units, structure
+from .convert import NotATree, graph_units, read_units, structure
 from .graph import OnnxGraph, read_onnx
-from .writer import find_blocks, items_of, toml_text
+from .writer import dag_entries, find_blocks, items_of, toml_text
 
 
 @dataclass(frozen=True)
@@ -39,14 +39,20 @@ def import_onnx(path: str | Path, input: str | None = None, name: str | None = N
     maps module paths to class names (block names)."""
     graph = read_onnx(path, data)
     units, view = read_units(graph)
-    entries = structure(units, graph)
-    items = items_of(entries, frozen)
-    written, blocks = find_blocks(items, classes)
+    notes = list(graph.notes) + _folding_notes(units)
+    try:
+        items = items_of(structure(units, graph), frozen)
+    except NotATree as reason:  # Res2Net, DLA, VoVNet: each layer names what it reads
+        kept, passed = graph_units(units, graph)
+        written, blocks = dag_entries(kept, passed, graph.input_name, frozen), []
+        notes.append(f"the graph is not a tree of branches ({reason.message}): each layer that does not read the one "
+                     "before names its inputs")
+    else:
+        written, blocks = find_blocks(items, classes)
     shape = _input_shape(graph, input)
     stem = name or re.sub(r"[^\w.-]", "_", Path(str(path)).stem) or "model"
     source = origin or f"imported from {Path(str(path)).name}"
     exporter = f"{graph.producer}, " if graph.producer else ""
-    notes = list(graph.notes) + _folding_notes(units)
     accounting = _accounting(graph, units)
     header = [f"{stem}: {source} by archcalc ({exporter}ONNX opset {graph.opset}, {len(graph.nodes):,} nodes, "
               f"{len(units):,} read).", *accounting[0]] + [f"Note: {note}" for note in notes]

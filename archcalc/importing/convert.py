@@ -26,6 +26,10 @@ class UnsupportedGraph(SpecError):
     """Operators (or a structure) that archcalc cannot represent: each named with its node."""
 
 
+class NotATree(UnsupportedGraph):
+    """A graph whose branches do not start together and merge together: written with named inputs."""
+
+
 @dataclass
 class Unit:
     """One layer, merge or pass-through read from the graph."""
@@ -300,6 +304,29 @@ def structure(units: list[Unit], graph: OnnxGraph) -> list[Entry]:
 SINK = "<output>"
 
 
+def graph_units(units: list[Unit], graph: OnnxGraph) -> tuple[list[Unit], dict[str, str]]:
+    """The units on a path to the one output, in the graph's order, for a graph that is not a tree of
+    branches; and each pass-through's output -> the tensor it passes on."""
+    shorten_concatenations(units)
+    outputs = [name for name in graph.outputs if name in {u.output for u in units} or name == graph.input_name]
+    if len(outputs) != 1:
+        raise UnsupportedGraph(f"the graph has {len(outputs)} outputs that carry activations; archcalc reads networks "
+                               "with one", Location(graph.file))
+    producer = {unit.output: unit for unit in units}
+    needed, frontier = set(), [outputs[0]]
+    while frontier:
+        unit = producer.get(frontier.pop())
+        if unit is not None and unit.output not in needed:
+            needed.add(unit.output)
+            frontier.extend(unit.inputs)
+    passed = {}
+    for unit in units:
+        if unit.output in needed and unit.kind is None and unit.merge is None:
+            passed[unit.output] = passed.get(unit.inputs[0], unit.inputs[0])
+    kept = [unit for unit in units if unit.output in needed and unit.output not in passed]
+    return kept, passed
+
+
 def shorten_concatenations(units: list[Unit]) -> None:
     """DenseNet's exported graph concatenates every earlier map again for each layer: cat(x, a, b)
     after cat(x, a). The longest earlier concatenation that starts the list stands for its part, so
@@ -374,7 +401,7 @@ class _Walker:
                 entries.append(MergeEntry(part, self.branches(tensor, part)))
                 return entries
             if unit is None or unit.merge is None:
-                raise UnsupportedGraph(f"the activations of {self._name(tensor)} part ways and do not meet again in an "
+                raise NotATree(f"the activations of {self._name(tensor)} part ways and do not meet again in an "
                                        "Add, Mul or Concat; archcalc's branches merge", Location(self.file))
             entries.append(MergeEntry(unit, self.branches(tensor, unit)))
             tensor = join
@@ -429,7 +456,7 @@ class _Walker:
         return found
 
     def _not_series_parallel(self, unit: Unit) -> UnsupportedGraph:
-        return UnsupportedGraph(f"{unit.name} ({unit.nodes[-1].op}) reads activations from outside the branches that "
+        return NotATree(f"{unit.name} ({unit.nodes[-1].op}) reads activations from outside the branches that "
                                 "lead to it; archcalc writes branches that start together and merge together",
                                 Location(self.file))
 

@@ -32,6 +32,7 @@ class Line:
     followers: list[str] = field(default_factory=list)
     share: str | None = None
     trainable: bool = True
+    inputs: list[str] = field(default_factory=list)  # named inputs, where it does not read the line before
 
 
 @dataclass
@@ -175,6 +176,55 @@ def _table(line: Line, kind, fields: dict) -> dict:
     if not line.trainable:
         table["trainable"] = False
     return table
+
+
+# --- any graph: named inputs ----------------------------------------------------------------------
+
+
+def dag_entries(units: list, passed: dict[str, str], input_tensor: str, frozen: set[str] = frozenset()) -> list[Any]:
+    """Units that do not form a tree of branches, written in order with named inputs (``inputs=a``,
+    ``add a b``) wherever a unit does not read the one before; batch norms and activations that read
+    only the conv or fc before them fold into its line, as everywhere."""
+    readers: dict[str, int] = {}
+    for unit in units:
+        for tensor in unit.inputs:
+            tensor = passed.get(tensor, tensor)
+            readers[tensor] = readers.get(tensor, 0) + 1
+    value_of = {input_tensor: "input"}  # tensor -> the name a spec reads it by
+    lines: list[Line | tuple[str, str, list[str]]] = []
+    previous_tensor = input_tensor
+    for unit in units:
+        inputs = [passed.get(tensor, tensor) for tensor in unit.inputs]
+        names = [value_of[tensor] for tensor in inputs]
+        if unit.merge is not None:
+            lines.append((unit.name, unit.merge, names))
+            value_of[unit.output], previous_tensor = unit.name, unit.output
+            continue
+        line = Line(unit.name, unit.kind, dict(unit.fields), unit.scope, share=unit.share,
+                    trainable=unit.name not in frozen)
+        before = lines[-1] if lines else None
+        chained = inputs == [previous_tensor] and readers.get(previous_tensor, 0) == 1
+        if chained and isinstance(before, Line) and _fold_into(before, line):
+            kind = KINDS[line.kind]
+            value_of[unit.output] = f"{before.name}_{kind.shorthand.suffix if kind.shorthand else kind.name}"
+        else:
+            line.inputs = [] if chained or (inputs == [previous_tensor] and lines) else names
+            lines.append(line)
+            value_of[unit.output] = unit.name
+        previous_tensor = unit.output
+    return [_dag_render(line) for line in lines]
+
+
+def _dag_render(line) -> str | dict:
+    if not isinstance(line, Line):
+        name, merge, names = line
+        return f"{name}: {merge} {' '.join(names)}"
+    written = render(line)
+    if not line.inputs:
+        return written
+    if isinstance(written, dict):
+        return {**written, "inputs": line.inputs}
+    return f"{written} inputs={','.join(line.inputs)}"
 
 
 # --- blocks ---------------------------------------------------------------------------------------
