@@ -9,6 +9,7 @@ Targets (issue 8): table vgg16 <= 2x the floor (python -c "import click, tabulat
 table resnet152 <= 2.5x, --help <= 1.5x; 10,000 layers in < 1 s and <= 12x 1,000 layers;
 symbolic resnet152 < 1.5 s; 1,000 answer sheets checked in < 10 s; resnet152 peak RSS < 60 MB.
 Issue 13: memory resnet152 --train < 1 s; --fit (a search over batch sizes) < 2 s.
+Issue 24: sizes resnet50 <= 0.5 s; sizes and verify of a 10,000-layer spec within 40 s.
 Where torchinfo, fvcore or ptflops are installed they are timed on the same networks.
 """
 from __future__ import annotations
@@ -146,7 +147,9 @@ def against_baseline(revision: str, folder: Path, runs: int) -> list[tuple[str, 
                         ["compare", "alexnet", "vgg19", "googlenet", "resnet152"],
                     "worksheet vgg16": ["worksheet", "vgg16", "-o", str(folder / "ws"), "--force"],
                     "check vgg16, its answer key": ["check", "vgg16", str(answer_key(folder))],
-                    "check googlenet, its answer key": ["check", "googlenet", str(answer_key(folder, "googlenet"))]}
+                    "check googlenet, its answer key": ["check", "googlenet", str(answer_key(folder, "googlenet"))],
+                    "memory resnet152 --train": ["memory", "resnet152", "--train"],
+                    "sizes resnet50 (512 input sizes)": ["sizes", "resnet50"]}
         rows = []
         for title, arguments in commands.items():
             timings: list[list[float]] = [[], []]
@@ -230,6 +233,12 @@ def main() -> int:
                                          ["memory", "resnet50", "--train", "--fit", "24GiB"], 2.0)):
             seconds = median_seconds(ARCHCALC + arguments, args.runs)
             rows.append((title, seconds, seconds / floor, f"< {limit:g} s: {'met' if seconds < limit else 'MISSED'}"))
+        sizes = median_seconds(ARCHCALC + ["sizes", "resnet50"], args.runs)
+        rows.append(("sizes resnet50 (input sizes 1..512 that divide exactly)", sizes, sizes / floor,
+                     f"<= 0.5 s: {'met' if sizes <= 0.5 else 'MISSED'} (issue 24; 5.6 s before)"))
+        sizes = median_seconds(ARCHCALC + ["sizes", huge], max(1, args.runs // 3))
+        rows.append(("sizes, generated 10,000 layers", sizes, sizes / floor,
+                     f"< 40 s: {'met' if sizes < 40 else 'MISSED'} (issue 24: timed out before)"))
         if importlib.util.find_spec("torch"):
             measured = median_seconds(ARCHCALC + ["memory", "resnet50", "--train", "--measure"], max(1, args.runs // 3))
             modelled = median_seconds(ARCHCALC + ["memory", "resnet50", "--train"], args.runs)
