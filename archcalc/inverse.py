@@ -38,7 +38,7 @@ def input_sizes(spec: ModelSpec, maximum: int = 1024) -> InputSizes:
     if spatial == 0:
         raise SpecError("a vector input has no spatial size to search")
     runs, exact = [], []
-    seen: dict = {}  # (node, input shapes) -> (output shape or None, exact): later layers see few sizes
+    seen: dict = {}  # (shape rule, input shapes) -> (output shape or None, exact): few distinct ones
     for size in range(1, maximum + 1):
         divides = _divides(spec.graph, (size,) * spatial + (channels,), seen)
         if divides is None:
@@ -52,12 +52,12 @@ def input_sizes(spec: ModelSpec, maximum: int = 1024) -> InputSizes:
 def _divides(graph: Graph, shape: tuple, seen: dict) -> bool | None:
     """Whether every window divides exactly on this input (flooring where needed, every layer must
     still fit: a strict walk would stop at the first floor); None where some layer does not fit.
-    Only the shape rules run, each once per node and input size over the whole search."""
+    Only the shape rules run, each once per distinct layer and input size over the whole search."""
     values = {INPUT: shape}
     exact = True
     for node in graph.nodes:
         inputs = tuple(values[name] for name in node.inputs)
-        key = (node.name, inputs)
+        key = (_rule_key(node), inputs)
         found = seen.get(key)
         if found is None:
             found = seen[key] = _shape_of(node, inputs)
@@ -66,6 +66,19 @@ def _divides(graph: Graph, shape: tuple, seen: dict) -> bool | None:
         values[node.name] = found[0]
         exact = exact and found[1]
     return exact
+
+
+def _rule_key(node: GraphNode):
+    """What a node's shape rule depends on: its kind and fields (identical layers share their answers),
+    or its name where a field's value cannot be a key."""
+    if node.layer is None:
+        return node.merge
+    try:
+        key = (node.layer.kind, tuple(node.layer.fields.items()))
+        hash(key)
+    except TypeError:
+        return node.name
+    return key
 
 
 def _shape_of(node: GraphNode, inputs: tuple) -> tuple:
