@@ -16,7 +16,8 @@ at the same points, so that the memory model and execution agree by construction
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Mapping
 
 from .errors import Location, SpecError
@@ -64,13 +65,9 @@ class Graph:
     def node(self, name: str) -> GraphNode:
         return self._by_name[name]
 
-    @property
+    @cached_property
     def _by_name(self) -> dict[str, GraphNode]:
-        found = self.__dict__.get("_index")
-        if found is None:
-            found = {node.name: node for node in self.nodes}
-            object.__setattr__(self, "_index", found)
-        return found
+        return {node.name: node for node in self.nodes}
 
     def readers(self) -> dict[str, list[str]]:
         """Value -> the nodes that read it, in order."""
@@ -95,16 +92,9 @@ def graph_of(layers: tuple, file: str | None = None) -> Graph:
     for value, point in builder.release.items():
         if value not in (INPUT, output):
             releases.setdefault(point, []).append(value)
-    nodes = tuple(_with_releases(node, releases.get(number, ())) for number, node in enumerate(builder.nodes))
+    nodes = tuple(replace(node, releases=tuple(releases[number])) if number in releases else node
+                  for number, node in enumerate(builder.nodes))
     return Graph(nodes, output, builder.blocks, builder.aliases)
-
-
-def _with_releases(node: GraphNode, releases) -> GraphNode:
-    if not releases:
-        return node
-    from dataclasses import replace
-
-    return replace(node, releases=tuple(releases))
 
 
 class _Builder:
@@ -183,10 +173,7 @@ class _Builder:
             out, end = self.sequence(node.branches[0], value, path, level + 1, True)
             if end is not None and not training_only:  # (a side output inside another goes to the outer's loss)
                 self.hold(out, end)
-                last = self.nodes[end]
-                from dataclasses import replace
-
-                self.nodes[end] = replace(last, ends_side=node.name)
+                self.nodes[end] = replace(self.nodes[end], ends_side=node.name)
             return value, end
         ends = []
         for branch in node.branches:
