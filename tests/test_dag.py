@@ -253,3 +253,21 @@ def test_densenet_as_torchvision_runs_it_holds_what_torchvision_holds():
     assert inference_memory(analysis).peak_bytes == tracker.peak
     chain = inference_memory(analysis_of(load_spec("densenet121"))).peak_bytes
     assert round(100 * (1 - chain / tracker.peak), 1) == 18.9
+
+
+@pytest.mark.parametrize("name", __import__("archcalc.spec", fromlist=["x"]).shipped_spec_names())
+def test_every_shipped_network_written_back_from_its_graph_reads_as_the_same_network(name):
+    """graph -> TOML (every layer in order, named inputs, no blocks) -> graph: the same layers with the
+    same sizes, parameters and MACs, the same totals and depth."""
+    from archcalc.importing.writer import graph_text
+
+    spec = load_spec(name)
+    again = parse_spec(graph_text(spec), f"{name} written back")
+    one, two = analysis_of(spec), analysis_of(again)
+    assert (one.totals, one.depth, one.conv_depth) == (two.totals, two.depth, two.conv_depth)
+    steps = {layer_name.split("/")[-1]: step for layer_name, step in two.steps.items()}
+    for layer_name, step in one.steps.items():
+        other = steps[layer_name.replace("/", ".")]
+        assert (step.shape, step.weights.value, step.biases.value, step.macs.value) == (
+            other.shape, other.weights.value, other.biases.value, other.macs.value), layer_name
+    assert len(one.steps) == len(two.steps)

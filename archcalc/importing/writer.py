@@ -439,3 +439,67 @@ def _toml(value: Any) -> str:
 
 def _key(key: str) -> str:
     return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
+
+
+# --- any spec's graph, written back --------------------------------------------------------------
+
+
+def graph_entries(graph) -> list[dict]:
+    """A graph (``spec.graph``) as the long form's entries, every layer and merge in the order it
+    runs, each naming its inputs where it does not read the entry before; a side output's layers
+    as a ``side`` table. Block structure is not kept: names become dotted (``conv2_1.b1.conv1``)."""
+    def name(value: str) -> str:
+        return value.replace("/", ".")
+
+    entries: list[dict] = []
+    previous = "input"
+    side: list[dict] | None = None
+    for node in graph.nodes:
+        if node.training_only:
+            side = side if side is not None else []
+            side.append(_graph_entry(node, name, previous=None))
+            if node.ends_side:
+                entries.append({"name": name(node.ends_side) + ".side", "side": [side]})
+                side = None
+            continue
+        entries.append(_graph_entry(node, name, previous))
+        previous = node.name
+    return entries
+
+
+def _graph_entry(node, name, previous: str | None) -> dict:
+    reads = [name(value) for value in node.inputs]
+    if node.layer is None:
+        return {"kind": node.merge, "name": name(node.name), "inputs": reads}
+    layer = node.layer
+    entry: dict[str, Any] = {"kind": layer.kind, "name": name(layer.name)}
+    entry.update({key: _plain(value) for key, value in layer.fields.items() if value is not None})
+    if node.inputs != (previous,):
+        entry["inputs"] = reads
+    if layer.share:
+        entry["share"] = name(layer.share)
+    if not layer.trainable:
+        entry["trainable"] = False
+    if layer.floors:
+        entry["floors"] = True
+    return entry
+
+
+def _plain(value: Any) -> Any:
+    """A field's value as a spec writes it: a pair or four sides that are all equal as one number
+    (the form every field of sizes accepts), other tuples as lists, whole numbers as int."""
+    if isinstance(value, (tuple, list)):
+        if value and all(isinstance(v, int) and not isinstance(v, bool) and v == value[0] for v in value):
+            return int(value[0])
+        return [_plain(v) for v in value]
+    if isinstance(value, bool) or isinstance(value, (str, float)):
+        return value
+    return int(value)
+
+
+def graph_text(spec) -> str:
+    """The spec written back from its graph alone (``graph_entries``), as TOML text that reads as
+    the same network: the same layers, sizes, parameters and MACs."""
+    input_shape = [int(d) for d in spec.input_shape]
+    return toml_text([f"{spec.name}: written back from its graph by archcalc"], input_shape, graph_entries(spec.graph),
+                     [], {"name": spec.name})
