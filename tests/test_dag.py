@@ -271,3 +271,23 @@ def test_every_shipped_network_written_back_from_its_graph_reads_as_the_same_net
         assert (step.shape, step.weights.value, step.biases.value, step.macs.value) == (
             other.shape, other.weights.value, other.biases.value, other.macs.value), layer_name
     assert len(one.steps) == len(two.steps)
+
+
+def test_a_plugins_merge_is_an_entry_at_once_and_is_not_lowered_by_guessing(monkeypatch):
+    from archcalc.errors import LoweringError
+    from archcalc.layers import MERGES, MergeKind
+    from archcalc.layers.base import Step
+    from archcalc.lower.build import plan
+
+    class Maximum(MergeKind):
+        name = "maximum"
+        summary = "element-wise maximum"
+
+        def combine(self, name, location, outputs, assumptions):
+            return Step(shape=outputs[0], label="MAX")
+
+    monkeypatch.setitem(MERGES, "maximum", Maximum())
+    spec = parse_spec('input = "8x8x3"\nlayers = ["a: conv 4 3x3 p1", "b: conv 4 3x3 p1", "m: maximum a b"]')
+    assert analysis_of(spec).rows[-1].shape == (8, 8, 4)
+    with pytest.raises(LoweringError, match="no PyTorch lowering"):
+        plan(spec)
