@@ -459,7 +459,8 @@ def graph_entries(graph) -> list[dict]:
             side = side if side is not None else []
             side.append(_graph_entry(node, name, previous=None))
             if node.ends_side:
-                entries.append({"name": name(node.ends_side) + ".side", "side": [side]})
+                passing = next(merge.name for merge in MERGES.values() if merge.passes_input)
+                entries.append({"name": name(node.ends_side) + "." + passing, passing: [side]})
                 side = None
             continue
         entries.append(_graph_entry(node, name, previous))
