@@ -401,6 +401,7 @@ def verify(specs: Iterable[SpecSource] = (), all_specs: bool = False, device: st
 
     import re
 
+    Options(batch=batch)  # the one range of a batch, checked before any work
     if not re.fullmatch(r"(cpu|cuda|mps|xpu)(:\d{1,3})?", device):
         raise ArchcalcError(f"`device`: {device!r} is not a device (cpu, cuda, cuda:1, mps)")
     check_device(device)
@@ -410,7 +411,6 @@ def verify(specs: Iterable[SpecSource] = (), all_specs: bool = False, device: st
     models = [load(input=input, layers=layers)] if layers else [load(name, input) for name in names]
     if not models:
         raise ArchcalcError("name a spec, or pass `all` (or `input` and `layers`)")
-    Options(batch=batch)  # the one range of a batch
     return Verified(run_verify(model, device=device, batch=batch, with_onnx=not no_onnx)
                     for model in (progress(models) if progress else models))
 

@@ -215,13 +215,10 @@ class Expander:
         if len(inputs) < 2:
             raise SpecError(f"{merge.name} joins two or more values, found {len(inputs)}", where.with_field("inputs"),
                             f"e.g. inputs = [\"conv3\", \"pool1\"] (the network's input is \"input\")")
-        name = _name(table, where) or _merge_name(merge.name, counters)
+        name = prefix + (_name(table, where) or _merge_name(merge.name, counters))
         self.count += 1  # a merge row has a number of its own
-        if prefix + name in self.names:
-            raise SpecError(f"the name {prefix + name!r} is already used by {self.names[prefix + name]}",
-                            where.with_field("name"))
-        self.names[prefix + name] = f"layer {self.count}"
-        return Join(prefix + name, merge.name, inputs, replace(where, layer_name=prefix + name))
+        self.claim(name, replace(where, layer_name=name))
+        return Join(name, merge.name, inputs, replace(where, layer_name=name))
 
     def compact(self, line: str, where: Location) -> dict:
         return parse_compact(line, where, self.blocks)
@@ -272,10 +269,14 @@ class Expander:
         if self.count > MAX_LAYERS:
             raise LimitError(f"more than {MAX_LAYERS:,} layers after expansion", location,
                             "raise the limit with the environment variable ARCHCALC_MAX_LAYERS")
+        self.claim(name, location)
+        return Layer(kind, name, self.count, values, location, trainable, share, floors, written, inputs)
+
+    def claim(self, name: str, location: Location) -> None:
+        """Take a layer's or a merge's name, which no earlier one may have."""
         if name in self.names:
             raise SpecError(f"the name {name!r} is already used by {self.names[name]}", location.with_field("name"))
         self.names[name] = str(replace(location, file=None, line=None, layer_name=None, field=None))
-        return Layer(kind, name, self.count, values, location, trainable, share, floors, written, inputs)
 
     # --- branches ---
 

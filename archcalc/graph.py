@@ -78,7 +78,7 @@ class Graph:
         return found
 
 
-def graph_of(layers: tuple, file: str | None = None) -> Graph:
+def graph_of(layers: tuple) -> Graph:
     """The graph of a spec's expanded entries (``ModelSpec.layers``).
 
     >>> from archcalc.spec import load_spec
@@ -86,7 +86,7 @@ def graph_of(layers: tuple, file: str | None = None) -> Graph:
     >>> graph.node("conv2_1/add").inputs
     ('conv2_1/b1/conv2_bn', 'conv2_1/b2/shortcut')
     """
-    builder = _Builder(file)
+    builder = _Builder()
     output, _ = builder.sequence(layers, INPUT, (), 0, False, first_rows=0)  # the input's row can take a fold
     releases: dict[int, list[str]] = {}
     for value, point in builder.release.items():
@@ -100,8 +100,7 @@ def graph_of(layers: tuple, file: str | None = None) -> Graph:
 class _Builder:
     """Expands the tree into nodes, resolving named inputs and recording when each value is let go."""
 
-    def __init__(self, file: str | None):
-        self.file = file
+    def __init__(self):
         self.nodes: list[GraphNode] = []
         self.values: set[str] = {INPUT}
         self.aliases: dict[str, str] = {}

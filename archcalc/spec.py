@@ -45,7 +45,7 @@ class ModelSpec:
     @cached_property
     def graph(self) -> Graph:
         """The network as one graph of layers and merges (archcalc.graph), made once per spec."""
-        return graph_of(self.layers, self.file)
+        return graph_of(self.layers)
 
     @property
     def title(self) -> str:

@@ -208,7 +208,7 @@ def dag_entries(units: list, passed: dict[str, str], input_tensor: str, frozen: 
             kind = KINDS[line.kind]
             value_of[unit.output] = f"{before.name}_{kind.shorthand.suffix if kind.shorthand else kind.name}"
         else:
-            line.inputs = [] if chained or (inputs == [previous_tensor] and lines) else names
+            line.inputs = [] if inputs == [previous_tensor] else names  # else it reads the entry before
             lines.append(line)
             value_of[unit.output] = unit.name
         previous_tensor = unit.output
