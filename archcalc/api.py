@@ -32,9 +32,11 @@ SpecSource = str | ModelSpec  # a shipped name, a .toml path, "-" for stdin, or 
 
 
 def load(spec: SpecSource | None = None, input: str | tuple | None = None, layers: str | None = None,
-         no_bias: bool = False, caffe_pooling: bool = False, dilation_from_zero: bool = False) -> ModelSpec:
+         no_bias: bool = False, caffe_pooling: bool = False, dilation_from_zero: bool = False,
+         as_exported: bool = False) -> ModelSpec:
     """The network to analyse: ``spec`` (on ``input`` if given), or one made of ``input`` and
-    ``layers`` in the compact syntax; then the conventions asked for.
+    ``layers`` in the compact syntax; then the conventions asked for. An ONNX file's folded batch
+    norms are restored unless ``as_exported``.
 
     >>> load(input="32x32x3", layers="conv 10 5x5 p2; maxpool 2").input_shape
     (32, 32, 3)
@@ -50,7 +52,8 @@ def load(spec: SpecSource | None = None, input: str | tuple | None = None, layer
     elif isinstance(spec, str) and spec.lower().endswith(".onnx"):
         from .importing import onnx_spec
 
-        model = onnx_spec(spec, input if input is None or isinstance(input, str) else "x".join(map(str, input)))
+        model = onnx_spec(spec, input if input is None or isinstance(input, str) else "x".join(map(str, input)),
+                          as_exported)
     else:
         model = spec if isinstance(spec, ModelSpec) else load_spec(spec)
         if input is not None:
@@ -139,16 +142,18 @@ class Result(Analysis):
 def analyze(spec: SpecSource | None = None, input: str | tuple | None = None, layers: str | None = None,
             batch: int = 1, dtype: str = "float32", no_bias: bool = False, convention: str = "archcalc",
             caffe_pooling: bool = False, dilation_from_zero: bool = False, depth: int | None = None,
-            strict: bool = False) -> Result:
-    """Analyse a network: a shipped spec by name, a .toml path, a ModelSpec, or ``input`` and
-    ``layers`` in the compact syntax. ``depth`` collapses blocks nested deeper into one row each."""
+            strict: bool = False, as_exported: bool = False) -> Result:
+    """Analyse a network: a shipped spec by name, a .toml path, an ONNX file, a ModelSpec, or ``input``
+    and ``layers`` in the compact syntax. ``depth`` collapses blocks nested deeper into one row each;
+    ``as_exported`` counts an ONNX file as it stands (batch norms its exporter folded left folded)."""
     return analyze_with(spec, layers, Options(input, batch, dtype, no_bias, convention, caffe_pooling,
-                                              dilation_from_zero, depth, strict))
+                                              dilation_from_zero, depth, strict, as_exported))
 
 
 def analyze_with(spec: SpecSource | None, layers: str | None, options: Options) -> Result:
     """``analyze`` with its options as one checked object."""
-    model = load(spec, options.input, layers, options.no_bias, options.caffe_pooling, options.dilation_from_zero)
+    model = load(spec, options.input, layers, options.no_bias, options.caffe_pooling, options.dilation_from_zero,
+                 options.as_exported)
     analysis = analysis_of(model, strict=options.strict)
     if options.depth is not None:
         analysis = collapse(analysis, options.depth, group=True)
@@ -435,16 +440,17 @@ def export(spec: SpecSource | None = None, onnx_path: str | None = None, torch_p
 
 
 def import_model(model: str | Path, output: str | Path | None = None, input: str | None = None,
-                 force: bool = False):
+                 force: bool = False, as_exported: bool = False):
     """Read an ONNX file and write it as a spec (to ``output``, or only return it): an
     ``archcalc.importing.Imported`` with the spec's text and the accounting of the initializers.
+    Batch norms the exporter folded into convs are restored unless ``as_exported``.
 
     The import analyses the spec it writes, so a spec that does not analyse is never written."""
     from .importing import import_onnx
 
     if output:
         check_targets([output], force)
-    imported = import_onnx(model, input)
+    imported = import_onnx(model, input, as_exported=as_exported)
     if output:
         write_output(output, imported.text, force)
     return imported

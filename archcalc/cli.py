@@ -53,6 +53,9 @@ SHARED_OPTIONS = {  # the options several commands take, declared once
     "output": lambda: click.option("--output", "-o", type=click.Path(dir_okay=False),
                                    help="Write to this file (atomically) instead of stdout."),
     "force": lambda: click.option("--force", is_flag=True, help="Overwrite existing output files."),
+    "as_exported": lambda: click.option(
+        "--as-exported", is_flag=True,
+        help="Count an ONNX file as it stands: batch norms its exporter folded into convs stay folded."),
 }
 
 
@@ -96,6 +99,7 @@ def main(debug: bool) -> None:
 @click.option("--caffe-pooling", is_flag=True, help="Round every pooling up (Caffe's convention; PyTorch's ceil_mode).")
 @click.option("--dilation-from-zero", is_flag=True,
               help="Dilation counts the gaps between taps (0 = ordinary), not PyTorch's 1 = ordinary.")
+@options("as_exported")
 @click.option("--working", is_flag=True, help="Show the products behind each cell (224*224*64 = 3.2M).")
 @click.option("--exact", is_flag=True, help="Exact numbers instead of compact ones (3,211,264 not 3.2M).")
 @click.option("--depth", type=click.IntRange(*DEPTH_RANGE), default=None,
@@ -115,8 +119,8 @@ def main(debug: bool) -> None:
 @click.option("--standalone", is_flag=True, help="With -f latex: a whole document that pdflatex compiles as it is.")
 @options("output", "force")
 @reports_errors
-def table_command(spec, input, layers, batch, dtype, no_bias, strict, caffe_pooling, dilation_from_zero, working,
-                  exact, depth, rf, pixel_index, connections, live, convention, fmt, standalone, output, force):
+def table_command(spec, input, layers, batch, dtype, no_bias, strict, caffe_pooling, dilation_from_zero, as_exported,
+                  working, exact, depth, rf, pixel_index, connections, live, convention, fmt, standalone, output, force):
     """Print the per-layer table of SPEC (a shipped name or a .toml file; - reads stdin).
 
     \b
@@ -134,7 +138,7 @@ def table_command(spec, input, layers, batch, dtype, no_bias, strict, caffe_pool
     from .api import analyze
 
     result = analyze(spec, input, layers, batch, dtype, no_bias, convention, caffe_pooling, dilation_from_zero,
-                     depth, strict)
+                     depth, strict, as_exported)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     emit(result.render(fmt, standalone, working=working, exact=exact, rf=rf, connections=connections, live=live,
@@ -254,9 +258,9 @@ def export_command(spec, onnx_path, torch_path, no_weights, input, layers, force
 
 @main.command(name="import")
 @click.argument("model", type=click.Path(dir_okay=False))
-@options("input", "output", "force")
+@options("input", "output", "force", "as_exported")
 @reports_errors
-def import_command(model, input, output, force):
+def import_command(model, input, output, force, as_exported):
     """Read an ONNX MODEL and write it as a spec (blocks found, the model's names kept).
 
     Every command also reads an ONNX file in place of a spec (archcalc table model.onnx).
@@ -265,10 +269,11 @@ def import_command(model, input, output, force):
     Examples:
       archcalc import resnet18.onnx -o resnet18.toml
       archcalc import model.onnx --input HxWx3 -o model.toml
+      archcalc import folded.onnx --as-exported
     """
     from .api import import_model
 
-    imported = import_model(model, output, input, force)
+    imported = import_model(model, output, input, force, as_exported)
     if output:
         click.echo(f"wrote {output}")
     else:

@@ -38,6 +38,7 @@ class Options:
     dilation_from_zero: bool = False  # a written dilation counts the gaps between taps
     depth: int | None = None  # blocks nested deeper shown as one row each
     strict: bool = False  # a non-integer output size is an error, not a floor
+    as_exported: bool = False  # an ONNX file counted as it stands (batch norms the exporter folded left folded)
 
     def __post_init__(self) -> None:
         _whole("batch", self.batch, BATCH_RANGE)
@@ -45,7 +46,7 @@ class Options:
             _whole("depth", self.depth, DEPTH_RANGE)
         _one_of("dtype", self.dtype, DTYPES)
         _one_of("convention", self.convention, CONVENTIONS)
-        for name in ("no_bias", "caffe_pooling", "dilation_from_zero", "strict"):
+        for name in ("no_bias", "caffe_pooling", "dilation_from_zero", "strict", "as_exported"):
             if not isinstance(getattr(self, name), bool):
                 raise ArchcalcError(f"`{name}` must be true or false, found {getattr(self, name)!r}")
 

@@ -148,20 +148,75 @@ def test_torchvision_resnet18_agrees_with_the_shipped_spec_layer_by_layer():
 
 def test_batch_norms_folded_by_the_exporter_are_stated(tmp_path):
     """torch.onnx.export's default folds each batch norm into the conv before it: the conv gains a
-    bias of C and the batch norm's 2C go. Hand arithmetic over the spec's layers, and a note."""
+    bias of C and the batch norm's 2C go. archcalc finds the fold (the kernels become new initializers
+    named onnx::Conv_<n>), restores the batch norms and says so; `as_exported` counts the file as it
+    stands. Hand arithmetic over the spec's layers."""
     model = load("resnet18")
     from archcalc.lower.build import build, example_input
 
     path = tmp_path / "folded.onnx"
     torch.onnx.export(build(model), (example_input(model, 1),), str(path), dynamo=False)
-    imported = import_onnx(path)
-    result = analyze(parse_spec(imported.text, "folded.toml"))
     # batch-norm channels: conv1 64; two per basic block, 2 blocks at each of 64, 128, 256, 512; the three
     # projection shortcuts 128 + 256 + 512
     channels = 64 + 2 * 2 * (64 + 128 + 256 + 512) + 128 + 256 + 512
     assert channels == 4_800
-    assert result.totals.params == 11_689_512 - 2 * channels + channels  # torchvision's count, folded
-    assert any("fold" in note for note in imported.notes)
+    imported = import_onnx(path)
+    assert analyze(parse_spec(imported.text, "restored.toml")).totals.params == 11_689_512  # torchvision's count
+    assert any("folded 20 batch norms" in note for note in imported.notes)
+    as_stored = import_onnx(path, as_exported=True)
+    assert analyze(parse_spec(as_stored.text, "folded.toml")).totals.params == 11_689_512 - 2 * channels + channels
+    assert any("as the file stands" in note for note in as_stored.notes)
+
+
+class ConvNormHead(torch.nn.Module if torch else object):
+    """conv 3->8 3x3 p1 without bias, batch norm, ReLU, conv 8->4 3x3 p1 with a bias, global average
+    pool, fc 4->10. Parameters by hand: 8*3*9 = 216; 2*8 = 16; 4*8*9 + 4 = 292; 4*10 + 10 = 50: 574.
+    MACs on 16x16: 16*16*8*27 = 55,296; 16*16*4*72 = 73,728; 40: 129,064."""
+
+    def __init__(self, trained: bool):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        self.bn1 = torch.nn.BatchNorm2d(8)
+        self.conv2 = torch.nn.Conv2d(8, 4, 3, padding=1)
+        self.fc = torch.nn.Linear(4, 10)
+        with torch.no_grad():
+            if trained:  # statistics and affine values away from their initial ones
+                for tensor in (self.bn1.weight, self.bn1.bias, self.bn1.running_mean):
+                    tensor.uniform_(0.5, 1.5)
+                self.bn1.running_var.uniform_(1.0, 2.0)
+            else:  # as timm initialises: biases of zeros, which exporters may drop
+                self.conv2.bias.zero_()
+                self.fc.bias.zero_()
+        self.eval()
+
+    def forward(self, x):
+        x = self.conv2(torch.relu(self.bn1(self.conv1(x))))
+        return self.fc(x.mean((2, 3)))
+
+
+@pytest.mark.parametrize("dynamo", [False, True], ids=["torchscript", "dynamo"])
+@pytest.mark.parametrize("trained", [False, True], ids=["untrained", "trained"])
+def test_folds_of_both_exporters_are_undone(tmp_path, dynamo, trained):
+    """Both exporters at their defaults, with trained and untrained weights: the model as written is
+    counted (574 parameters, 129,064 MACs by hand, and as PyTorch counts the module). As the file stands:
+    the fold gives conv1 a bias of 8 and takes the batch norm's 16 (566), and the dynamo exporter also
+    drops biases whose values are zero (untrained: conv1's folded bias, conv2's 4 and fc's 10: 544)."""
+    import warnings
+
+    module = ConvNormHead(trained)
+    assert sum(p.numel() for p in module.parameters()) == 574
+    path = tmp_path / "model.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, (torch.randn(1, 3, 16, 16),), str(path), dynamo=dynamo)
+    result = analyze(str(path))
+    assert (result.totals.params, result.totals.macs) == (574, 129_064)
+    assert [row.params for row in result.rows if row.params] == [216, 16, 292, 50]
+    as_stored = analyze(str(path), as_exported=True)
+    assert as_stored.totals.params == (544 if dynamo and not trained else 566)
+    # the rows keep the modules' names (the dynamo exporter records them in each node's metadata, and
+    # names the folded conv's node after the batch norm); the restored batch norm follows its conv
+    assert [row.name for row in result.rows if row.params] == ["conv1", "conv1_bn", "conv2", "fc"]
 
 
 def test_import_then_verify_passes(tmp_path):

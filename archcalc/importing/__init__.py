@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Location, SpecError
+from .folding import undo_folding
 from .convert import NotATree, graph_units, read_units, structure
 from .graph import OnnxGraph, read_onnx
 from .writer import dag_entries, find_blocks, items_of, toml_text
@@ -31,15 +32,18 @@ class Imported:
 
 def import_onnx(path: str | Path, input: str | None = None, name: str | None = None, data: bytes | None = None,
                 frozen: frozenset[str] = frozenset(), origin: str | None = None,
-                classes: dict[str, str] | None = None) -> Imported:
+                classes: dict[str, str] | None = None, as_exported: bool = False) -> Imported:
     """Read an ONNX model and write it as a spec.
 
     ``input`` replaces the graph's input size (``"HxWx3"`` keeps it symbolic); ``frozen`` names
     layers whose parameters are not trained; ``origin`` says where the model came from; ``classes``
-    maps module paths to class names (block names)."""
+    maps module paths to class names (block names). Batch norms the exporter folded into convs are
+    restored (the model as written) unless ``as_exported``."""
     graph = read_onnx(path, data)
     units, view = read_units(graph)
-    notes = list(graph.notes) + _folding_notes(units)
+    restored, folding = undo_folding(units, view)
+    units = units if as_exported else restored
+    notes = list(graph.notes) + ([folding.text(undone=not as_exported)] if folding else _folding_notes(units))
     try:
         items = items_of(structure(units, graph), frozen)
     except NotATree as reason:  # Res2Net, DLA, VoVNet: each layer names what it reads
@@ -76,11 +80,11 @@ def _floored_layers(text: str, file: str) -> list[str]:
     return [row.name for row in analysis.rows if row.step is not None and row.step.inexact]
 
 
-def onnx_spec(path: str | Path, input: str | None = None):
+def onnx_spec(path: str | Path, input: str | None = None, as_exported: bool = False):
     """The ModelSpec of an ONNX file, as ``archcalc table model.onnx`` analyses it."""
     from ..spec import parse_spec
 
-    imported = import_onnx(path, input)
+    imported = import_onnx(path, input, as_exported=as_exported)
     return parse_spec(imported.text, str(path), Path(str(path)).stem)
 
 
@@ -119,8 +123,9 @@ def _accounting(graph: OnnxGraph, units) -> tuple[list[str], tuple[int, int, int
     reused = parameters + state - sum(size(name) for name in stored)
     lines = [f"Initializers: {everything:,} values; the layers' parameters are {parameters:,}"
              + (f", their batch-norm running statistics {state:,} (buffers, not parameters)" if state else "")
-             + (f"; {reused:,} of these values are tensors the exporter stored once for several layers (equal "
-                "initial values, such as batch norms' ones and zeros)" if reused else "")
+             + (f"; {reused:,} of these values are tensors the file stores once for several layers because their "
+                "values are equal (an untrained model's batch-norm ones and zeros, zero-initialised convs): equal "
+                "values are not tied parameters, so each layer's are counted" if reused else "")
              + (f"; {constants:,} values are constants (shapes, pads, scales)" if constants else "") + "."]
     shared = sum(1 for unit in units if unit.share)
     if shared:

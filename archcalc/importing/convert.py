@@ -186,15 +186,19 @@ def read_units(graph: OnnxGraph) -> tuple[list[Unit], View]:
         raise UnsupportedGraph(_unsupported_text(unsupported, set(by_op)), Location(graph.file),
                                "archcalc reads the operators its layer kinds list (archcalc layers); "
                                "docs/import.md names them")
-    _name_uniquely(units)
+    name_uniquely(units)
     return units, view
 
 
 def _shares(unit: Unit, owners: dict[str, str], view: View) -> bool:
-    """A layer uses an earlier one's parameters where its weight tensor (a matrix or a kernel, not a
-    vector: exporters store equal vectors once, such as batch norms' initial ones and zeros) and all
-    its other parameters are that layer's."""
-    if not unit.weights or not all(w in owners for w in unit.weights) or not KINDS[unit.kind].weighted:
+    """A layer uses an earlier one's parameters where the graph says so: its weights are inputs of the
+    graph (exported without values, as ``from_torch`` does), all of them the earlier layer's, and one is a
+    matrix or a kernel. A tensor with values that two layers read proves nothing: exporters store equal
+    values once (an untrained model's zero-initialised convs, batch norms' ones and zeros), so each
+    layer's parameters are counted and the accounting says which values the file stores once."""
+    if not unit.weights or not all(w in owners and w in view.graph.weight_inputs for w in unit.weights):
+        return False
+    if not KINDS[unit.kind].weighted:
         return False
     return len(view.dims(unit.weights[0]) or ()) >= 2 and len({owners[w] for w in unit.weights}) == 1
 
@@ -244,10 +248,14 @@ def _claimed(node: OnnxNode, view: View, kinds: list) -> Unit | None:
 
 
 def _naming(node: OnnxNode) -> tuple[str, tuple[str, ...]]:
-    """PyTorch's exporter names nodes by module scope: ``/layer1/layer1.0/conv1/Conv`` is module
-    ``layer1.0.conv1``; other producers' names are kept as they are, cleaned to letters, digits, '_', '.', '-'."""
+    """PyTorch's TorchScript exporter names nodes by module scope: ``/layer1/layer1.0/conv1/Conv`` is module
+    ``layer1.0.conv1``; its dynamo exporter records the scope in the node's metadata; other producers' names
+    are kept as they are, cleaned to letters, digits, '_', '.', '-'."""
     segments = tuple(s for s in node.name.split("/") if s)
-    if node.name.startswith("/") and len(segments) > 1:
+    if node.scope:  # the dynamo exporter names nodes node_Conv_147 and records the module in the node's metadata
+        scope = node.scope
+        name = module_path(scope)
+    elif node.name.startswith("/") and len(segments) > 1:
         scope = segments[:-1]
         name = module_path(scope)
     else:
@@ -267,7 +275,7 @@ def module_path(scope: tuple[str, ...]) -> str:
     return ".".join(path)
 
 
-def _name_uniquely(units: list[Unit]) -> None:
+def name_uniquely(units: list[Unit]) -> None:
     """A module called several times (torchvision's one ReLU per block) names several layers: relu, relu_2."""
     seen: dict[str, int] = {}
     for unit in units:

@@ -4,6 +4,7 @@ computations produce (evaluated here with numpy, each capped in size). Nothing i
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ class OnnxGraph:
     producer: str = ""
     opset: int = 0
     notes: list[str] = field(default_factory=list)
+    weight_inputs: frozenset[str] = frozenset()  # weights given as graph inputs (exported without their values)
 
     def dims(self, tensor: str) -> tuple | None:
         if tensor in self.initializers:
@@ -80,6 +82,7 @@ def read_onnx(path: str | Path, data: bytes | None = None) -> OnnxGraph:
             if dims is None or not all(isinstance(d, int) for d in dims):
                 raise SpecError(f"the graph's input {value.name!r} has no fixed shape", where)
             initializers[value.name] = _checked_dims(dims, value.name, where)
+    weight_inputs = frozenset(initializers) - {t.name for t in graph.initializer}
     if len(inputs) != 1:
         names = ", ".join(i.name for i in inputs) or "none"
         raise SpecError(f"the graph has {len(inputs)} inputs ({names}); archcalc reads networks with one", where)
@@ -88,7 +91,8 @@ def read_onnx(path: str | Path, data: bytes | None = None) -> OnnxGraph:
     shapes = {v.name: _dims(v) for v in list(graph.value_info) + list(graph.input) + list(graph.output)}
     result = OnnxGraph(str(path), nodes, inputs[0].name, _dims(inputs[0]), tuple(o.name for o in graph.output),
                        initializers, shapes=shapes, producer=f"{model.producer_name} {model.producer_version}".strip(),
-                       opset=max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0))
+                       opset=max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0),
+                       weight_inputs=weight_inputs)
     result.notes.extend([note] if note else [])
     result.constants = _small_initializers(onnx, graph.initializer, where)
     _evaluate_constants(result)
@@ -171,8 +175,35 @@ def _node(onnx, proto, index: int, where: Location) -> OnnxNode:
                             "decode", where) from None
         attributes[attribute.name] = _plain(value)
     name = proto.name or f"{proto.op_type}_{index}"  # unnamed nodes: by their place in the graph
+    metadata = {entry.key: entry.value for entry in proto.metadata_props}
     return OnnxNode(name, proto.op_type if proto.domain in ("", "ai.onnx") else f"{proto.domain}.{proto.op_type}",
-                    tuple(proto.input), tuple(proto.output), attributes)
+                    tuple(proto.input), tuple(proto.output), attributes, scope=_scope_of(metadata.get("namespace", "")),
+                    rewrites=tuple(rule.strip() for rule in metadata.get(REWRITES_KEY, "").split(",") if rule.strip()),
+                    had_bias=_had_bias(metadata.get(FX_NODE_KEY, "")))
+
+
+REWRITES_KEY = "pkg.onnxscript.rewriter.rule_name"  # torch.onnx's dynamo exporter records these three
+FX_NODE_KEY = "pkg.torch.onnx.fx_node"
+TRACED_CALL = re.compile(r"target=torch\.ops\.aten\.(conv\w*|linear|addmm)\.\w+\]\(args = \((.*)\), kwargs")
+
+
+def _scope_of(namespace: str) -> tuple[str, ...]:
+    """The modules in the dynamo exporter's namespace: ``: ResNet/layer1: Sequential/layer1.0:
+    BasicBlock/layer1.0.bn1: BatchNorm2d/batch_norm: aten...`` is (layer1, layer1.0, layer1.0.bn1): the
+    first segment is the model, the last the operator, and each module's path comes before its ': '."""
+    names = tuple(segment.split(": ", 1)[0].strip() for segment in namespace.split("/")[1:-1])
+    return names if all(re.fullmatch(r"[\w.]+", name) for name in names) else ()
+
+
+def _had_bias(fx_node: str) -> bool | None:
+    """Whether the traced convolution or linear call passed a bias: ``aten.conv2d(%x, %weight, %bias, ...)``
+    (``addmm``'s bias comes first); None where the node is not such a call."""
+    match = TRACED_CALL.search(fx_node)
+    if match is None:
+        return None
+    arguments = [argument.strip() for argument in match.group(2).split(",")]
+    position = 0 if match.group(1) == "addmm" else 2
+    return len(arguments) > position and arguments[position].startswith("%")
 
 
 def _plain(value: Any) -> Any:

@@ -517,6 +517,7 @@ class LayerKind:
     convolutional: bool = False  # counts towards the conv-layer depth
     worked_example: bool = False  # a handout works the first layer of this kind through by hand
     inplace: bool = False  # its torch module can overwrite its input (ReLU(inplace=True)), as torchvision's do
+    folded_by_exporters: bool = False  # exporters fold it into the conv before it (a batch norm in eval mode)
     costs: Mapping[str, CostRule] = {}  # convention name -> what that tool adds for this layer
     reports: tuple[Trait, ...] = ()  # the comparison rows this kind's ``traits`` fill in
     onnx_ops: tuple[str, ...] = ()  # the ONNX operators that can start this layer in a graph (archcalc.layers.reading)

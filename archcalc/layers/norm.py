@@ -100,6 +100,7 @@ class BatchNorm(LayerKind):
     )
     shorthand = Shorthand(key="batchnorm", token="bn", suffix="bn")
     takes_activation = True  # pre-activation networks: batch norm, then ReLU
+    folded_by_exporters = True
     costs = {"fvcore": batchnorm_costs(2, 1), "ptflops": batchnorm_costs(2, 1), "thop": batchnorm_costs(4, 2),
              "keras": moving_statistics}
     reports = (BATCH_NORM,)

@@ -22,6 +22,9 @@ class OnnxNode:
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     attributes: Mapping[str, Any] = field(default_factory=dict)
+    scope: tuple[str, ...] = ()  # the modules the exporter recorded, outermost first ("layer1", "layer1.0", "layer1.0.bn1")
+    rewrites: tuple[str, ...] = ()  # the exporter's graph rewrites applied to this node ("FuseBatchNormIntoConv")
+    had_bias: bool | None = None  # whether the traced call had a bias argument (None: not recorded)
 
     def attribute(self, key: str, default: Any = None) -> Any:
         return self.attributes.get(key, default)
