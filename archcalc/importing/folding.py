@@ -60,16 +60,22 @@ def undo_folding(units: list[Unit], view: View) -> tuple[list[Unit], Folding]:
     norm_kind = next((kind for kind in KINDS.values() if kind.folded_by_exporters), None)
     result: list[Unit] = []
     norms, biases, evidence = [], [], set()
+    constant_folded = [unit for unit in units if _folded_by_constant_folding(unit, view)]
+    untrained_norms = any(_zeros(view.values(unit.weights[1])) for unit in constant_folded)
     for unit in units:
         conv = _weighted_node(unit)
         if conv is None or norm_kind is None:
             result.append(unit)
             continue
         channels = _channels(view.dims(unit.output))
-        if conv.op == "Conv" and (FUSED_NORM in conv.rewrites or _folded_by_constant_folding(unit, view)):
+        if conv.op == "Conv" and (FUSED_NORM in conv.rewrites or unit in constant_folded):
             evidence.add("the dynamo exporter's FuseBatchNormIntoConv rewrite" if FUSED_NORM in conv.rewrites else
                          "constant folding (the kernels are new initializers named onnx::Conv_<n>)")
-            conv_unit, norm_unit = _split(unit, conv, norm_kind.name)
+            if FUSED_NORM in conv.rewrites:  # the fuse names a bias it creates after the kernel; an own one keeps its name
+                own_bias = len(conv.inputs) > 2 and bool(conv.inputs[2]) and conv.inputs[2] != conv.inputs[1] + "_bias"
+            else:  # where the other folds left zeros, the norms hold their initial values: a bias is the conv's
+                own_bias = untrained_norms and _zeros(view.values(unit.weights[1])) is False
+            conv_unit, norm_unit = _split(unit, conv, norm_kind.name, own_bias)
             result += [conv_unit, norm_unit]
             norms.append((conv_unit.name, channels))
         elif any(rule.startswith(DROPPED_BIAS) for rule in conv.rewrites) and conv.had_bias \
@@ -103,9 +109,15 @@ def _folded_by_constant_folding(unit: Unit, view: View) -> bool:
             and unit.weights[0] not in view.graph.weight_inputs)
 
 
-def _split(unit: Unit, conv, norm_kind: str) -> tuple[Unit, Unit]:
+def _zeros(values) -> bool | None:
+    """Whether a tensor's values (None where the file does not give them) are all zero."""
+    return None if values is None else all(value == 0 for value in values)
+
+
+def _split(unit: Unit, conv, norm_kind: str, own_bias: bool) -> tuple[Unit, Unit]:
     """The conv (named by its kernel's module where the dynamo exporter named the node after the batch
-    norm) and the batch norm after it, which takes over the conv's output tensor."""
+    norm; with a bias only where it had one of its own) and the batch norm after it, which takes over the
+    conv's output tensor."""
     between = f"{unit.output}#before_folded_norm"
     if conv.scope:  # the dynamo exporter: the node's module is the batch norm, its kernel names the conv
         norm_name = module_path(conv.scope)
@@ -114,6 +126,6 @@ def _split(unit: Unit, conv, norm_kind: str) -> tuple[Unit, Unit]:
         conv_scope = unit.scope[:-1] + (conv_name,)
     else:
         conv_name, conv_scope, norm_name = unit.name, unit.scope, f"{unit.name}_bn"
-    conv_unit = replace(unit, name=conv_name, scope=conv_scope, output=between, fields={**unit.fields, "bias": False})
+    conv_unit = replace(unit, name=conv_name, scope=conv_scope, output=between, fields={**unit.fields, "bias": own_bias})
     norm_unit = Unit(norm_name, unit.scope, norm_kind, None, {}, (between,), unit.output, ())
     return conv_unit, norm_unit
