@@ -431,3 +431,43 @@ def test_a_split_is_read_as_channel_ranges(tmp_path):
     assert result.rows[-1].shape == (output.shape[2], output.shape[3], output.shape[1]) == (8, 8, 6)
     assert result.totals.params == 2 * 5
     assert "channels 1 count=2" in import_onnx(path).text
+
+
+class SamePadded(torch.nn.Module if torch else object):
+    """TensorFlow's SAME padding as timm's tf_ ports compute it, from the input's size at run time:
+    total = max((ceil(W/S) - 1)*S + (F - 1)*D + 1 - W, 0), the odd one at the bottom and right. Two
+    stride-2 3x3 convs on 15x15: (8-1)*2 + 3 - 15 = 2 -> [1, 1], 8x8; (4-1)*2 + 3 - 8 = 1 -> [0, 1], 4x4.
+    Parameters 4*3*9 + 4 = 112 and 8*4*9 + 8 = 296; MACs 8*8*4*27 = 6,912 and 4*4*8*36 = 4,608."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(3, 4, 3, stride=2)
+        self.conv2 = torch.nn.Conv2d(4, 8, 3, stride=2)
+
+    @staticmethod
+    def same(x, kernel: int, stride: int):
+        import math
+
+        pads = []
+        for size in (x.shape[-1], x.shape[-2]):
+            total = max((math.ceil(size / stride) - 1) * stride + kernel - size, 0)
+            pads += [total // 2, total - total // 2]
+        return torch.nn.functional.pad(x, pads)
+
+    def forward(self, x):
+        return self.conv2(self.same(self.conv1(self.same(x, 3, 2)), 3, 2))
+
+
+@pytest.mark.parametrize("dynamo", [False, True], ids=["torchscript", "dynamo"])
+def test_tensorflow_same_padding_computed_at_run_time(tmp_path, dynamo):
+    """The pads are Ceil/Sub/Clip arithmetic over the sizes; each round of onnx's shape inference
+    gives the sizes the next pad needs. The pads fold into the convs, as the docstring's arithmetic says."""
+    import warnings
+
+    path = tmp_path / "same.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(SamePadded().eval(), (torch.randn(1, 3, 15, 15),), str(path), dynamo=dynamo)
+    result = analyze(str(path))
+    assert [row.shape for row in result.rows[1:]] == [(8, 8, 4), (4, 4, 8)]
+    assert [(row.params, row.macs) for row in result.rows[1:]] == [(112, 6_912), (296, 4_608)]

@@ -55,6 +55,49 @@ def read_onnx(path: str | Path, data: bytes | None = None) -> OnnxGraph:
     model = _parse(onnx, path, data, where)
     if len(model.graph.node) > MAX_NODES:
         raise LimitError(f"the graph has {len(model.graph.node):,} nodes; archcalc reads at most {MAX_NODES:,}", where)
+    graph = _read_graph(onnx, model, path, where)
+    for _ in range(MAX_SHAPE_ROUNDS):  # TensorFlow's SAME padding: pads computed from the sizes before them
+        computed = _computed_amounts(graph)
+        if not computed:
+            break
+        _freeze(onnx, model, computed)
+        graph = _read_graph(onnx, model, path, where)
+    return graph
+
+
+MAX_SHAPE_ROUNDS = 64
+
+
+def _computed_amounts(graph: OnnxGraph) -> dict[str, Any]:
+    """The amounts (a Pad's pads, a Resize's sizes, a Reshape's shape) that archcalc computed from the
+    sizes before them, where onnx's shape inference left the node's output without a size: each round
+    gives them to the inference as constants, and the sizes after them become known."""
+    initial = set(graph.initializers) | {name for node in graph.nodes if node.op == "Constant" for name in node.outputs}
+    found = {}
+    for node in graph.nodes:
+        shape = graph.shapes.get(node.outputs[0]) if node.outputs else ()
+        if shape is not None and all(isinstance(d, int) for d in shape):
+            continue
+        for name in node.inputs[1:]:
+            if name and name in graph.constants and name not in initial:
+                found[name] = graph.constants[name]
+    return found
+
+
+def _freeze(onnx, model, values: dict[str, Any]) -> None:
+    """Each computed amount becomes an initializer that its readers read instead."""
+    from onnx import numpy_helper
+
+    renamed = {name: f"{name}#computed" for name in values}
+    for node in model.graph.node:
+        for index, name in enumerate(node.input):
+            if index and name in renamed:
+                node.input[index] = renamed[name]
+    for name, value in values.items():
+        model.graph.initializer.append(numpy_helper.from_array(value, renamed[name]))
+
+
+def _read_graph(onnx, model, path, where: Location) -> OnnxGraph:
     try:
         inferred = onnx.shape_inference.infer_shapes(model, data_prop=True)
     except Exception as error:  # onnx raises several types; the graph may still be read
@@ -349,6 +392,11 @@ _RULES = {
     "onnx::Mul": lambda np, node, x: x[0] * x[1],
     "onnx::Div": _divide,
     "onnx::Neg": lambda np, node, x: -x[0],
+    "onnx::Abs": lambda np, node, x: np.abs(x[0]),
+    "onnx::Ceil": lambda np, node, x: np.ceil(x[0]),
+    "onnx::Floor": lambda np, node, x: np.floor(x[0]),
+    "onnx::Clip": lambda np, node, x: np.clip(x[0], x[1] if len(x) > 1 and x[1] is not None else None,
+                                              x[2] if len(x) > 2 and x[2] is not None else None),
     "onnx::Equal": lambda np, node, x: x[0] == x[1],
     "onnx::Where": lambda np, node, x: np.where(x[0], x[1], x[2]),
     "onnx::Min": lambda np, node, x: np.minimum.reduce(x),
