@@ -471,3 +471,22 @@ def test_tensorflow_same_padding_computed_at_run_time(tmp_path, dynamo):
     result = analyze(str(path))
     assert [row.shape for row in result.rows[1:]] == [(8, 8, 4), (4, 4, 8)]
     assert [(row.params, row.macs) for row in result.rows[1:]] == [(112, 6_912), (296, 4_608)]
+
+
+@pytest.mark.parametrize("opset", [17, 20])
+def test_gelu_in_its_erf_form_is_one_gelu(tmp_path, opset):
+    """Before opset 20 the TorchScript exporter writes GELU as Div, Erf, Add, Mul, Mul; from 20 as Gelu.
+    Either way one activation row (folded into the conv's), and nothing else: conv 3->4 3x3 on 8x8,
+    4*27 + 4 = 112 parameters, 6*6*4*27 = 3,888 MACs."""
+    import warnings
+
+    module = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.GELU()).eval()
+    path = tmp_path / "gelu.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, (torch.randn(1, 3, 8, 8),), str(path), dynamo=False, opset_version=opset)
+    ops = {node.op_type for node in onnx.load(str(path)).graph.node}
+    assert ("Erf" in ops) == (opset < 20)
+    result = analyze(str(path))
+    assert [(row.label, row.folded) for row in result.rows[1:]] == [("CONV3-4", ("gelu",))]
+    assert (result.totals.params, result.totals.macs) == (112, 3_888)

@@ -42,7 +42,7 @@ class Activation:
     # in place, PyTorch's formula uses the result (nothing new kept), or a copy of the input made before
     # it is overwritten (hardtanh, SiLU, hardswish, hardsigmoid)
     copies_input_in_place: bool = False
-    onnx_op: str = ""  # the ONNX operator that computes it
+    onnx_op: str | tuple[str, ...] = ""  # the ONNX operator(s) that can start it
     onnx_reader: Callable[[Any, Any], Claim | None] | None = None  # where the operator alone does not say it
 
 
@@ -80,6 +80,43 @@ def _sigmoid_times_input(node, graph) -> Claim | None:
     return Claim({}, (node, product_node))
 
 
+def _gelu(node, graph) -> Claim | None:
+    """GELU as an ONNX ``Gelu`` (opset 20), or in its erf form x * 0.5 * (1 + erf(x / sqrt 2)), as
+    PyTorch's TorchScript exporter writes it (Div, Erf, Add 1, Mul by x, Mul by 0.5) or as ONNX's own
+    definition of Gelu expands (the halving before the product with x); x / sqrt 2 may be x * (1/sqrt 2)."""
+    if node.op == "Gelu":
+        return Claim({}, (node,)) if node.attribute("approximate", "none") == "none" else None
+    x = node.inputs[0]
+    scale = constant_scalar(graph, node.inputs[1]) if len(node.inputs) > 1 else None
+    wanted = {"Div": 2 ** 0.5, "Mul": 2 ** -0.5}.get(node.op)
+    if wanted is None or scale is None or abs(scale - wanted) > 1e-4:
+        return None
+    nodes = [node]
+    for op, operand in (("Erf", None), ("Add", 1.0)):
+        following = graph.sole_consumer(nodes[-1].outputs[0])
+        if following is None or following.op != op or (operand is not None and not _with_constant(
+                graph, following, nodes[-1].outputs[0], operand)):
+            return None
+        nodes.append(following)
+    for _ in range(2):  # the product with x and the halving, in either order
+        following = graph.sole_consumer(nodes[-1].outputs[0])
+        if following is None or following.op != "Mul":
+            return None
+        if not (sorted(following.inputs) == sorted((x, nodes[-1].outputs[0])) or
+                _with_constant(graph, following, nodes[-1].outputs[0], 0.5)):
+            return None
+        nodes.append(following)
+    halved = [n for n in nodes[3:] if x not in n.inputs]
+    return Claim({}, tuple(nodes)) if len(halved) == 1 else None
+
+
+def _with_constant(graph, node, tensor: str, value: float) -> bool:
+    """Whether ``node`` combines ``tensor`` with a constant equal to ``value``."""
+    others = [name for name in node.inputs if name != tensor]
+    found = constant_scalar(graph, others[0]) if len(others) == 1 and tensor in node.inputs else None
+    return found is not None and abs(found - value) < 1e-6
+
+
 def _softmax_over_channels(node, graph) -> Claim | None:
     shape = graph.dims(node.inputs[0])
     axis = node.attribute("axis", -1)
@@ -94,7 +131,8 @@ ACTIVATIONS = {
                             (Field("negative_slope", NUMBER, 0.01, "slope for x < 0"),), onnx_op="LeakyRelu",
                             onnx_reader=_leaky),
     "elu": Activation("exponential linear unit", "ELU", "input", RELU_COSTS, onnx_op="Elu", onnx_reader=_unit_alpha),
-    "gelu": Activation("Gaussian error linear unit", "GELU", "input", RELU_COSTS, inplace=False, onnx_op="Gelu"),
+    "gelu": Activation("Gaussian error linear unit", "GELU", "input", RELU_COSTS, inplace=False,
+                       onnx_op=("Gelu", "Div", "Mul"), onnx_reader=_gelu),
     "silu": Activation("x * sigmoid(x) (swish)", "SiLU", "input", HOOK_ONLY_COSTS, copies_input_in_place=True,
                        onnx_op="Sigmoid", onnx_reader=_sigmoid_times_input),
     "hardswish": Activation("x * relu6(x + 3) / 6", "Hardswish", "input", copies_input_in_place=True,
@@ -147,7 +185,7 @@ def make_activation(kind_name: str, function: Activation) -> type[LayerKind]:
     return type(kind_name.capitalize(), (ActivationKind,), {
         "name": kind_name, "summary": f"activation: {function.description}", "fields": function.extra_fields,
         "function": function, "costs": function.costs or {}, "inplace": function.inplace,
-        "onnx_ops": (function.onnx_op,) if function.onnx_op else (),
+        "onnx_ops": (function.onnx_op,) if isinstance(function.onnx_op, str) and function.onnx_op else function.onnx_op or (),
     })
 
 
