@@ -33,10 +33,11 @@ SpecSource = str | ModelSpec  # a shipped name, a .toml path, "-" for stdin, or 
 
 def load(spec: SpecSource | None = None, input: str | tuple | None = None, layers: str | None = None,
          no_bias: bool = False, caffe_pooling: bool = False, dilation_from_zero: bool = False,
-         as_exported: bool = False) -> ModelSpec:
+         as_exported: bool = False, strict: bool = False) -> ModelSpec:
     """The network to analyse: ``spec`` (on ``input`` if given), or one made of ``input`` and
     ``layers`` in the compact syntax; then the conventions asked for. An ONNX file's folded batch
-    norms are restored unless ``as_exported``.
+    norms are restored unless ``as_exported``; its operators that no kind reads are opaque layers
+    unless ``strict``.
 
     >>> load(input="32x32x3", layers="conv 10 5x5 p2; maxpool 2").input_shape
     (32, 32, 3)
@@ -53,7 +54,7 @@ def load(spec: SpecSource | None = None, input: str | tuple | None = None, layer
         from .importing import onnx_spec
 
         model = onnx_spec(spec, input if input is None or isinstance(input, str) else "x".join(map(str, input)),
-                          as_exported)
+                          as_exported, strict)
     else:
         model = spec if isinstance(spec, ModelSpec) else load_spec(spec)
         if input is not None:
@@ -153,7 +154,7 @@ def analyze(spec: SpecSource | None = None, input: str | tuple | None = None, la
 def analyze_with(spec: SpecSource | None, layers: str | None, options: Options) -> Result:
     """``analyze`` with its options as one checked object."""
     model = load(spec, options.input, layers, options.no_bias, options.caffe_pooling, options.dilation_from_zero,
-                 options.as_exported)
+                 options.as_exported, options.strict)
     analysis = analysis_of(model, strict=options.strict)
     if options.depth is not None:
         analysis = collapse(analysis, options.depth, group=True)
@@ -440,17 +441,18 @@ def export(spec: SpecSource | None = None, onnx_path: str | None = None, torch_p
 
 
 def import_model(model: str | Path, output: str | Path | None = None, input: str | None = None,
-                 force: bool = False, as_exported: bool = False):
+                 force: bool = False, as_exported: bool = False, strict: bool = False):
     """Read an ONNX file and write it as a spec (to ``output``, or only return it): an
     ``archcalc.importing.Imported`` with the spec's text and the accounting of the initializers.
-    Batch norms the exporter folded into convs are restored unless ``as_exported``.
+    Batch norms the exporter folded into convs are restored unless ``as_exported``; an operator no kind
+    reads is an opaque layer, or with ``strict`` an error.
 
     The import analyses the spec it writes, so a spec that does not analyse is never written."""
     from .importing import import_onnx
 
     if output:
         check_targets([output], force)
-    imported = import_onnx(model, input, as_exported=as_exported)
+    imported = import_onnx(model, input, as_exported=as_exported, strict=strict)
     if output:
         write_output(output, imported.text, force)
     return imported

@@ -95,7 +95,8 @@ def main(debug: bool) -> None:
 @main.command(name="table")
 @click.argument("spec", required=False)
 @options("input", "layers", "batch", "dtype", "no_bias")
-@click.option("--strict", is_flag=True, help="A non-integer output size is an error, not a floor.")
+@click.option("--strict", is_flag=True, help="A non-integer output size is an error, not a floor; so is an ONNX "
+                                           "operator that no layer kind reads (else an opaque row).")
 @click.option("--caffe-pooling", is_flag=True, help="Round every pooling up (Caffe's convention; PyTorch's ceil_mode).")
 @click.option("--dilation-from-zero", is_flag=True,
               help="Dilation counts the gaps between taps (0 = ordinary), not PyTorch's 1 = ordinary.")
@@ -259,8 +260,9 @@ def export_command(spec, onnx_path, torch_path, no_weights, input, layers, force
 @main.command(name="import")
 @click.argument("model", type=click.Path(dir_okay=False))
 @options("input", "output", "force", "as_exported")
+@click.option("--strict", is_flag=True, help="An operator that no layer kind reads is an error (else an opaque layer).")
 @reports_errors
-def import_command(model, input, output, force, as_exported):
+def import_command(model, input, output, force, as_exported, strict):
     """Read an ONNX MODEL and write it as a spec (blocks found, the model's names kept).
 
     Every command also reads an ONNX file in place of a spec (archcalc table model.onnx).
@@ -273,7 +275,7 @@ def import_command(model, input, output, force, as_exported):
     """
     from .api import import_model
 
-    imported = import_model(model, output, input, force, as_exported)
+    imported = import_model(model, output, input, force, as_exported, strict)
     if output:
         click.echo(f"wrote {output}")
     else:

@@ -93,6 +93,11 @@ class Analysis:
     sources: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # layer or merge -> the rows it reads
     caption: str = ""  # what the labels leave out, where they follow the slide (CONV3-64: stride 1, padding 1)
 
+    @property
+    def macs_unknown(self) -> tuple[str, ...]:
+        """The layers whose MACs are not known (opaque operators): the MACs total is a lower bound."""
+        return tuple(name for name, step in self.steps.items() if step.macs_unknown)
+
 
 def analysis_of(spec: ModelSpec, strict: bool = False) -> Analysis:
     """Compute every row of ``spec``. ``strict`` turns a non-integer output size into an error.
@@ -114,6 +119,13 @@ def analysis_of(spec: ModelSpec, strict: bool = False) -> Analysis:
             walk.note_side_output(node.ends_side)
     depth, conv_depth = walk.depth[graph.output]
     rows = walk.rows
+    unknown = [name for name, step in walk.steps.items() if step.macs_unknown]
+    if unknown:
+        shown = ", ".join(f"{walk.layers[name]['op']} ({name})" for name in unknown[:8])
+        walk.warnings.append(f"{len(unknown)} operator{'s' if len(unknown) > 1 else ''} that no layer kind reads "
+                             f"{'are' if len(unknown) > 1 else 'is'} kept as opaque: {shown}"
+                             f"{f', and {len(unknown) - 8} more' if len(unknown) > 8 else ''}. Their sizes and "
+                             "parameters are counted, their MACs are not known: the MACs are at least the total")
     return Analysis(spec, tuple(rows), _totals(rows), tuple(walk.warnings), tuple(dict.fromkeys(walk.assumptions)),
                     depth, conv_depth, dict(graph.blocks), walk.inputs, walk.steps, walk.layers, tuple(walk.notes),
                     walk.sources, slide_caption(leaves(spec.layers)) if slide else "")
@@ -159,11 +171,11 @@ class _Walk:
         self.rows.append(row)
 
     def layer(self, node: GraphNode) -> None:
-        layer, (source,) = node.layer, node.inputs
+        layer, source = node.layer, node.inputs[0]  # a kind that reads several values reads them all; shape of the first
         kind, shape = KINDS[layer.kind], self.shape[source]
         self.inputs[layer.name] = shape
         self.layers[layer.name] = layer
-        self.sources[layer.name] = (self.row_of[source],)
+        self.sources[layer.name] = tuple(dict.fromkeys(self.row_of[name] for name in node.inputs))
         step = self.steps[layer.name] = kind.infer(layer, shape)
         messages = _inexact_messages(layer, step.inexact, self.strict and not layer.floors)
         if layer.floors:
@@ -248,7 +260,8 @@ class _Walk:
         for axis, name in enumerate(axes):
             along = [f[axis] for f in fields]
             spanning = [f for f, shape in zip(along, shapes or [None] * len(along))
-                        if shape is None or shape[axis] == merged_shape[axis]] or along
+                        if shape is None or len(shape) <= axis or len(merged_shape) <= axis
+                        or shape[axis] == merged_shape[axis]] or along
             if aligned and len({(f.jump, f.start) for f in along}) > 1:
                 detail = "; ".join(f"branch {i}: {f.text()}" for i, f in enumerate(along, start=1))
                 misaligned.setdefault(detail, []).append(name)

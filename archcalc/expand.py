@@ -235,7 +235,7 @@ class Expander:
         floors = _flag(table, "floors", False, where) or self.floors
         share = self.shared_layer(table, where)
         inputs = _inputs(table["inputs"], where) if "inputs" in table else ()
-        if len(inputs) > 1:
+        if len(inputs) > 1 and not kind.reads_many:
             raise SpecError(f"{kind.name} reads one value, found inputs = {list(inputs)}", where.with_field("inputs"),
                             "join several with a merge first: {kind = \"concat\", inputs = [...]} or \"add\"")
         layers = []

@@ -55,7 +55,7 @@ EXAMPLES = {  # one small use of every built-in kind
     "fc": "fc 10", "lrn": "lrn 3", "batchnorm": "batchnorm", "dropout": "dropout 0.5", "flatten": "flatten",
     "upsample": "upsample 2", "zeropad": "zeropad 1", "shortcut": "shortcut 8 stride=2",
     "channels": "channels 1 count=2", "shuffle": "shuffle 2", "stochasticdepth": "stochasticdepth 0.2",
-    "local": "local 4 3x3", "subsample": "subsample 2", "rbf": "rbf 10",
+    "local": "local 4 3x3", "subsample": "subsample 2", "rbf": "rbf 10", "opaque": "opaque Erf output=12x12x4",
 }
 
 
@@ -67,7 +67,12 @@ def test_every_kind_answers_every_question(kind):
     assert step.shape and kind_object.label(layer)
     if step.macs.value:
         assert step.macs.text, "MACs computed without their working"
-    assert kind_object.torch_modules(layer, x)
+    if kind_object.opaque:  # an operator no kind reads: nothing to run, and it says so
+        with pytest.raises(CapabilityError, match="no PyTorch lowering"):
+            kind_object.torch_modules(layer, x)
+        assert step.macs_unknown and step.params == 0
+    else:
+        assert kind_object.torch_modules(layer, x)
     for convention in ("fvcore", "ptflops", "thop", "keras", "archcalc"):
         kind_object.cost(convention, Usage(layer, x, step))
     assert set(kind_object.traits(layer, x)) <= set(kind_object.reports)
@@ -90,7 +95,7 @@ def test_a_kind_without_a_capability_says_which():
 BYTES = {None: 4, "float32": 4, "int64": 8}  # float32 activations
 
 
-@pytest.mark.parametrize("line, shape", [example(kind) for kind in sorted(KINDS)] + [
+@pytest.mark.parametrize("line, shape", [example(kind) for kind in sorted(KINDS) if not KINDS[kind].opaque] + [
     ("shortcut 8 stride=2 batchnorm=true", "12x12x4"), ("upsample 2 mode=bilinear", "12x12x4"),
     ("maxpool 3 s2 p1 ceil", "13x13x4"), ("deconv 4 3x3 s2 g2", "9x9x4"), ("conv 4 3x3 bias=unit", "12x12x4"),
     ("stochasticdepth 0.2 mode=batch", "12x12x4"), ("layernorm", "20x6"), ("layernorm", "30"),

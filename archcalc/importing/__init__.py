@@ -32,15 +32,16 @@ class Imported:
 
 def import_onnx(path: str | Path, input: str | None = None, name: str | None = None, data: bytes | None = None,
                 frozen: frozenset[str] = frozenset(), origin: str | None = None,
-                classes: dict[str, str] | None = None, as_exported: bool = False) -> Imported:
+                classes: dict[str, str] | None = None, as_exported: bool = False, strict: bool = False) -> Imported:
     """Read an ONNX model and write it as a spec.
 
     ``input`` replaces the graph's input size (``"HxWx3"`` keeps it symbolic); ``frozen`` names
     layers whose parameters are not trained; ``origin`` says where the model came from; ``classes``
     maps module paths to class names (block names). Batch norms the exporter folded into convs are
-    restored (the model as written) unless ``as_exported``."""
+    restored (the model as written) unless ``as_exported``. An operator no kind reads is kept as an
+    opaque layer, unless ``strict``: then it is an error."""
     graph = read_onnx(path, data)
-    units, view = read_units(graph)
+    units, view = read_units(graph, strict)
     restored, folding = undo_folding(units, view)
     units = units if as_exported else restored
     notes = list(graph.notes) + ([folding.text(undone=not as_exported)] if folding else _folding_notes(units))
@@ -80,11 +81,11 @@ def _floored_layers(text: str, file: str) -> list[str]:
     return [row.name for row in analysis.rows if row.step is not None and row.step.inexact]
 
 
-def onnx_spec(path: str | Path, input: str | None = None, as_exported: bool = False):
+def onnx_spec(path: str | Path, input: str | None = None, as_exported: bool = False, strict: bool = False):
     """The ModelSpec of an ONNX file, as ``archcalc table model.onnx`` analyses it."""
     from ..spec import parse_spec
 
-    imported = import_onnx(path, input, as_exported=as_exported)
+    imported = import_onnx(path, input, as_exported=as_exported, strict=strict)
     return parse_spec(imported.text, str(path), Path(str(path)).stem)
 
 

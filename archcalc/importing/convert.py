@@ -157,9 +157,12 @@ def split_into_slices(graph: OnnxGraph) -> None:
     graph.nodes[:] = nodes
 
 
-def read_units(graph: OnnxGraph) -> tuple[list[Unit], View]:
-    """Every activation node claimed by a kind, a merge, or passed through; the unclaimed ones are
-    one UnsupportedGraph error that lists them all."""
+def read_units(graph: OnnxGraph, strict: bool = False) -> tuple[list[Unit], View]:
+    """Every activation node claimed by a kind, a merge, or passed through; one that nothing claims is
+    kept as an opaque layer (its size from shape inference, its initializers as parameters, its MACs
+    unknown). What cannot be kept so, or with ``strict`` every unclaimed node, is one UnsupportedGraph
+    error that lists them all."""
+    opaque = None if strict else next((kind for kind in KINDS.values() if kind.opaque), None)
     split_into_slices(graph)
     view = View(graph)
     claimed: set[int] = set()
@@ -173,6 +176,8 @@ def read_units(graph: OnnxGraph) -> tuple[list[Unit], View]:
         if id(node) in claimed or not any(view.is_data(name) for name in node.inputs) or node.op in SHAPE_OPS:
             continue
         unit = _merge_unit(node, view) or _pass_through(node, view) or _claimed(node, view, by_op.get(node.op, []))
+        if unit is None and opaque is not None:
+            unit = _opaque_unit(node, view, opaque.name)
         if unit is None:
             unsupported.append(node)
             continue
@@ -188,6 +193,44 @@ def read_units(graph: OnnxGraph) -> tuple[list[Unit], View]:
                                "docs/import.md names them")
     name_uniquely(units)
     return units, view
+
+
+MADE_UP_NAME = re.compile(r"onnx::.*|val_\d+.*|/.*|.*_output_\d+|.*#computed|_v_\d+")  # exporters' own constants
+
+
+def _opaque_unit(node: OnnxNode, view: View, kind_name: str) -> Unit | None:
+    """A node no kind reads, as an opaque layer: the size onnx's shape inference gives its one output
+    (in archcalc's order: H x W x C, L x C or F), the floating-point initializers it reads as its parameters
+    (except single values that the exporter named itself, onnx::Mul_3 or val_12: constants such as 0.5).
+    None where the size is not known, or another output is read."""
+    if any(view.readers.get(name) for name in node.outputs[1:]):
+        return None
+    dims = view.dims(node.outputs[0])
+    if not dims or not all(isinstance(d, int) and d > 0 for d in dims) or (len(dims) > 1 and dims[0] != 1):
+        return None
+    if len(dims) == 1:  # the batch reshaped away (the dynamo exporter's as_strided): the values alone
+        shape = [dims[0]]
+    elif view.channels_last(node.outputs[0]) and len(dims) == 4:
+        shape = list(dims[1:])
+    else:
+        shape = {4: lambda: [dims[2], dims[3], dims[1]], 3: lambda: [dims[2], dims[1]],
+                 2: lambda: [dims[1]]}.get(len(dims), lambda: [int(_product(dims[1:]))])()
+    weights = tuple(dict.fromkeys(view.source(name) for name in node.inputs if name and not view.is_data(name)))
+    parameters = tuple(w for w in weights if w in view.graph.floating and (
+        not MADE_UP_NAME.fullmatch(w) or _product(view.dims(w) or ()) > 1))
+    inputs = tuple(dict.fromkeys(name for name in node.inputs if name and view.is_data(name)))
+    if not inputs:
+        return None
+    count = sum(int(_product(view.dims(w) or ())) for w in parameters)
+    return Unit(*_naming(node), kind_name, None, {"op": node.op, "output": shape, "params": count}, inputs,
+                node.outputs[0], (node,), parameters)
+
+
+def _product(values) -> int:
+    total = 1
+    for value in values:
+        total *= value
+    return total
 
 
 def _shares(unit: Unit, owners: dict[str, str], view: View) -> bool:
@@ -216,8 +259,8 @@ def _merge_unit(node: OnnxNode, view: View) -> Unit | None:
     if len(data) < 2:
         return None
     merge = next((m for m in MERGES.values() if node.op in m.onnx_ops and m.from_onnx(node, view)), None)
-    if merge is None:
-        return None
+    if merge is None or not all(2 <= len(view.dims(name) or (0, 0)) <= 4 for name in (*data, node.outputs[0])):
+        return None  # beyond N x C x H x W (split attention's N x radix x C x H x W): not a merge of maps
     return Unit(*_naming(node), None, merge.name, {}, tuple(data), node.outputs[0], (node,))
 
 

@@ -63,12 +63,12 @@ def undo_folding(units: list[Unit], view: View) -> tuple[list[Unit], Folding]:
     constant_folded = [unit for unit in units if _folded_by_constant_folding(unit, view)]
     untrained_norms = any(_zeros(view.values(unit.weights[1])) for unit in constant_folded)
     for unit in units:
-        conv = _weighted_node(unit)
+        conv = _weighted_node(unit, view)
         if conv is None or norm_kind is None:
             result.append(unit)
             continue
         channels = _channels(view.dims(unit.output))
-        if conv.op == "Conv" and (FUSED_NORM in conv.rewrites or unit in constant_folded):
+        if KINDS[unit.kind].convolutional and (FUSED_NORM in conv.rewrites or unit in constant_folded):
             evidence.add("the dynamo exporter's FuseBatchNormIntoConv rewrite" if FUSED_NORM in conv.rewrites else
                          "constant folding (the kernels are new initializers named onnx::Conv_<n>)")
             if FUSED_NORM in conv.rewrites:  # the fuse names a bias it creates after the kernel; an own one keeps its name
@@ -89,11 +89,12 @@ def undo_folding(units: list[Unit], view: View) -> tuple[list[Unit], Folding]:
     return result, Folding(tuple(norms), tuple(biases), " and ".join(sorted(evidence)))
 
 
-def _weighted_node(unit: Unit):
-    """The Conv or Gemm node of a conv or fc layer."""
-    if unit.kind is None or not KINDS[unit.kind].weighted:
+def _weighted_node(unit: Unit, view: View):
+    """The node of a conv or fc layer that reads its weight (a Conv, a Gemm; not the Pad before it)."""
+    if unit.kind is None or not KINDS[unit.kind].weighted or not unit.weights:
         return None
-    return next((node for node in unit.nodes if node.op in ("Conv", "Gemm")), None)
+    return next((node for node in unit.nodes if len(node.inputs) > 1 and view.source(node.inputs[1]) == unit.weights[0]),
+                None)
 
 
 def _channels(dims) -> int:

@@ -34,6 +34,7 @@ class OnnxGraph:
     opset: int = 0
     notes: list[str] = field(default_factory=list)
     weight_inputs: frozenset[str] = frozenset()  # weights given as graph inputs (exported without their values)
+    floating: frozenset[str] = frozenset()  # the initializers of a floating-point type (parameters are; shapes are not)
 
     def dims(self, tensor: str) -> tuple | None:
         if tensor in self.initializers:
@@ -66,6 +67,7 @@ def read_onnx(path: str | Path, data: bytes | None = None) -> OnnxGraph:
 
 
 MAX_SHAPE_ROUNDS = 64
+FLOATING = (1, 10, 11, 16)  # TensorProto's FLOAT, FLOAT16, DOUBLE, BFLOAT16
 
 
 def _computed_amounts(graph: OnnxGraph) -> dict[str, Any]:
@@ -135,7 +137,8 @@ def _read_graph(onnx, model, path, where: Location) -> OnnxGraph:
     result = OnnxGraph(str(path), nodes, inputs[0].name, _dims(inputs[0]), tuple(o.name for o in graph.output),
                        initializers, shapes=shapes, producer=f"{model.producer_name} {model.producer_version}".strip(),
                        opset=max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0),
-                       weight_inputs=weight_inputs)
+                       weight_inputs=weight_inputs,
+                       floating=frozenset(t.name for t in graph.initializer if t.data_type in FLOATING) | weight_inputs)
     result.notes.extend([note] if note else [])
     result.constants = _small_initializers(onnx, graph.initializer, where)
     _evaluate_constants(result)

@@ -3,7 +3,7 @@ registers every built-in family; plugins come from the entry-point group ``archc
 
 See docs/kinds.md for how a kind is built, with a complete plugin as the example.
 """
-from . import activation, channels, conv, linear, merge, norm, pool, resample, shortcut  # noqa: F401  (each registers)
+from . import activation, channels, conv, linear, merge, norm, opaque, pool, resample, shortcut  # noqa: F401  (each registers)
 from ..working import Worked, divided, given, labelled, plus, times
 from .base import (BOOL, COUNT, DILATION, NATURAL, NUMBER, PADDING, PAIR, PAIR0, PROBABILITY, CapabilityError, Choice,
                    Cost, Dilation, Field, FieldType, Layer, LayerKind, TensorSize, Shape, Shorthand, Slip, Step, TorchModule,

@@ -93,6 +93,7 @@ class Step:
     elementwise: Worked = ZERO  # element-wise arithmetic (a residual sum's additions), not MACs
     elementwise_name: str = ""  # "additions"
     connections: Worked | None = None  # LeNet's "connections" where they are not MACs + biased outputs
+    macs_unknown: bool = False  # an operator no kind reads (an imported graph's opaque node): its MACs are not known
 
     @property
     def params(self) -> Dim:
@@ -518,6 +519,8 @@ class LayerKind:
     worked_example: bool = False  # a handout works the first layer of this kind through by hand
     inplace: bool = False  # its torch module can overwrite its input (ReLU(inplace=True)), as torchvision's do
     folded_by_exporters: bool = False  # exporters fold it into the conv before it (a batch norm in eval mode)
+    reads_many: bool = False  # may read several values (``inputs = [...]``) without a merge
+    opaque: bool = False  # stands for an imported operator that no kind reads
     costs: Mapping[str, CostRule] = {}  # convention name -> what that tool adds for this layer
     reports: tuple[Trait, ...] = ()  # the comparison rows this kind's ``traits`` fill in
     onnx_ops: tuple[str, ...] = ()  # the ONNX operators that can start this layer in a graph (archcalc.layers.reading)

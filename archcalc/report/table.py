@@ -167,6 +167,8 @@ def _cells(row: Row, options: TableOptions) -> dict[str, str]:
     memory = _each(row, row.memory, exact if options.exact else lambda value: compact(value, digits=2))
     params = _each(row, row.params, exact)
     macs = _each(row, row.macs, exact if options.exact else compact)
+    if row.step is not None and row.step.macs_unknown:
+        macs = "?"  # an opaque operator: not known (the total says "at least")
     if options.working and row.kind != "block":  # a block's cells are sums over its layers: no one product
         if row.memory == 0 and row.shape:
             memory = "0 (a view)"
@@ -226,7 +228,8 @@ def totals_lines(analysis: Analysis, options: TableOptions) -> tuple[str, ...]:
         f"the input once: {byte_sizes(normalize(2 * memory_bytes - input_bytes))[0]})",
         f"TOTAL params: {compact_or_exact(totals.params)} ({exact(totals.params)} = {exact(totals.weights)} weights"
         f" + {exact(totals.biases)} biases{trainable}) = {params_text} as {options.dtype} ({params_binary})",
-        f"TOTAL MACs: {compact_or_exact(macs)} {per} ({compact_or_exact(normalize(2 * macs))} FLOPs at 2 per "
+        f"TOTAL MACs: {'at least ' if analysis.macs_unknown else ''}{compact_or_exact(macs)} {per} "
+        f"({compact_or_exact(normalize(2 * macs))} FLOPs at 2 per "
         f"multiply-add{training})",
     ) + ((f"TOTAL connections: {exact(totals.connections)} (MACs plus one per biased output unit)",)
          if options.connections else ()) + _convention_line(analysis, options)
