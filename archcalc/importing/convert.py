@@ -215,7 +215,8 @@ def _opaque_unit(node: OnnxNode, view: View, kind_name: str) -> Unit | None:
     else:
         shape = {4: lambda: [dims[2], dims[3], dims[1]], 3: lambda: [dims[2], dims[1]],
                  2: lambda: [dims[1]]}.get(len(dims), lambda: [int(_product(dims[1:]))])()
-    weights = tuple(dict.fromkeys(view.source(name) for name in node.inputs if name and not view.is_data(name)))
+    weights = tuple(dict.fromkeys(source for name in node.inputs if name and not view.is_data(name)
+                                  for source in _initializers_behind(name, view)))
     parameters = tuple(w for w in weights if w in view.graph.floating and (
         not MADE_UP_NAME.fullmatch(w) or _product(view.dims(w) or ()) > 1))
     inputs = tuple(dict.fromkeys(name for name in node.inputs if name and view.is_data(name)))
@@ -224,6 +225,22 @@ def _opaque_unit(node: OnnxNode, view: View, kind_name: str) -> Unit | None:
     count = sum(int(_product(view.dims(w) or ())) for w in parameters)
     return Unit(*_naming(node), kind_name, None, {"op": node.op, "output": shape, "params": count}, inputs,
                 node.outputs[0], (node,), parameters)
+
+
+def _initializers_behind(tensor: str, view: View, limit: int = 64) -> list[str]:
+    """The initializers a constant tensor is computed from (a parameter reshaped, ``weight.view(1, -1, 1,
+    1)``, cast or transposed on the way): the tensor itself where it is one."""
+    found, pending, seen = [], [tensor], set()
+    while pending and len(seen) < limit:
+        name = view.source(pending.pop())
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in view.graph.initializers:
+            found.append(name)
+        elif name in view.writers and not view.is_data(name):
+            pending.extend(input_name for input_name in view.writers[name].inputs if input_name)
+    return found
 
 
 def _product(values) -> int:
@@ -270,8 +287,22 @@ def _pass_through(node: OnnxNode, view: View) -> Unit | None:
     # cat([x]) is x (DenseNet's first layer)
     single = len(node.inputs) == 1 and any(node.op in m.onnx_ops and m.torch_combine == "cat" for m in MERGES.values())
     if node.op not in PASS_THROUGH and not layout and not single:
-        return None
+        return _strided_view(node, view)
     return Unit(*_naming(node), None, None, {}, (node.inputs[0],), node.outputs[0], (node,))
+
+
+def _strided_view(node: OnnxNode, view: View) -> Unit | None:
+    """The dynamo exporter's ``as_strided`` of a map: a Reshape to a vector, then a Gather (axis 0) that
+    gives back the map's own shape. A view, as in the module: it passes the activations on."""
+    if node.op != "Reshape" or len(view.dims(node.outputs[0]) or ()) != 1:
+        return None
+    gather = view.sole_consumer(node.outputs[0])
+    if gather is None or gather.op != "Gather" or gather.attribute("axis", 0) != 0 or gather.inputs[0] != node.outputs[0]:
+        return None
+    before, after = view.dims(node.inputs[0]), view.dims(gather.outputs[0])
+    if not before or before != after:
+        return None
+    return Unit(*_naming(gather), None, None, {}, (node.inputs[0],), gather.outputs[0], (node, gather))
 
 
 def _claimed(node: OnnxNode, view: View, kinds: list) -> Unit | None:

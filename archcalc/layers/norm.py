@@ -208,7 +208,10 @@ class LayerScale(LayerKind):
         if dims != (channels,):
             return None
         values = graph.values(factors[0])
-        init = float(f"{values[0]:.7g}") if values else 1e-6  # float32's digits, not its binary noise
+        # the initial value where the file holds it (every factor equal); a trained file's factors are learned
+        # values (negative ones too) that say nothing about it
+        initial = values and len(set(values)) == 1 and values[0] >= 0
+        init = float(f"{values[0]:.7g}") if initial else 1e-6  # float32's digits, not its binary noise
         return Claim({"init": init}, (node,), weights=(factors[0],))
 
     def infer(self, layer: Layer, x: Shape) -> Step:
