@@ -586,3 +586,23 @@ def test_learned_layer_scales_are_not_written_as_their_initial_value(tmp_path):
     imported = import_onnx(path)
     assert "-0.0779" not in imported.text
     assert analyze(str(path)).totals.params == 16 + 4
+
+
+def test_a_sum_with_zero_passes_the_activations_on(tmp_path):
+    """MobileOne sums its branches from ``out = 0``: the exporter writes x + 0, which is x (no row); a
+    learned scalar that happens to start at 0 is not a constant and stays (an opaque row, its 1 value a
+    parameter). Conv 3->4 1x1 on 4x4 with a bias: 16 parameters."""
+    from onnx import helper, numpy_helper
+    import numpy as np
+
+    model = onnx_model([helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", kernel_shape=[1, 1]),
+                        helper.make_node("Add", ["c", "zero"], ["s"], name="plus_zero"),
+                        helper.make_node("Add", ["s", "learned.offset"], ["y"], name="plus_learned")],
+                       [weight("w", [4, 3, 1, 1]), weight("b", [4])], input_shape=(1, 3, 4, 4))
+    model.graph.node.insert(0, helper.make_node("Constant", [], ["zero"], value=numpy_helper.from_array(
+        np.array(0.0, dtype=np.float32))))
+    model.graph.initializer.append(numpy_helper.from_array(np.array(0.0, dtype=np.float32), "learned.offset"))
+    path = tmp_path / "plus_zero.onnx"
+    onnx.save(model, str(path))
+    result = analyze(str(path))
+    assert [(row.name, row.params) for row in result.rows[1:]] == [("conv", 16), ("plus_learned", 1)]

@@ -14,7 +14,7 @@ from typing import Any, Union
 
 from ..errors import Location, SpecError
 from ..layers import KINDS, MERGES
-from ..layers.reading import Claim, OnnxNode
+from ..layers.reading import Claim, OnnxNode, constant_scalar
 from .graph import OnnxGraph
 
 PASS_THROUGH = ("Identity",)
@@ -286,9 +286,27 @@ def _pass_through(node: OnnxNode, view: View) -> Unit | None:
     layout = perm in (TO_CHANNELS_LAST, TO_CHANNELS_FIRST) and len(view.dims(node.inputs[0]) or ()) == 4
     # cat([x]) is x (DenseNet's first layer)
     single = len(node.inputs) == 1 and any(node.op in m.onnx_ops and m.torch_combine == "cat" for m in MERGES.values())
-    if node.op not in PASS_THROUGH and not layout and not single:
+    if node.op not in PASS_THROUGH and not layout and not single and not _neutral(node, view):
         return _strided_view(node, view)
-    return Unit(*_naming(node), None, None, {}, (node.inputs[0],), node.outputs[0], (node,))
+    data = next(name for name in node.inputs if view.is_data(name))
+    return Unit(*_naming(node), None, None, {}, (data,), node.outputs[0], (node,))
+
+
+NEUTRAL = {"sum": 0.0, "mul": 1.0}  # by how a merge combines: adding 0 and multiplying by 1 change nothing
+
+
+def _neutral(node: OnnxNode, view: View) -> bool:
+    """An activation plus a constant 0 or times a constant 1 (MobileOne's ``out = 0; out += branch``
+    exported as a sum with zero): the activation itself."""
+    merge = next((m for m in MERGES.values() if node.op in m.onnx_ops and m.torch_combine in NEUTRAL), None)
+    if merge is None or len(node.inputs) != 2:
+        return False
+    data = [name for name in node.inputs if view.is_data(name)]
+    others = [name for name in node.inputs if not view.is_data(name)]
+    if len(data) != 1 or len(others) != 1 or constant_scalar(view, others[0]) != NEUTRAL[merge.torch_combine]:
+        return False
+    source = view.source(others[0])  # a constant, not a learned scalar that starts at 0 or 1
+    return source not in view.graph.initializers or MADE_UP_NAME.fullmatch(source) is not None
 
 
 def _strided_view(node: OnnxNode, view: View) -> Unit | None:
