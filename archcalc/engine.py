@@ -175,7 +175,8 @@ class _Walk:
         kind, shape = KINDS[layer.kind], self.shape[source]
         self.inputs[layer.name] = shape
         self.layers[layer.name] = layer
-        self.sources[layer.name] = tuple(dict.fromkeys(self.row_of[name] for name in node.inputs))
+        self.sources[layer.name] = ((self.row_of[source],) if len(node.inputs) == 1 else
+                                    tuple(dict.fromkeys(self.row_of[name] for name in node.inputs)))
         step = self.steps[layer.name] = kind.infer(layer, shape)
         messages = _inexact_messages(layer, step.inexact, self.strict and not layer.floors)
         if layer.floors:
