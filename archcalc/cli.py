@@ -281,7 +281,7 @@ def import_command(model, input, output, force, as_exported, strict):
     else:
         click.echo(imported.text, nl=False)
     for note in imported.notes:
-        click.echo(f"note: {note}", err=True)
+        click.echo(f"note: {as_flags(note)}", err=True)
 
 
 @main.command(name="memory")

@@ -108,8 +108,11 @@ def analysis_of(spec: ModelSpec, strict: bool = False) -> Analysis:
     """
     slide = spec.meta.get("labels") == "slide"
     graph = spec.graph
-    walk = _Walk(strict, details=not slide)
+    walk = _Walk(strict, details=not slide, **({"floors_reason": spec.meta["floors_reason"]}
+                                                if "floors_reason" in spec.meta else {}))
     walk.start(spec.input_shape)
+    written = spec.meta.get("notes", ())  # what the spec's author (or the importer) says about the network
+    walk.notes.extend([written] if isinstance(written, str) else [str(note) for note in written])
     for node in graph.nodes:
         if node.layer is not None:
             walk.layer(node)
@@ -144,9 +147,10 @@ class _Walk:
     """One pass over the graph's nodes in order, keeping each value's shape, receptive field, weighted
     depth and the row that shows it."""
 
-    def __init__(self, strict: bool, details: bool = True):
+    def __init__(self, strict: bool, details: bool = True, floors_reason: str = "the spec marks this flooring as intended"):
         self.strict = strict
         self.details = details  # padding in the labels (CONV5-16 p2); the slide's style leaves it out
+        self.floors_reason = floors_reason  # why a layer's flooring is by design
         self.rows: list[Row] = []
         self.position: dict[str, int] = {}  # row name -> its place in rows
         self.warnings: list[str] = []
@@ -180,7 +184,7 @@ class _Walk:
         step = self.steps[layer.name] = kind.infer(layer, shape)
         messages = _inexact_messages(layer, step.inexact, self.strict and not layer.floors)
         if layer.floors:
-            self.notes.extend(f"{message} (by design: the spec marks this flooring as intended)" for message in messages)
+            self.notes.extend(f"{message} (by design: {self.floors_reason})" for message in messages)
         else:
             self.warnings.extend(messages)
         self.assumptions.extend(step.assumptions)

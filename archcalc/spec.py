@@ -24,7 +24,7 @@ from .layers import KINDS, Dilation, Layer
 from .layers.base import MAX_DIMENSION, nearest
 
 MODEL_KEYS = ("name", "title", "era", "year", "paper", "authors", "url", "source", "notes", "top5_error", "top5_source",
-              "width_multiplier", "data_augmentation", "claims", "floors", "keras_conv_biases", "labels")
+              "width_multiplier", "data_augmentation", "claims", "floors", "floors_reason", "keras_conv_biases", "labels")
 TOP_LEVEL_KEYS = ("model", "input", "layers", "blocks")
 
 

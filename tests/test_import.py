@@ -166,8 +166,13 @@ def test_batch_norms_folded_by_the_exporter_are_stated(tmp_path):
     channels = 64 + 2 * 2 * (64 + 128 + 256 + 512) + 128 + 256 + 512
     assert channels == 4_800
     imported = import_onnx(path)
-    assert analyze(parse_spec(imported.text, "restored.toml")).totals.params == 11_689_512  # torchvision's count
+    restored = analyze(parse_spec(imported.text, "restored.toml"))
+    assert restored.totals.params == 11_689_512  # torchvision's count
     assert any("folded 20 batch norms" in note for note in imported.notes)
+    assert any("folded 20 batch norms" in note for note in restored.notes)  # said on the table too
+    # ONNX floors (W - F + 2P)/S + 1 by definition: the table says so, not that "the spec" intends it
+    floored = [note for note in restored.notes if "floor keeps" in note]
+    assert floored and all("ONNX defines" in note and "the spec" not in note for note in floored)
     as_stored = import_onnx(path, as_exported=True)
     assert analyze(parse_spec(as_stored.text, "folded.toml")).totals.params == 11_689_512 - 2 * channels + channels
     assert any("as the file stands" in note for note in as_stored.notes)

@@ -61,11 +61,12 @@ def import_onnx(path: str | Path, input: str | None = None, name: str | None = N
     accounting = _accounting(graph, units)
     header = [f"{stem}: {source} by archcalc ({exporter}ONNX opset {graph.opset}, {len(graph.nodes):,} nodes, "
               f"{len(units):,} read).", *accounting[0]] + [f"Note: {note}" for note in notes]
-    model: dict[str, Any] = {"name": stem, "title": stem, "source": source}
+    model: dict[str, Any] = {"name": stem, "title": stem, "source": source, **({"notes": notes} if notes else {})}
     text = toml_text(header, shape, written, blocks, model)
     floored = _floored_layers(text, str(path))
     if floored:  # ONNX defines its operators' sizes with the floor: the file's sizes are floored by design
         model["floors"] = floored
+        model["floors_reason"] = "ONNX defines its convolutions' and poolings' sizes with the floor"
         text = toml_text(header, shape, written, blocks, model)
     return Imported(text, tuple(accounting[0][1:] + notes), *accounting[1])
 

@@ -49,8 +49,8 @@ class Folding:
         found = f"the exporter {' and '.join(parts)} (found by {self.evidence})"
         if undone:
             return (f"{found}: counted as the model was written, each batch norm after its conv with its 2C "
-                    f"parameters and 2C running statistics, each bias restored ({self.parameters():,} parameters "
-                    "the file does not store); `as_exported` counts the file as it stands.")
+                    f"parameters and 2C running statistics, each dropped bias restored ({self.parameters():,} "
+                    "parameters that the file does not store); --as-exported (as_exported=True) counts the file as it stands.")
         return f"{found}: counted as the file stands, {self.parameters():,} parameters fewer than the model as written."
 
 
